@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Skjold.Cli;
+
+return SkjoldCli.Run(args, new CliContext());

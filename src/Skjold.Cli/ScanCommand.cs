@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Skjold.Engine;
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
+using Skjold.Engine.Pss;
+using Skjold.Kubernetes.Loading;
+using Skjold.Reports;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold scan PATH... | -</c>: checks manifests, Helm output and kubectl dumps.</summary>
+internal static class ScanCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var paths = new Argument<string[]>("PATH")
+        {
+            Description = "Files or directories to scan (recursively: .yaml, .yml, .json), or - to read stdin",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var format = new Option<string>("--format", "-f")
+        {
+            Description = "Output format: table, json, sarif or junit",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "json", "sarif", "junit");
+        var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
+        var failOn = new Option<string>("--fail-on")
+        {
+            Description = "Exit with 1 when a finding has this severity or higher: info, low, medium, high, critical",
+            DefaultValueFactory = _ => "low",
+        };
+        failOn.AcceptOnlyFromAmong("info", "low", "medium", "high", "critical");
+        var pssLevel = new Option<string?>("--pss-level") { Description = "Pod Security Standards level: baseline or restricted (default from config, else restricted); privileged turns PSS checks off" };
+        pssLevel.AcceptOnlyFromAmong("privileged", "baseline", "restricted");
+        var pssVersion = new Option<string?>("--pss-version") { Description = $"Pod Security Standards version: v1.0 to v1.{PssVersion.NewestKnownMinor}, or latest (default from config, else latest)" };
+        var config = new Option<string?>("--config", "-c") { Description = "Configuration file (default: skjold.yaml or .skjold.yaml in the working directory if present)" };
+        var maxFileSize = new Option<string>("--max-file-size")
+        {
+            Description = "Largest input file accepted, for example 32MiB (default 32MiB)",
+            DefaultValueFactory = _ => "32MiB",
+        };
+        var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };
+
+        var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
+        {
+            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor,
+        };
+        command.SetAction(parse => Run(
+            new ScanRequest(
+                parse.GetValue(paths) ?? [],
+                parse.GetValue(format)!,
+                parse.GetValue(output),
+                parse.GetValue(failOn)!,
+                parse.GetValue(pssLevel),
+                parse.GetValue(pssVersion),
+                parse.GetValue(config),
+                parse.GetValue(maxFileSize)!,
+                parse.GetValue(noColor)),
+            context));
+        return command;
+    }
+
+    internal static int Run(ScanRequest request, CliContext context)
+    {
+        var err = context.Error;
+        if (request.Paths.Length == 0)
+        {
+            err.WriteLine("error: give at least one file or directory to scan, or - to read from stdin (see skjold scan --help)");
+            return ExitCodes.UsageOrInputError;
+        }
+
+        if (!SizeParser.TryParse(request.MaxFileSize, out var maxBytes))
+        {
+            err.WriteLine($"error: --max-file-size '{request.MaxFileSize}' is not a size such as 32MiB or 1048576");
+            return ExitCodes.UsageOrInputError;
+        }
+
+        ScanPolicy policy;
+        try
+        {
+            policy = ConfigLoader.Load(request.Config, context.WorkingDirectory);
+        }
+        catch (ConfigException ex)
+        {
+            err.WriteLine($"error: invalid configuration: {ex.Message}");
+            return ExitCodes.UsageOrInputError;
+        }
+
+        PssLevel? level = null;
+        if (request.PssLevel is not null && PssLevels.TryParse(request.PssLevel, out var l))
+        {
+            level = l;
+        }
+
+        PssVersion? version = null;
+        if (request.PssVersion is not null)
+        {
+            if (!PssVersion.TryParse(request.PssVersion, out var v))
+            {
+                err.WriteLine($"error: --pss-version '{request.PssVersion}' is not a version; use v1.0 to v1.{PssVersion.NewestKnownMinor} or latest");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            version = v;
+        }
+
+        policy = policy.With(level, version);
+        SeverityNames.TryParse(request.FailOn, out var failOn);
+
+        var stopwatch = Stopwatch.StartNew();
+        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = maxBytes });
+        var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName || Path.IsPathRooted(p) ? p : Path.Combine(context.WorkingDirectory, p)).ToList();
+        var loaded = loader.LoadPaths(resolved, context.Stdin);
+        var resources = loaded.Resources;
+        var diagnostics = loaded.Diagnostics.Select(d => Relativize(d, context.WorkingDirectory)).ToList();
+        var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
+        var result = scanner.Scan(resources, diagnostics);
+        result = result with { Findings = result.Findings.Select(f => f with { Location = Relativize(f.Location, context.WorkingDirectory) }).ToList() };
+        stopwatch.Stop();
+
+        var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory);
+        IReportWriter writer = request.Format switch
+        {
+            "json" => new JsonReportWriter(),
+            "sarif" => new SarifReportWriter(),
+            "junit" => new JUnitReportWriter(),
+            _ => new TableReportWriter(request.Output is null && !request.NoColor && context.ColorOutput),
+        };
+
+        if (request.Output is { } outputPath)
+        {
+            var full = Path.IsPathRooted(outputPath) ? outputPath : Path.Combine(context.WorkingDirectory, outputPath);
+            try
+            {
+                using var file = new StreamWriter(full, append: false, new System.Text.UTF8Encoding(false));
+                writer.Write(reportContext, file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                err.WriteLine($"error: cannot write {outputPath}: {ex.Message}");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            err.WriteLine($"Wrote {request.Format} report to {outputPath}: {result.Findings.Count} findings in {result.ResourceCount} resources ({stopwatch.ElapsedMilliseconds} ms).");
+        }
+        else
+        {
+            writer.Write(reportContext, context.Out);
+        }
+
+        if (request.Format != "table" || request.Output is not null)
+        {
+            // Machine formats keep stdout clean; input problems still reach the user on stderr.
+            foreach (var d in result.Diagnostics)
+            {
+                err.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
+            }
+        }
+
+        if (result.HasErrors)
+        {
+            return ExitCodes.UsageOrInputError;
+        }
+
+        return result.CountAtOrAbove(failOn!.Value) > 0 ? ExitCodes.Findings : ExitCodes.Ok;
+    }
+
+    private static Diagnostic Relativize(Diagnostic d, string baseDir) =>
+        d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };
+
+    private static SourceLocation? Relativize(SourceLocation? location, string baseDir)
+    {
+        if (location is not { } l || !Path.IsPathRooted(l.File))
+        {
+            return location;
+        }
+
+        var rel = Path.GetRelativePath(baseDir, l.File);
+        return rel.StartsWith("..", StringComparison.Ordinal) ? l : l with { File = rel };
+    }
+}

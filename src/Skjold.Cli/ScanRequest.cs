@@ -1,0 +1,12 @@
+namespace Skjold.Cli;
+
+internal sealed record ScanRequest(
+    string[] Paths,
+    string Format,
+    string? Output,
+    string FailOn,
+    string? PssLevel,
+    string? PssVersion,
+    string? Config,
+    string MaxFileSize,
+    bool NoColor);

@@ -1,0 +1,38 @@
+using System.CommandLine;
+
+namespace Skjold.Cli;
+
+/// <summary>Builds the command tree and runs it, mapping usage errors to exit code 2.</summary>
+internal static class SkjoldCli
+{
+    public static RootCommand Build(CliContext context)
+    {
+        var root = new RootCommand(
+            "Skjold: Kubernetes security and compliance. Scans manifests against the Pod Security Standards " +
+            "and platform safeguards, with evidence for auditors.\n" + ExitCodes.HelpText)
+        {
+            ScanCommand.Create(context),
+            ChecksCommand.Create(context),
+            InitCommand.Create(context),
+        };
+        return root;
+    }
+
+    public static int Run(string[] args, CliContext context)
+    {
+        var root = Build(context);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                context.Error.WriteLine($"error: {e.Message}");
+            }
+
+            context.Error.WriteLine("Run 'skjold --help' or 'skjold <command> --help' for usage.");
+            return ExitCodes.UsageOrInputError;
+        }
+
+        return parse.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error });
+    }
+}

@@ -1,0 +1,104 @@
+using System.Collections.Frozen;
+using Skjold.Engine.Model;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Skjold.Engine.Checks;
+
+/// <summary>
+/// The metadata of every check, read from the embedded <c>Data/checks.yaml</c>. One place per
+/// check: id, title, severity, description, remediation and framework controls.
+/// </summary>
+public sealed class CheckCatalog
+{
+    private readonly FrozenDictionary<string, CheckMetadata> _byId;
+
+    private CheckCatalog(IReadOnlyList<CheckMetadata> checks)
+    {
+        All = checks;
+        _byId = checks.ToFrozenDictionary(c => c.Id, StringComparer.Ordinal);
+    }
+
+    public static CheckCatalog Default { get; } = LoadEmbedded();
+
+    public IReadOnlyList<CheckMetadata> All { get; }
+
+    public CheckMetadata this[string id] =>
+        _byId.TryGetValue(id, out var m) ? m : throw new KeyNotFoundException($"check '{id}' is not in the catalog");
+
+    public bool TryGet(string id, out CheckMetadata metadata) => _byId.TryGetValue(id, out metadata!);
+
+    public bool Contains(string id) => _byId.ContainsKey(id);
+
+    /// <summary>Parses catalog YAML; throws <see cref="FormatException"/> naming the bad entry.</summary>
+    public static CheckCatalog Parse(string yaml)
+    {
+        var deserializer = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
+        var doc = deserializer.Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
+        var list = new List<CheckMetadata>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in doc.Checks)
+        {
+            if (string.IsNullOrWhiteSpace(c.Id))
+            {
+                throw new FormatException("check catalog: an entry has no id");
+            }
+
+            if (!seen.Add(c.Id))
+            {
+                throw new FormatException($"check catalog: duplicate id '{c.Id}'");
+            }
+
+            if (!SeverityNames.TryParse(c.Severity, out var severity))
+            {
+                throw new FormatException($"check catalog: '{c.Id}' has severity '{c.Severity}', expected one of {SeverityNames.AllowedList}");
+            }
+
+            if (string.IsNullOrWhiteSpace(c.Title) || string.IsNullOrWhiteSpace(c.Remediation))
+            {
+                throw new FormatException($"check catalog: '{c.Id}' needs a title and a remediation");
+            }
+
+            var controls = c.Controls.ToDictionary(
+                kv => kv.Key,
+                kv => (IReadOnlyList<string>)kv.Value.ToArray(),
+                StringComparer.Ordinal);
+            list.Add(new CheckMetadata(c.Id, c.Title, severity.Value, c.Category ?? string.Empty, c.Description ?? string.Empty,
+                c.Remediation, c.DefaultEnabled ?? true, controls));
+        }
+
+        return new CheckCatalog(list);
+    }
+
+    private static CheckCatalog LoadEmbedded()
+    {
+        using var stream = typeof(CheckCatalog).Assembly.GetManifestResourceStream("Skjold.Engine.Data.checks.yaml")
+            ?? throw new InvalidOperationException("embedded check catalog is missing");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd());
+    }
+
+    private sealed class CatalogDocument
+    {
+        public List<CatalogEntry> Checks { get; set; } = [];
+    }
+
+    private sealed class CatalogEntry
+    {
+        public string Id { get; set; } = string.Empty;
+
+        public string Title { get; set; } = string.Empty;
+
+        public string? Severity { get; set; }
+
+        public string? Category { get; set; }
+
+        public string? Description { get; set; }
+
+        public string Remediation { get; set; } = string.Empty;
+
+        public bool? DefaultEnabled { get; set; }
+
+        public Dictionary<string, List<string>> Controls { get; set; } = [];
+    }
+}

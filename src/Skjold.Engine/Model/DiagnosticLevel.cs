@@ -1,0 +1,7 @@
+namespace Skjold.Engine.Model;
+
+public enum DiagnosticLevel
+{
+    Warning = 0,
+    Error = 1,
+}

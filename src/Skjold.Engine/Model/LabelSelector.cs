@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace Skjold.Engine.Model;
+
+/// <summary>A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist).</summary>
+public sealed record LabelSelector(
+    IReadOnlyDictionary<string, string> MatchLabels,
+    IReadOnlyList<LabelSelectorRequirement> MatchExpressions)
+{
+    public static LabelSelector Empty { get; } = new(new Dictionary<string, string>(), []);
+
+    /// <summary>True when the selector has no terms (and so selects everything).</summary>
+    public bool IsEmpty => MatchLabels.Count == 0 && MatchExpressions.Count == 0;
+
+    public bool Matches(JsonElement labels)
+    {
+        foreach (var (key, value) in MatchLabels)
+        {
+            if (!Json.StringEquals(Json.Get(labels, key), System.Text.Encoding.UTF8.GetBytes(value)))
+            {
+                return false;
+            }
+        }
+
+        foreach (var req in MatchExpressions)
+        {
+            var actual = Json.Get(labels, req.Key);
+            var has = actual.ValueKind == JsonValueKind.String;
+            var value = has ? actual.GetString() : null;
+            var ok = req.Operator switch
+            {
+                LabelOperator.In => has && req.Values.Contains(value!, StringComparer.Ordinal),
+                LabelOperator.NotIn => !has || !req.Values.Contains(value!, StringComparer.Ordinal),
+                LabelOperator.Exists => has,
+                LabelOperator.DoesNotExist => !has,
+                _ => false,
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

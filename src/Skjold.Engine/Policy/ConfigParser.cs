@@ -1,0 +1,293 @@
+using System.Globalization;
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Pss;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Skjold.Engine.Policy;
+
+/// <summary>
+/// Reads skjold.yaml text into a <see cref="ScanPolicy"/>. Strict: an unknown key, a wrong type,
+/// an unknown check id or a bad value is a <see cref="ConfigException"/> naming the key and line.
+/// </summary>
+public static class ConfigParser
+{
+    public static ScanPolicy Parse(string text, string file, CheckCatalog catalog)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            throw new ConfigException($"not valid YAML: {ex.Message}", At(file, ex.Start));
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+        {
+            return ScanPolicy.Default.WithSource(file);
+        }
+
+        var root = stream.Documents[0].RootNode as YamlMappingNode
+            ?? throw new ConfigException("the top level must be a mapping of keys (pss, checks, registries, exemptions)", At(file, stream.Documents[0].RootNode.Start));
+
+        var level = PssLevel.Restricted;
+        var version = PssVersion.Latest;
+        var disabled = new List<string>();
+        var enabled = new List<string>();
+        var severities = new Dictionary<string, Severity>(StringComparer.Ordinal);
+        var trusted = new List<string>();
+        var exemptions = new List<Exemption>();
+
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions"))
+        {
+            switch (key)
+            {
+                case "apiVersion":
+                case "kind":
+                    Scalar(value, file, key);
+                    break;
+                case "pss":
+                    foreach (var (k, v) in Entries(Map(value, file, "pss"), file, "level", "version"))
+                    {
+                        var s = Scalar(v, file, "pss." + k);
+                        if (k == "level" && !PssLevels.TryParse(s, out level))
+                        {
+                            throw new ConfigException($"pss.level: '{s}' is not a level; use privileged, baseline or restricted", At(file, v.Start));
+                        }
+
+                        if (k == "version" && !PssVersion.TryParse(s, out version))
+                        {
+                            throw new ConfigException($"pss.version: '{s}' is not a version; use v1.0 to v1.{PssVersion.NewestKnownMinor} or latest", At(file, v.Start));
+                        }
+                    }
+
+                    break;
+                case "checks":
+                    foreach (var (k, v) in Entries(Map(value, file, "checks"), file, "disable", "enable", "severity"))
+                    {
+                        if (k == "severity")
+                        {
+                            foreach (var (id, sev) in Entries(Map(v, file, "checks.severity"), file))
+                            {
+                                RequireCheck(catalog, id, file, sev, "checks.severity");
+                                var s = Scalar(sev, file, "checks.severity." + id);
+                                if (!SeverityNames.TryParse(s, out var parsed))
+                                {
+                                    throw new ConfigException($"checks.severity.{id}: '{s}' is not a severity; use {SeverityNames.AllowedList}", At(file, sev.Start));
+                                }
+
+                                severities[id] = parsed.Value;
+                            }
+                        }
+                        else
+                        {
+                            var list = k == "disable" ? disabled : enabled;
+                            foreach (var item in Sequence(v, file, "checks." + k))
+                            {
+                                var id = Scalar(item, file, "checks." + k);
+                                RequireCheck(catalog, id, file, item, "checks." + k);
+                                list.Add(id);
+                            }
+                        }
+                    }
+
+                    break;
+                case "registries":
+                    foreach (var (k, v) in Entries(Map(value, file, "registries"), file, "trusted"))
+                    {
+                        foreach (var item in Sequence(v, file, "registries." + k))
+                        {
+                            var r = Scalar(item, file, "registries.trusted");
+                            if (string.IsNullOrWhiteSpace(r))
+                            {
+                                throw new ConfigException("registries.trusted: an entry is empty", At(file, item.Start));
+                            }
+
+                            trusted.Add(r.Trim());
+                        }
+                    }
+
+                    break;
+                case "exemptions":
+                    var index = 0;
+                    foreach (var item in Sequence(value, file, "exemptions"))
+                    {
+                        exemptions.Add(ParseExemption(Map(item, file, $"exemptions[{index}]"), file, index, catalog));
+                        index++;
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return new ScanPolicy(level, version, disabled, enabled, severities, trusted, exemptions, file);
+    }
+
+    private static ScanPolicy WithSource(this ScanPolicy policy, string file) =>
+        new(policy.PssLevel, policy.PssVersion, policy.Disabled, policy.Enabled, policy.Severities, policy.TrustedRegistries, policy.Exemptions, file);
+
+    private static Exemption ParseExemption(YamlMappingNode node, string file, int index, CheckCatalog catalog)
+    {
+        var prefix = $"exemptions[{index}]";
+        List<string> checks = [], namespaces = [], kinds = [], names = [];
+        LabelSelector? selector = null;
+        string? reason = null;
+        DateOnly? expires = null;
+        foreach (var (k, v) in Entries(node, file, "checks", "namespaces", "kinds", "names", "selector", "reason", "expires"))
+        {
+            var key = $"{prefix}.{k}";
+            switch (k)
+            {
+                case "checks":
+                    foreach (var item in Sequence(v, file, key))
+                    {
+                        var id = Scalar(item, file, key);
+                        if (!id.EndsWith('*'))
+                        {
+                            RequireCheck(catalog, id, file, item, key);
+                        }
+
+                        checks.Add(id);
+                    }
+
+                    break;
+                case "namespaces":
+                    namespaces.AddRange(Sequence(v, file, key).Select(n => Scalar(n, file, key)));
+                    break;
+                case "kinds":
+                    kinds.AddRange(Sequence(v, file, key).Select(n => Scalar(n, file, key)));
+                    break;
+                case "names":
+                    names.AddRange(Sequence(v, file, key).Select(n => Scalar(n, file, key)));
+                    break;
+                case "selector":
+                    selector = ParseSelector(Map(v, file, key), file, key);
+                    break;
+                case "reason":
+                    reason = Scalar(v, file, key);
+                    break;
+                case "expires":
+                    var text = Scalar(v, file, key);
+                    if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+                    {
+                        throw new ConfigException($"{key}: '{text}' is not a date; write it as YYYY-MM-DD", At(file, v.Start));
+                    }
+
+                    expires = date;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        if (checks.Count == 0)
+        {
+            throw new ConfigException($"{prefix}.checks: an exemption must list the checks it covers (use \"*\" for all)", At(file, node.Start));
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ConfigException($"{prefix}.reason: an exemption needs a reason, so that auditors can see why it exists", At(file, node.Start));
+        }
+
+        return new Exemption(checks, namespaces, kinds, names, selector, reason, expires, At(file, node.Start));
+    }
+
+    private static LabelSelector ParseSelector(YamlMappingNode node, string file, string prefix)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var expressions = new List<LabelSelectorRequirement>();
+        foreach (var (k, v) in Entries(node, file, "matchLabels", "matchExpressions"))
+        {
+            if (k == "matchLabels")
+            {
+                foreach (var (lk, lv) in Entries(Map(v, file, $"{prefix}.matchLabels"), file))
+                {
+                    labels[lk] = Scalar(lv, file, $"{prefix}.matchLabels.{lk}");
+                }
+
+                continue;
+            }
+
+            foreach (var item in Sequence(v, file, $"{prefix}.matchExpressions"))
+            {
+                string? key = null, op = null;
+                var values = new List<string>();
+                foreach (var (ek, ev) in Entries(Map(item, file, $"{prefix}.matchExpressions"), file, "key", "operator", "values"))
+                {
+                    if (ek == "values")
+                    {
+                        values.AddRange(Sequence(ev, file, $"{prefix}.matchExpressions.values").Select(x => Scalar(x, file, "values")));
+                    }
+                    else if (ek == "key")
+                    {
+                        key = Scalar(ev, file, "key");
+                    }
+                    else
+                    {
+                        op = Scalar(ev, file, "operator");
+                    }
+                }
+
+                var parsedOp = op switch
+                {
+                    "In" => LabelOperator.In,
+                    "NotIn" => LabelOperator.NotIn,
+                    "Exists" => LabelOperator.Exists,
+                    "DoesNotExist" => LabelOperator.DoesNotExist,
+                    _ => throw new ConfigException($"{prefix}.matchExpressions: operator '{op}' is not In, NotIn, Exists or DoesNotExist", At(file, item.Start)),
+                };
+                if (string.IsNullOrEmpty(key))
+                {
+                    throw new ConfigException($"{prefix}.matchExpressions: each expression needs a key", At(file, item.Start));
+                }
+
+                expressions.Add(new LabelSelectorRequirement(key, parsedOp, values));
+            }
+        }
+
+        return new LabelSelector(labels, expressions);
+    }
+
+    private static void RequireCheck(CheckCatalog catalog, string id, string file, YamlNode node, string key)
+    {
+        if (!catalog.Contains(id))
+        {
+            throw new ConfigException($"{key}: unknown check '{id}' (run 'skjold checks' for the list)", At(file, node.Start));
+        }
+    }
+
+    private static IEnumerable<(string Key, YamlNode Value)> Entries(YamlMappingNode node, string file, params string[] allowed)
+    {
+        foreach (var (k, v) in node.Children)
+        {
+            var key = (k as YamlScalarNode)?.Value ?? throw new ConfigException("keys must be plain strings", At(file, k.Start));
+            if (allowed.Length > 0 && Array.IndexOf(allowed, key) < 0)
+            {
+                throw new ConfigException($"unknown key '{key}'; expected one of: {string.Join(", ", allowed)}", At(file, k.Start));
+            }
+
+            yield return (key, v);
+        }
+    }
+
+    private static YamlMappingNode Map(YamlNode node, string file, string key) =>
+        node as YamlMappingNode ?? throw new ConfigException($"{key}: expected a mapping", At(file, node.Start));
+
+    private static IEnumerable<YamlNode> Sequence(YamlNode node, string file, string key) => node switch
+    {
+        YamlSequenceNode s => s.Children,
+        YamlScalarNode { Value: null or "" } => [],
+        _ => throw new ConfigException($"{key}: expected a list", At(file, node.Start)),
+    };
+
+    private static string Scalar(YamlNode node, string file, string key) =>
+        (node as YamlScalarNode)?.Value ?? throw new ConfigException($"{key}: expected a single value", At(file, node.Start));
+
+    private static SourceLocation At(string file, Mark mark) => new(file, (int)mark.Line, (int)mark.Column);
+}

@@ -1,0 +1,74 @@
+using System.Collections.Frozen;
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Pss;
+
+namespace Skjold.Engine.Policy;
+
+/// <summary>
+/// Everything that decides how resources are judged: the Pod Security level and version, which
+/// checks run and at what severity, trusted registries and exemptions. Built from skjold.yaml
+/// and flags; immutable.
+/// </summary>
+public sealed class ScanPolicy
+{
+    public ScanPolicy(
+        PssLevel pssLevel,
+        PssVersion pssVersion,
+        IEnumerable<string>? disabled = null,
+        IEnumerable<string>? enabled = null,
+        IReadOnlyDictionary<string, Severity>? severities = null,
+        IReadOnlyList<string>? trustedRegistries = null,
+        IReadOnlyList<Exemption>? exemptions = null,
+        string? source = null)
+    {
+        PssLevel = pssLevel;
+        PssVersion = pssVersion;
+        Disabled = (disabled ?? []).ToFrozenSet(StringComparer.Ordinal);
+        Enabled = (enabled ?? []).ToFrozenSet(StringComparer.Ordinal);
+        Severities = (severities ?? new Dictionary<string, Severity>()).ToFrozenDictionary(StringComparer.Ordinal);
+        TrustedRegistries = trustedRegistries ?? [];
+        Exemptions = exemptions ?? [];
+        Source = source;
+    }
+
+    public static ScanPolicy Default { get; } = new(PssLevel.Restricted, PssVersion.Latest);
+
+    public PssLevel PssLevel { get; }
+
+    public PssVersion PssVersion { get; }
+
+    public FrozenSet<string> Disabled { get; }
+
+    public FrozenSet<string> Enabled { get; }
+
+    public FrozenDictionary<string, Severity> Severities { get; }
+
+    public IReadOnlyList<string> TrustedRegistries { get; }
+
+    public IReadOnlyList<Exemption> Exemptions { get; }
+
+    /// <summary>The config file this policy came from, if any.</summary>
+    public string? Source { get; }
+
+    public bool IsEnabled(CheckMetadata check) =>
+        !Disabled.Contains(check.Id) && !DisabledByPattern(check.Id) && (check.DefaultEnabled || Enabled.Contains(check.Id));
+
+    public Severity SeverityOf(CheckMetadata check) => Severities.TryGetValue(check.Id, out var s) ? s : check.Severity;
+
+    public ScanPolicy With(PssLevel? level = null, PssVersion? version = null) =>
+        new(level ?? PssLevel, version ?? PssVersion, Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source);
+
+    private bool DisabledByPattern(string id)
+    {
+        foreach (var d in Disabled)
+        {
+            if (d.EndsWith('*') && Exemption.Glob(d, id))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,221 @@
+using System.Globalization;
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
+using Skjold.Engine.Pss;
+using Skjold.Engine.Workloads;
+
+namespace Skjold.Engine;
+
+/// <summary>
+/// Runs every enabled check over a set of resources and applies the policy: severities,
+/// exemptions and inline suppressions. Pure: no I/O, and the same input gives the same output.
+/// One instance can serve many scans; it is safe to use from several threads.
+/// </summary>
+public sealed class Scanner
+{
+    public const string SuppressAnnotation = "skjold.io/suppress";
+    public const string SuppressReasonAnnotation = "skjold.io/suppress-reason";
+
+    private static readonly WorkloadCheck[] WorkloadChecks =
+    [
+        new TrustedRegistryCheck(),
+        new ImageTagCheck(),
+        new ImageDigestCheck(),
+        new ResourceRequestsCheck(),
+        new MemoryLimitCheck(),
+        new ProbeCheck(liveness: true),
+        new ProbeCheck(liveness: false),
+        new ReadOnlyRootFilesystemCheck(),
+        new ServiceAccountTokenCheck(),
+        new SecretEnvCheck(),
+        new CredentialLiteralCheck(),
+        new ServiceExposedCheck(),
+        new DefaultNamespaceCheck(),
+        new ReplicasCheck(),
+        new PodDisruptionBudgetCheck(),
+        new JobTtlCheck(),
+        new NetRawCheck(),
+    ];
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private readonly CheckCatalog _catalog;
+    private readonly TimeProvider _time;
+    private readonly WorkloadCheck[] _enabledWorkloadChecks;
+    private readonly bool _pssEnabled;
+
+    public Scanner(ScanPolicy policy, CheckCatalog? catalog = null, TimeProvider? time = null)
+    {
+        Policy = policy;
+        _catalog = catalog ?? CheckCatalog.Default;
+        _time = time ?? TimeProvider.System;
+        _enabledWorkloadChecks = WorkloadChecks.Where(c => Policy.IsEnabled(_catalog[c.Id])).ToArray();
+        _pssEnabled = PodSecurityEvaluator.Checks.Any(c => Policy.IsEnabled(_catalog[c.CheckId]));
+    }
+
+    public ScanPolicy Policy { get; }
+
+    /// <summary>The ids of every check the engine implements, for catalog consistency tests.</summary>
+    public static IEnumerable<string> ImplementedCheckIds =>
+        PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Append("config/exemption-expired");
+
+    /// <summary>Scans <paramref name="resources"/> together (cross-resource checks see each other).</summary>
+    public ScanResult Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics = null)
+    {
+        var index = new ResourceIndex(resources);
+        var findings = new List<Finding>();
+        var suppressed = new List<SuppressedFinding>();
+        var diagnostics = new List<Diagnostic>(inputDiagnostics ?? []);
+        var now = _time.GetUtcNow();
+        foreach (var r in resources)
+        {
+            Evaluate(r, index, now, findings, suppressed, diagnostics);
+        }
+
+        ReportExpiredExemptions(now, findings);
+        findings.Sort(CompareFindings);
+        return new ScanResult(findings, suppressed, diagnostics, resources.Count);
+    }
+
+    /// <summary>Evaluates one resource, appending to the given lists.</summary>
+    public void Evaluate(
+        Resource resource,
+        ResourceIndex index,
+        DateTimeOffset now,
+        List<Finding> findings,
+        List<SuppressedFinding> suppressed,
+        List<Diagnostic> diagnostics)
+    {
+        var scratch = t_scratch ??= new Scratch();
+        var sink = scratch.Sink;
+        sink.Clear();
+        PodTemplateView? pod = null;
+        if (PodTemplateView.TryLocate(resource.Root, resource.Ref.Kind, out var template, out var templatePath))
+        {
+            pod = scratch.Pod;
+            pod.Read(template, templatePath);
+            if (_pssEnabled)
+            {
+                PodSecurityEvaluator.Instance.Evaluate(pod, Policy.PssLevel, Policy.PssVersion, sink);
+            }
+        }
+
+        var input = scratch.Input;
+        input.Resource = resource;
+        input.Pod = pod;
+        input.Policy = Policy;
+        input.Index = index;
+        foreach (var check in _enabledWorkloadChecks)
+        {
+            sink.SetCheck(check.Id);
+            check.Evaluate(input, sink);
+        }
+
+        if (sink.Items.Count == 0)
+        {
+            return;
+        }
+
+        var inline = InlineSuppression.Read(resource, diagnostics);
+        foreach (var v in sink.Items)
+        {
+            var meta = _catalog[v.CheckId];
+            if (!Policy.IsEnabled(meta))
+            {
+                continue;
+            }
+
+            var finding = new Finding(v.CheckId, Policy.SeverityOf(meta), resource.Ref, v.Path, v.Message, meta.Remediation, resource.Locate(v.Path));
+            if (inline is not null && inline.Covers(v.CheckId))
+            {
+                suppressed.Add(new SuppressedFinding(finding, inline.Reason, "annotation " + SuppressAnnotation));
+                continue;
+            }
+
+            var exemption = FindExemption(v.CheckId, resource, now);
+            if (exemption is not null)
+            {
+                suppressed.Add(new SuppressedFinding(finding, exemption.Reason, exemption.Location?.ToString() ?? "skjold.yaml"));
+                continue;
+            }
+
+            findings.Add(finding);
+        }
+    }
+
+    private Exemption? FindExemption(string checkId, Resource resource, DateTimeOffset now)
+    {
+        foreach (var e in Policy.Exemptions)
+        {
+            if (!e.IsExpired(now) && e.Covers(checkId, resource))
+            {
+                return e;
+            }
+        }
+
+        return null;
+    }
+
+    private void ReportExpiredExemptions(DateTimeOffset now, List<Finding> findings)
+    {
+        var meta = _catalog["config/exemption-expired"];
+        if (!Policy.IsEnabled(meta))
+        {
+            return;
+        }
+
+        for (var i = 0; i < Policy.Exemptions.Count; i++)
+        {
+            var e = Policy.Exemptions[i];
+            if (!e.IsExpired(now))
+            {
+                continue;
+            }
+
+            var expires = e.Expires!.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            findings.Add(new Finding(
+                meta.Id,
+                Policy.SeverityOf(meta),
+                new ResourceRef("skjold.io/v1alpha1", "Exemption", null, $"exemptions[{i}]"),
+                $"exemptions[{i}].expires",
+                $"exemption for {string.Join(", ", e.Checks)} expired on {expires} and no longer applies (reason given: {e.Reason})",
+                meta.Remediation,
+                e.Location));
+        }
+    }
+
+    private static int CompareFindings(Finding a, Finding b)
+    {
+        var c = string.CompareOrdinal(a.Location?.File, b.Location?.File);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = (a.Location?.Line ?? 0).CompareTo(b.Location?.Line ?? 0);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = string.CompareOrdinal(a.Resource.ToString(), b.Resource.ToString());
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = string.CompareOrdinal(a.Path, b.Path);
+        return c != 0 ? c : string.CompareOrdinal(a.CheckId, b.CheckId);
+    }
+
+    private sealed class Scratch
+    {
+        public ViolationSink Sink { get; } = new();
+
+        public PodTemplateView Pod { get; } = new();
+
+        public EvaluationInput Input { get; } = new() { Resource = null!, Policy = ScanPolicy.Default, Index = ResourceIndex.Empty };
+    }
+}

@@ -1,0 +1,7 @@
+namespace Skjold.Reports;
+
+/// <summary>Writes a scan result in one format.</summary>
+public interface IReportWriter
+{
+    void Write(ReportContext context, TextWriter output);
+}

@@ -1,0 +1,14 @@
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
+
+namespace Skjold.Reports;
+
+/// <summary>Everything a writer needs: the result, the policy it was judged by, check metadata and tool version.</summary>
+public sealed record ReportContext(
+    ScanResult Result,
+    ScanPolicy Policy,
+    CheckCatalog Catalog,
+    string ToolVersion,
+    DateTimeOffset GeneratedAt,
+    string? BaseDirectory = null);
