@@ -147,10 +147,7 @@ public static class ConfigParser
                     foreach (var item in Sequence(v, file, key))
                     {
                         var id = Scalar(item, file, key);
-                        if (!id.EndsWith('*'))
-                        {
-                            RequireCheck(catalog, id, file, item, key);
-                        }
+                        RequireCheck(catalog, id, file, item, key);
 
                         checks.Add(id);
                     }
@@ -256,6 +253,16 @@ public static class ConfigParser
 
     private static void RequireCheck(CheckCatalog catalog, string id, string file, YamlNode node, string key)
     {
+        if (id.EndsWith('*'))
+        {
+            if (!catalog.All.Any(c => Exemption.Glob(id, c.Id)))
+            {
+                throw new ConfigException($"{key}: pattern '{id}' matches no check (run 'skjold checks' for the list)", At(file, node.Start));
+            }
+
+            return;
+        }
+
         if (!catalog.Contains(id))
         {
             throw new ConfigException($"{key}: unknown check '{id}' (run 'skjold checks' for the list)", At(file, node.Start));

@@ -358,7 +358,7 @@ public sealed class ManifestLoader
             var missing = reference.ApiVersion.Length == 0 && reference.Kind.Length == 0 ? "apiVersion and kind"
                 : reference.ApiVersion.Length == 0 ? "apiVersion" : "kind";
             diagnostics.Add(Diagnostic.Error("missing-" + (reference.Kind.Length == 0 ? "kind" : "apiversion"),
-                $"{at}: object has no {missing}; every Kubernetes object needs both; skipped", at));
+                $"{at}: object has no {missing}; every Kubernetes object needs apiVersion and kind; skipped", at));
             return;
         }
 

@@ -1,0 +1,181 @@
+using Microsoft.Extensions.Time.Testing;
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
+using Skjold.Engine.Pss;
+using Skjold.TestSupport;
+
+namespace Skjold.Engine.Tests;
+
+public sealed class PolicyTests
+{
+    private const string PrivilegedPod = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: legacy-agent
+          namespace: legacy
+          labels: {team: ops}
+        spec:
+          containers: [{name: c, image: "a:1", securityContext: {privileged: true}}]
+        """;
+
+    private static ScanPolicy Parse(string yaml) => ConfigParser.Parse(yaml, "skjold.yaml", CheckCatalog.Default);
+
+    [Fact]
+    public void Parse_FullConfig()
+    {
+        var policy = Parse("""
+            pss:
+              level: baseline
+              version: v1.29
+            checks:
+              disable: [wl/replicas, wl/image-*]
+              enable: []
+              severity:
+                wl/memory-limit: high
+            registries:
+              trusted: [registry.example.com]
+            exemptions:
+              - checks: [pss/privileged]
+                namespaces: [legacy]
+                reason: Node agent, reviewed in RISK-7
+                expires: 2030-01-01
+            """);
+        Assert.Equal(PssLevel.Baseline, policy.PssLevel);
+        Assert.Equal(29, policy.PssVersion.Minor);
+        Assert.False(policy.IsEnabled(CheckCatalog.Default["wl/replicas"]));
+        Assert.False(policy.IsEnabled(CheckCatalog.Default["wl/image-tag"]));
+        Assert.True(policy.IsEnabled(CheckCatalog.Default["wl/memory-limit"]));
+        Assert.Equal(Severity.High, policy.SeverityOf(CheckCatalog.Default["wl/memory-limit"]));
+        Assert.Equal(["registry.example.com"], policy.TrustedRegistries);
+        Assert.Single(policy.Exemptions);
+    }
+
+    [Theory]
+    [InlineData("pss:\n  levle: baseline\n", 2, "unknown key 'levle'")]
+    [InlineData("pss:\n  level: strict\n", 2, "pss.level: 'strict' is not a level")]
+    [InlineData("pss:\n  version: v2.0\n", 2, "pss.version")]
+    [InlineData("checks:\n  disable: [wl/nope]\n", 2, "unknown check 'wl/nope'")]
+    [InlineData("checks:\n  severity:\n    wl/replicas: urgent\n", 3, "'urgent' is not a severity")]
+    [InlineData("exemptions:\n  - checks: [pss/privileged]\n    namespaces: [x]\n", 2, "needs a reason")]
+    [InlineData("exemptions:\n  - checks: [pss/privileged]\n    reason: r\n    expires: next week\n", 4, "is not a date")]
+    [InlineData("registries:\n  trusted: registry.example.com\n", 2, "expected a list")]
+    [InlineData("pss: [\n", 2, "not valid YAML")]
+    [InlineData("- a\n- b\n", 1, "top level must be a mapping")]
+    public void Parse_InvalidConfig_NamesKeyAndLine(string yaml, int line, string expected)
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse(yaml));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(line, ex.Location!.Value.Line);
+        Assert.Equal("skjold.yaml", ex.Location!.Value.File);
+    }
+
+    [Fact]
+    public void Parse_EmptyFile_IsDefaultPolicy()
+    {
+        var policy = Parse("# nothing here\n");
+        Assert.Equal(PssLevel.Restricted, policy.PssLevel);
+        Assert.True(policy.PssVersion.IsLatest);
+    }
+
+    [Fact]
+    public void Exemption_ByNamespace_SuppressesWithReason()
+    {
+        var policy = Parse("""
+            exemptions:
+              - checks: [pss/privileged]
+                namespaces: [legacy]
+                reason: Node agent, reviewed in RISK-7
+            """);
+        var result = Scans.Scan(PrivilegedPod, policy);
+        Assert.DoesNotContain("pss/privileged", result.Ids());
+        var s = Assert.Single(result.Suppressed, x => x.Finding.CheckId == "pss/privileged");
+        Assert.Equal("Node agent, reviewed in RISK-7", s.Reason);
+        Assert.StartsWith("skjold.yaml:2", s.Source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("kinds: [Pod]", true)]
+    [InlineData("kinds: [Deployment]", false)]
+    [InlineData("names: [legacy-*]", true)]
+    [InlineData("names: [other]", false)]
+    [InlineData("selector: {matchLabels: {team: ops}}", true)]
+    [InlineData("selector: {matchExpressions: [{key: team, operator: In, values: [dev]}]}", false)]
+    [InlineData("selector: {matchExpressions: [{key: team, operator: Exists}]}", true)]
+    public void Exemption_CriteriaMustAllMatch(string criterion, bool exempt)
+    {
+        var policy = Parse($"exemptions:\n  - checks: [\"pss/*\"]\n    namespaces: [legacy]\n    {criterion}\n    reason: test\n");
+        Assert.Equal(!exempt, Scans.Scan(PrivilegedPod, policy).Ids().Contains("pss/privileged"));
+    }
+
+    [Fact]
+    public void Exemption_Expired_NoLongerAppliesAndIsReported()
+    {
+        var policy = Parse("""
+            exemptions:
+              - checks: [pss/privileged]
+                namespaces: [legacy]
+                reason: Temporary, until the agent is rebuilt
+                expires: 2026-06-30
+            """);
+        var before = new FakeTimeProvider(new DateTimeOffset(2026, 6, 30, 23, 0, 0, TimeSpan.Zero));
+        Assert.DoesNotContain("pss/privileged", Scans.Scan(PrivilegedPod, policy, before).Ids());
+        Assert.DoesNotContain("config/exemption-expired", Scans.Scan(PrivilegedPod, policy, before).Ids());
+
+        var after = new FakeTimeProvider(new DateTimeOffset(2026, 7, 1, 0, 0, 1, TimeSpan.Zero));
+        var result = Scans.Scan(PrivilegedPod, policy, after);
+        Assert.Contains("pss/privileged", result.Ids());
+        var expired = Assert.Single(result.Findings, f => f.CheckId == "config/exemption-expired");
+        Assert.Equal(2, expired.Location!.Value.Line);
+        Assert.Contains("2026-06-30", expired.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InlineSuppression_WithReason_Suppresses()
+    {
+        var yaml = PrivilegedPod.Replace("  labels: {team: ops}", "  labels: {team: ops}\n  annotations:\n    skjold.io/suppress: \"pss/privileged, wl/*\"\n    skjold.io/suppress-reason: Vendor agent, see RISK-9", StringComparison.Ordinal);
+        var result = Scans.Scan(yaml);
+        Assert.DoesNotContain("pss/privileged", result.Ids());
+        Assert.Empty(result.Ids("wl/"));
+        Assert.Contains(result.Suppressed, s => s.Finding.CheckId == "pss/privileged" && s.Reason == "Vendor agent, see RISK-9");
+    }
+
+    [Fact]
+    public void InlineSuppression_WithoutReason_IgnoredWithWarning()
+    {
+        var yaml = PrivilegedPod.Replace("  labels: {team: ops}", "  labels: {team: ops}\n  annotations:\n    skjold.io/suppress: pss/privileged", StringComparison.Ordinal);
+        var result = Scans.Scan(yaml);
+        Assert.Contains("pss/privileged", result.Ids());
+        Assert.Contains(result.Diagnostics, d => d.Code == "suppress-without-reason" && d.Level == DiagnosticLevel.Warning);
+    }
+
+    [Fact]
+    public void SeverityOverride_AppliesToFindings()
+    {
+        var policy = Parse("checks:\n  severity:\n    pss/privileged: low\n");
+        Assert.Equal(Severity.Low, Assert.Single(Scans.Scan(PrivilegedPod, policy).Findings, f => f.CheckId == "pss/privileged").Severity);
+    }
+
+    [Fact]
+    public void Catalog_EveryImplementedCheckHasMetadataAndViceVersa()
+    {
+        var implemented = Scanner.ImplementedCheckIds.ToHashSet(StringComparer.Ordinal);
+        var cataloged = CheckCatalog.Default.All.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        Assert.Empty(implemented.Except(cataloged));
+        Assert.Empty(cataloged.Except(implemented));
+        Assert.All(CheckCatalog.Default.All, c =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(c.Title));
+            Assert.False(string.IsNullOrWhiteSpace(c.Description));
+            Assert.False(string.IsNullOrWhiteSpace(c.Remediation));
+        });
+    }
+
+    [Fact]
+    public void Catalog_Parse_RejectsDuplicatesAndBadSeverity()
+    {
+        Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: low, remediation: r}\n- {id: a, title: t, severity: low, remediation: r}\n"));
+        Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: bad, remediation: r}\n"));
+    }
+}
