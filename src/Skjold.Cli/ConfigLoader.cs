@@ -11,7 +11,7 @@ internal static class ConfigLoader
     /// <summary>Returns the policy, or throws <see cref="ConfigException"/> with file and line.</summary>
     public static ScanPolicy Load(string? explicitPath, string workingDirectory)
     {
-        var path = explicitPath;
+        var path = explicitPath is null ? null : Path.GetFullPath(explicitPath, workingDirectory);
         if (path is null)
         {
             foreach (var name in DefaultNames)
@@ -32,7 +32,7 @@ internal static class ConfigLoader
 
         if (!File.Exists(path))
         {
-            throw new ConfigException($"{path}: config file not found");
+            throw new ConfigException($"{explicitPath}: config file not found");
         }
 
         var display = Path.GetRelativePath(workingDirectory, Path.GetFullPath(path, workingDirectory));

@@ -72,6 +72,12 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInputError;
         }
 
+        if (request.Paths.FirstOrDefault(p => p.Length > 1 && p.StartsWith('-')) is { } unknown)
+        {
+            err.WriteLine($"error: unknown option '{unknown}' (see skjold scan --help)");
+            return ExitCodes.UsageOrInputError;
+        }
+
         if (!SizeParser.TryParse(request.MaxFileSize, out var maxBytes))
         {
             err.WriteLine($"error: --max-file-size '{request.MaxFileSize}' is not a size such as 32MiB or 1048576");
@@ -112,7 +118,7 @@ internal static class ScanCommand
 
         var stopwatch = Stopwatch.StartNew();
         var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = maxBytes });
-        var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName || Path.IsPathRooted(p) ? p : Path.Combine(context.WorkingDirectory, p)).ToList();
+        var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)).ToList();
         var loaded = loader.LoadPaths(resolved, context.Stdin);
         var resources = loaded.Resources;
         var diagnostics = loaded.Diagnostics.Select(d => Relativize(d, context.WorkingDirectory)).ToList();

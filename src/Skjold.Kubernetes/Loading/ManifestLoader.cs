@@ -177,6 +177,7 @@ public sealed class ManifestLoader
                 }
 
                 var docStart = (int)probe.TokenStartIndex;
+                reader = probe;
                 var doc = JsonDocument.ParseValue(ref reader);
                 documents.Add((doc, docStart, (int)reader.BytesConsumed));
             }

@@ -181,7 +181,7 @@ internal sealed class YamlJsonConverter
                     return;
                 }
 
-                WriteKey(frame, s.Value, mark);
+                WriteKey(frame, s.Value, mark, merged: false);
                 break;
             case MappingEnd:
                 _writer.WriteEndObject();
@@ -190,22 +190,26 @@ internal sealed class YamlJsonConverter
                 ValueDone();
                 break;
             case AnchorAlias alias when _anchors.TryGetValue(alias.Value.Value, out var events) && events is [Scalar keyScalar]:
-                WriteKey(frame, keyScalar.Value, mark);
+                WriteKey(frame, keyScalar.Value, mark, merged: false);
                 break;
             default:
                 throw new YamlException(mark, mark, "mapping keys must be plain values; complex keys are not supported in Kubernetes objects");
         }
     }
 
-    private void WriteKey(Frame frame, string key, Mark mark)
+    private void WriteKey(Frame frame, string key, Mark mark, bool merged)
     {
-        if (frame.Keys.Contains(key))
+        if (!frame.Keys.Add(key))
         {
-            _warnings.Add($"line {Line(mark)}: duplicate key '{key}'; the last value is used");
+            // A key written by a merge (<<) may be overridden by an explicit one; that is not a duplicate.
+            if (merged || !frame.MergedKeys.Remove(key))
+            {
+                _warnings.Add($"line {Line(mark)}: duplicate key '{key}'; the last value is used");
+            }
         }
-        else
+        else if (merged)
         {
-            frame.Keys.Add(key);
+            frame.MergedKeys.Add(key);
         }
 
         _writer.WritePropertyName(key);
@@ -275,7 +279,7 @@ internal sealed class YamlJsonConverter
             }
             else if (!frame.Keys.Contains(key.Value))
             {
-                WriteKey(frame, key.Value, mark);
+                WriteKey(frame, key.Value, mark, merged: true);
                 for (var j = valueStart; j < valueEnd; j++)
                 {
                     ReplayEvent(events[j], mark);
@@ -431,6 +435,7 @@ internal sealed class YamlJsonConverter
         frame.MergeSequence = false;
         frame.Node = node;
         frame.Keys.Clear();
+        frame.MergedKeys.Clear();
     }
 
     private void ValueDone()
@@ -451,6 +456,7 @@ internal sealed class YamlJsonConverter
         public bool MergeSequence;
         public int Node;
         public readonly HashSet<string> Keys = new(StringComparer.Ordinal);
+        public readonly HashSet<string> MergedKeys = new(StringComparer.Ordinal);
     }
 
     private sealed class Recording(string name, List<ParsingEvent> events, int depth)

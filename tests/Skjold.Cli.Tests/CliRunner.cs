@@ -1,0 +1,25 @@
+using System.Text;
+
+namespace Skjold.Cli.Tests;
+
+/// <summary>Runs the skjold command in-process with captured output.</summary>
+internal sealed record CliRun(int ExitCode, string Out, string Error);
+
+internal static class CliRunner
+{
+    public static CliRun Run(string workingDirectory, string? stdin, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var context = new CliContext
+        {
+            Out = output,
+            Error = error,
+            WorkingDirectory = workingDirectory,
+            Stdin = () => new MemoryStream(Encoding.UTF8.GetBytes(stdin ?? string.Empty)),
+            ColorOutput = false,
+        };
+        var code = SkjoldCli.Run(args, context);
+        return new CliRun(code, output.ToString(), error.ToString());
+    }
+}
