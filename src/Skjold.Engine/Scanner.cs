@@ -38,6 +38,9 @@ public sealed class Scanner
         new NetRawCheck(),
     ];
 
+    private const int ParallelThreshold = 2048;
+    private const int SliceSize = 512;
+
     [ThreadStatic]
     private static Scratch? t_scratch;
 
@@ -69,13 +72,39 @@ public sealed class Scanner
         var suppressed = new List<SuppressedFinding>();
         var diagnostics = new List<Diagnostic>(inputDiagnostics ?? []);
         var now = _time.GetUtcNow();
-        foreach (var r in resources)
+        if (resources.Count < ParallelThreshold || Environment.ProcessorCount == 1)
         {
-            Evaluate(r, index, now, findings, suppressed, diagnostics);
+            foreach (var r in resources)
+            {
+                Evaluate(r, index, now, findings, suppressed, diagnostics);
+            }
+        }
+        else
+        {
+            // Resources are independent once the index is built: evaluate slices in parallel and
+            // join them in input order, so the output does not depend on scheduling.
+            var slices = (resources.Count + SliceSize - 1) / SliceSize;
+            var parts = new (List<Finding> F, List<SuppressedFinding> S, List<Diagnostic> D)[slices];
+            Parallel.For(0, slices, i =>
+            {
+                var part = (new List<Finding>(), new List<SuppressedFinding>(), new List<Diagnostic>());
+                var end = Math.Min(resources.Count, (i + 1) * SliceSize);
+                for (var j = i * SliceSize; j < end; j++)
+                {
+                    Evaluate(resources[j], index, now, part.Item1, part.Item2, part.Item3);
+                }
+
+                parts[i] = part;
+            });
+            foreach (var (f, s, d) in parts)
+            {
+                findings.AddRange(f);
+                suppressed.AddRange(s);
+                diagnostics.AddRange(d);
+            }
         }
 
         ReportExpiredExemptions(now, findings);
-        findings.Sort(CompareFindings);
         return new ScanResult(findings, suppressed, diagnostics, resources.Count);
     }
 
@@ -118,6 +147,8 @@ public sealed class Scanner
             return;
         }
 
+        // Findings of one resource in file order; resources stay in input order.
+        var start = findings.Count;
         var inline = InlineSuppression.Read(resource, diagnostics);
         foreach (var v in sink.Items)
         {
@@ -142,6 +173,11 @@ public sealed class Scanner
             }
 
             findings.Add(finding);
+        }
+
+        if (findings.Count - start > 1)
+        {
+            findings.Sort(start, findings.Count - start, ByLine.Instance);
         }
     }
 
@@ -186,28 +222,21 @@ public sealed class Scanner
         }
     }
 
-    private static int CompareFindings(Finding a, Finding b)
+    private sealed class ByLine : IComparer<Finding>
     {
-        var c = string.CompareOrdinal(a.Location?.File, b.Location?.File);
-        if (c != 0)
-        {
-            return c;
-        }
+        public static ByLine Instance { get; } = new();
 
-        c = (a.Location?.Line ?? 0).CompareTo(b.Location?.Line ?? 0);
-        if (c != 0)
+        public int Compare(Finding? x, Finding? y)
         {
-            return c;
-        }
+            var c = (x!.Location?.Line ?? 0).CompareTo(y!.Location?.Line ?? 0);
+            if (c != 0)
+            {
+                return c;
+            }
 
-        c = string.CompareOrdinal(a.Resource.ToString(), b.Resource.ToString());
-        if (c != 0)
-        {
-            return c;
+            c = string.CompareOrdinal(x.Path, y.Path);
+            return c != 0 ? c : string.CompareOrdinal(x.CheckId, y.CheckId);
         }
-
-        c = string.CompareOrdinal(a.Path, b.Path);
-        return c != 0 ? c : string.CompareOrdinal(a.CheckId, b.CheckId);
     }
 
     private sealed class Scratch

@@ -15,9 +15,19 @@ internal sealed class ViolationSink
 
     public void Clear() => Items.Clear();
 
+    private PssLevel _level;
+    private PssVersion _version;
+
     /// <summary>Starts Pod Security reporting for a level and version.</summary>
-    public void BeginPodSecurity(PssLevel level, PssVersion version) =>
-        _prefix = $"violates PodSecurity \"{level.ToName()}:{version}\": ";
+    public void BeginPodSecurity(PssLevel level, PssVersion version)
+    {
+        if (_prefix.Length == 0 || level != _level || version != _version)
+        {
+            _level = level;
+            _version = version;
+            _prefix = $"violates PodSecurity \"{level.ToName()}:{version}\": ";
+        }
+    }
 
     public void SetCheck(string checkId) => _checkId = checkId;
 

@@ -16,7 +16,8 @@ public sealed record LabelSelector(
     {
         foreach (var (key, value) in MatchLabels)
         {
-            if (!Json.StringEquals(Json.Get(labels, key), System.Text.Encoding.UTF8.GetBytes(value)))
+            var actual = Json.Get(labels, key);
+            if (actual.ValueKind != JsonValueKind.String || !actual.ValueEquals(value))
             {
                 return false;
             }

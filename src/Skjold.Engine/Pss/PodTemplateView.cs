@@ -12,6 +12,7 @@ internal sealed class PodTemplateView
 {
     private readonly List<ContainerView> _containers = [];
     private int _count;
+    private string? _templatePath;
 
     public string MetadataPath { get; private set; } = string.Empty;
 
@@ -73,8 +74,13 @@ internal sealed class PodTemplateView
 
     public void Read(JsonElement template, string templatePath)
     {
-        MetadataPath = JsonPath.Child(templatePath, "metadata");
-        SpecPath = JsonPath.Child(templatePath, "spec");
+        if (!ReferenceEquals(templatePath, _templatePath))
+        {
+            _templatePath = templatePath;
+            MetadataPath = JsonPath.Child(templatePath, "metadata");
+            SpecPath = JsonPath.Child(templatePath, "spec");
+        }
+
         Metadata = Json.Get(template, "metadata"u8);
         Annotations = Json.Get(Metadata, "annotations"u8);
         Labels = Json.Get(Metadata, "labels"u8);

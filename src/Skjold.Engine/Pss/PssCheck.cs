@@ -19,7 +19,9 @@ internal abstract class PssCheck
     /// <summary>The baseline check this restricted check replaces at the restricted level.</summary>
     public virtual string? Overrides => null;
 
-    public string CheckId => "pss/" + Name;
+    private string? _checkId;
+
+    public string CheckId => _checkId ??= "pss/" + Name;
 
     public abstract void Evaluate(PodTemplateView pod, int minor, ViolationSink report);
 

@@ -10,7 +10,7 @@ namespace Skjold.Engine.Workloads;
 public sealed class ResourceIndex
 {
     private readonly Dictionary<(string? Ns, string Name), Resource> _serviceAccounts = [];
-    private readonly List<Resource> _scalable = [];
+    private readonly Dictionary<string, List<Resource>> _scalableByNamespace = new(StringComparer.Ordinal);
     private readonly Dictionary<(string? Ns, string Kind, string Name), int> _hpaMin = [];
 
     public static ResourceIndex Empty { get; } = new([]);
@@ -25,7 +25,13 @@ public sealed class ResourceIndex
                     _serviceAccounts[(r.Ref.Namespace, r.Ref.Name)] = r;
                     break;
                 case "Deployment" or "StatefulSet" or "ReplicaSet" or "ReplicationController":
-                    _scalable.Add(r);
+                    var key = r.Ref.Namespace ?? string.Empty;
+                    if (!_scalableByNamespace.TryGetValue(key, out var list))
+                    {
+                        _scalableByNamespace[key] = list = [];
+                    }
+
+                    list.Add(r);
                     break;
                 case "HorizontalPodAutoscaler":
                     var spec = Json.Get(r.Root, "spec"u8);
@@ -54,9 +60,14 @@ public sealed class ResourceIndex
     /// <summary>Workloads in <paramref name="ns"/> whose pod template labels match <paramref name="selector"/>.</summary>
     public IEnumerable<Resource> WorkloadsSelectedBy(string? ns, LabelSelector selector)
     {
-        foreach (var w in _scalable)
+        if (!_scalableByNamespace.TryGetValue(ns ?? string.Empty, out var candidates))
         {
-            if (w.Ref.Namespace == ns && selector.Matches(Json.Get(Json.Get(Json.Get(Json.Get(w.Root, "spec"u8), "template"u8), "metadata"u8), "labels"u8)))
+            yield break;
+        }
+
+        foreach (var w in candidates)
+        {
+            if (selector.Matches(Json.Get(Json.Get(Json.Get(Json.Get(w.Root, "spec"u8), "template"u8), "metadata"u8), "labels"u8)))
             {
                 yield return w;
             }

@@ -22,23 +22,73 @@ internal sealed class DocumentSourceMap
 
     public JsonElement Root { get; }
 
-    public SourceLocation Locate(IReadOnlyList<object> segments)
+    /// <summary>Locates a path from the document root.</summary>
+    public SourceLocation Locate(string path) => Locate(Root, 0, path);
+
+    /// <summary>
+    /// The node index of a list item (<c>items[k]</c>) without indexing the JSON array, which is
+    /// linear in <paramref name="k"/> for arrays of objects.
+    /// </summary>
+    public int ItemNode(int k)
     {
         var table = _table.Value;
-        if (table.Count == 0)
+        if (table.Count == 0 || Root.ValueKind != JsonValueKind.Object)
+        {
+            return -1;
+        }
+
+        var position = -1;
+        var p = 0;
+        foreach (var property in Root.EnumerateObject())
+        {
+            if (property.NameEquals("items"u8))
+            {
+                position = p;
+            }
+
+            p++;
+        }
+
+        var itemsNode = position < 0 ? -1 : table.Child(0, position, isArray: false);
+        return itemsNode < 0 ? -1 : table.Child(itemsNode, k, isArray: true);
+    }
+
+    /// <summary>
+    /// Locates a dotted path (<c>spec.containers[0].image</c>, <c>metadata.annotations['a/b']</c>)
+    /// relative to <paramref name="start"/>, whose node index is <paramref name="startNode"/>.
+    /// Parses the path in place, without allocating for plain segments.
+    /// </summary>
+    public SourceLocation Locate(JsonElement start, int startNode, string path)
+    {
+        var table = _table.Value;
+        if (table.Count == 0 || startNode < 0 || startNode >= table.Count)
         {
             return new SourceLocation(File, 1);
         }
 
-        var element = Root;
-        var node = 0;
-        foreach (var segment in segments)
+        var element = start;
+        var node = startNode;
+        var i = 0;
+        while (i < path.Length)
         {
+            if (path[i] == '.')
+            {
+                i++;
+                continue;
+            }
+
             int child;
             JsonElement next;
-            if (segment is int k)
+            if (path[i] == '[' && i + 1 < path.Length && path[i + 1] != '\'')
             {
-                if (element.ValueKind != JsonValueKind.Array || k < 0 || k >= element.GetArrayLength())
+                var close = path.IndexOf(']', i);
+                if (close < 0 || !int.TryParse(path.AsSpan(i + 1, close - i - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k))
+                {
+                    break;
+                }
+
+                i = close + 1;
+                if (element.ValueKind != JsonValueKind.Array || k >= element.GetArrayLength())
                 {
                     break;
                 }
@@ -48,12 +98,47 @@ internal sealed class DocumentSourceMap
             }
             else
             {
+                ReadOnlySpan<char> name;
+                string? unescaped = null;
+                if (path[i] == '[')
+                {
+                    var end = path.IndexOf("']", i + 2, StringComparison.Ordinal);
+                    while (end > 0 && path[end - 1] == '\\')
+                    {
+                        end = path.IndexOf("']", end + 1, StringComparison.Ordinal);
+                    }
+
+                    if (end < 0)
+                    {
+                        break;
+                    }
+
+                    name = path.AsSpan(i + 2, end - i - 2);
+                    if (name.Contains('\\'))
+                    {
+                        unescaped = name.ToString().Replace("\\'", "'", StringComparison.Ordinal);
+                        name = unescaped;
+                    }
+
+                    i = end + 2;
+                }
+                else
+                {
+                    var end = i;
+                    while (end < path.Length && path[end] != '.' && path[end] != '[')
+                    {
+                        end++;
+                    }
+
+                    name = path.AsSpan(i, end - i);
+                    i = end;
+                }
+
                 if (element.ValueKind != JsonValueKind.Object)
                 {
                     break;
                 }
 
-                var name = (string)segment;
                 var position = -1;
                 var p = 0;
                 next = default;

@@ -240,8 +240,7 @@ public sealed class ManifestLoader
         var converter = Converter();
         foreach (var chunk in YamlDocumentSplitter.Split(text))
         {
-            var chunkText = text.Substring(chunk.Start, chunk.Length);
-            if (badLines is not null && ChunkHasBadLine(chunk, chunkText, badLines))
+            if (badLines is not null && ChunkHasBadLine(chunk, text.AsSpan(chunk.Start, chunk.Length), badLines))
             {
                 continue; // already reported; the document cannot be trusted
             }
@@ -249,7 +248,7 @@ public sealed class ManifestLoader
             List<ConvertedDocument> docs;
             try
             {
-                docs = converter.Convert(chunkText, chunk.FirstLine - 1);
+                docs = converter.Convert(new StringSegmentReader(text, chunk.Start, chunk.Length), chunk.FirstLine - 1);
             }
             catch (YamlException ex)
             {
@@ -311,7 +310,7 @@ public sealed class ManifestLoader
 
         if (root.ValueKind != JsonValueKind.Object)
         {
-            var at = map.Locate([]);
+            var at = map.Locate(string.Empty);
             diagnostics.Add(Diagnostic.Error("not-a-mapping",
                 $"{at}: document is a {Describe(root.ValueKind)}, not a Kubernetes object (a mapping with apiVersion and kind); skipped", at));
             return;
@@ -326,7 +325,7 @@ public sealed class ManifestLoader
             var k = 0;
             foreach (var item in items.EnumerateArray())
             {
-                var sourceMap = new ResourceSourceMap(map, ["items", k]);
+                var sourceMap = new ResourceSourceMap(map, item, k);
                 AddOne(name, item, sourceMap, itemKind, listApiVersion, resources, diagnostics);
                 k++;
             }
@@ -334,7 +333,7 @@ public sealed class ManifestLoader
             return;
         }
 
-        AddOne(name, root, new ResourceSourceMap(map, []), null, null, resources, diagnostics);
+        AddOne(name, root, new ResourceSourceMap(map, root, -1), null, null, resources, diagnostics);
     }
 
     private static void AddOne(string name, JsonElement obj, ResourceSourceMap map, string? inferredKind, string? inferredApiVersion,
@@ -441,7 +440,7 @@ public sealed class ManifestLoader
         return lines;
     }
 
-    private static bool ChunkHasBadLine(YamlDocumentSplitter.Chunk chunk, string chunkText, HashSet<int> badLines)
+    private static bool ChunkHasBadLine(YamlDocumentSplitter.Chunk chunk, ReadOnlySpan<char> chunkText, HashSet<int> badLines)
     {
         var lineCount = 1;
         foreach (var c in chunkText)

@@ -1,21 +1,23 @@
+using System.Text.Json;
 using Skjold.Engine.Model;
 
 namespace Skjold.Kubernetes.Loading;
 
-/// <summary>The source map of one resource: its document's map and where the resource sits in it.</summary>
-internal sealed class ResourceSourceMap(DocumentSourceMap document, IReadOnlyList<object> prefix) : ISourceMap
+/// <summary>
+/// The source map of one resource: its document's map and where the resource sits in it (the
+/// document root, or item <c>k</c> of a list).
+/// </summary>
+internal sealed class ResourceSourceMap(DocumentSourceMap document, JsonElement root, int listItem) : ISourceMap
 {
+    private int _node = listItem < 0 ? 0 : int.MinValue;
+
     public SourceLocation Locate(string path)
     {
-        var segments = JsonPath.Split(path);
-        if (prefix.Count == 0)
+        if (_node == int.MinValue)
         {
-            return document.Locate(segments);
+            _node = document.ItemNode(listItem);
         }
 
-        var all = new List<object>(prefix.Count + segments.Count);
-        all.AddRange(prefix);
-        all.AddRange(segments);
-        return document.Locate(all);
+        return document.Locate(root, _node, path);
     }
 }

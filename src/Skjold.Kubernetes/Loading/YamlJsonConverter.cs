@@ -45,11 +45,14 @@ internal sealed class YamlJsonConverter
     /// <paramref name="lineOffset"/> plus the line within the text. Throws <see cref="YamlException"/>
     /// for syntax errors and <see cref="LoadLimitException"/> when a limit is hit.
     /// </summary>
-    public List<ConvertedDocument> Convert(string text, int lineOffset)
+    public List<ConvertedDocument> Convert(string text, int lineOffset) => Convert(new StringReader(text), lineOffset);
+
+    /// <summary>Converts the documents read from <paramref name="reader"/>; see <see cref="Convert(string, int)"/>.</summary>
+    public List<ConvertedDocument> Convert(TextReader reader, int lineOffset)
     {
         _lineOffset = lineOffset;
         var result = new List<ConvertedDocument>(1);
-        var parser = new Parser(new StringReader(text));
+        var parser = new Parser(reader);
         var inDocument = false;
         try
         {

@@ -41,7 +41,8 @@ internal sealed class AppArmorProfileCheck : PssCheck
 
         foreach (var a in pod.Annotations.EnumerateObject())
         {
-            if (!a.Name.StartsWith(AnnotationPrefix, StringComparison.Ordinal))
+            if (!System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(a).StartsWith("container.apparmor.security.beta.kubernetes.io/"u8)
+                || !a.Name.StartsWith(AnnotationPrefix, StringComparison.Ordinal))
             {
                 continue;
             }

@@ -13,15 +13,15 @@ internal sealed class SeLinuxOptionsCheck : PssCheck
 
     public override void Evaluate(PodTemplateView pod, int minor, ViolationSink report)
     {
-        Check(pod.PodSecurityContext.SeLinuxOptions, pod.PodSecurityContextPath("seLinuxOptions"), "pod", minor, report);
+        Check(pod.PodSecurityContext.SeLinuxOptions, pod, null, minor, report);
         for (var i = 0; i < pod.ContainerCount; i++)
         {
             var c = pod.Container(i);
-            Check(c.SecurityContext.SeLinuxOptions, c.SecurityContextPath("seLinuxOptions"), ContainerLabel(c), minor, report);
+            Check(c.SecurityContext.SeLinuxOptions, pod, c, minor, report);
         }
     }
 
-    private static void Check(JsonElement options, string path, string who, int minor, ViolationSink report)
+    private static void Check(JsonElement options, PodTemplateView pod, ContainerView? c, int minor, ViolationSink report)
     {
         if (options.ValueKind != JsonValueKind.Object)
         {
@@ -29,18 +29,29 @@ internal sealed class SeLinuxOptionsCheck : PssCheck
         }
 
         var type = Json.Get(options, "type"u8);
-        if (Json.IsNonEmptyString(type) && !AllowedType(type, minor))
+        var badType = Json.IsNonEmptyString(type) && !AllowedType(type, minor);
+        var badUser = Json.IsNonEmptyString(Json.Get(options, "user"u8));
+        var badRole = Json.IsNonEmptyString(Json.Get(options, "role"u8));
+        if (!(badType || badUser || badRole))
+        {
+            return;
+        }
+
+        var path = c is null ? pod.PodSecurityContextPath("seLinuxOptions") : c.SecurityContextPath("seLinuxOptions");
+        var who = c is null ? "pod" : ContainerLabel(c);
+
+        if (badType)
         {
             report.Report(path + ".type", "seLinuxOptions",
                 $"{who} must not set securityContext.seLinuxOptions.type to {Quote(type.GetString()!)}");
         }
 
-        if (Json.IsNonEmptyString(Json.Get(options, "user"u8)))
+        if (badUser)
         {
             report.Report(path + ".user", "seLinuxOptions", who + " must not set securityContext.seLinuxOptions.user");
         }
 
-        if (Json.IsNonEmptyString(Json.Get(options, "role"u8)))
+        if (badRole)
         {
             report.Report(path + ".role", "seLinuxOptions", who + " must not set securityContext.seLinuxOptions.role");
         }

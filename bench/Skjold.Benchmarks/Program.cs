@@ -1,0 +1,26 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Skjold.Benchmarks;
+
+// Usage:
+//   dotnet run -c Release --project bench/Skjold.Benchmarks -- throughput [objects] [rounds]
+//   dotnet run -c Release --project bench/Skjold.Benchmarks -- --filter '*Pss*'     (BenchmarkDotNet)
+if (args.Length > 0 && args[0] == "experiments")
+{
+    return Experiments.Run(50_000);
+}
+
+if (args.Length > 0 && args[0] == "stages")
+{
+    return Stages.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50_000);
+}
+
+if (args.Length > 0 && args[0] == "throughput")
+{
+    var objects = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50_000;
+    var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
+    return Throughput.Run(objects, rounds);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(PssBenchmarks).Assembly).Run(args);
+return 0;
