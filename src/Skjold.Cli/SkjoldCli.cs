@@ -14,6 +14,7 @@ internal static class SkjoldCli
             ScanCommand.Create(context),
             ChecksCommand.Create(context),
             InitCommand.Create(context),
+            ServeCommand.Create(context),
         };
         return root;
     }

@@ -56,8 +56,14 @@ public sealed class ScanPolicy
 
     public Severity SeverityOf(CheckMetadata check) => Severities.TryGetValue(check.Id, out var s) ? s : check.Severity;
 
-    public ScanPolicy With(PssLevel? level = null, PssVersion? version = null) =>
-        new(level ?? PssLevel, version ?? PssVersion, Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source);
+    /// <summary>How `skjold serve` applies this policy at admission (the <c>admission:</c> section).</summary>
+    public Admission.AdmissionSettings Admission { get; init; } = Engine.Admission.AdmissionSettings.Default;
+
+    public ScanPolicy With(PssLevel? level = null, PssVersion? version = null, IEnumerable<string>? disabled = null) =>
+        new(level ?? PssLevel, version ?? PssVersion, disabled ?? Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
+        {
+            Admission = Admission,
+        };
 
     private bool DisabledByPattern(string id)
     {

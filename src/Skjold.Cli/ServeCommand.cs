@@ -1,0 +1,154 @@
+using System.CommandLine;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Skjold.Engine.Policy;
+using Skjold.Server.Hosting;
+using Skjold.Server.Namespaces;
+using Skjold.Server.Tls;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold serve</c>: the validating and mutating admission webhook.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var listen = new Option<string>("--listen") { Description = "HTTPS address to listen on", DefaultValueFactory = _ => "https://0.0.0.0:8443" };
+        var selfSigned = new Option<bool>("--self-signed") { Description = "Generate a CA and a serving certificate for <service>.<namespace>.svc and print the caBundle" };
+        var service = new Option<string>("--service") { Description = "Service name for --self-signed", DefaultValueFactory = _ => "skjold" };
+        var ns = new Option<string>("--namespace") { Description = "Namespace for --self-signed", DefaultValueFactory = _ => "skjold-system" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate file (reloaded when it changes)" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file (reloaded when it changes)" };
+        var config = new Option<string?>("--config", "-c") { Description = "Configuration file (skjold.yaml); the admission: section sets modes, actions and exemptions" };
+        var namespacesFile = new Option<string?>("--namespaces-file") { Description = "Read namespace labels from this file instead of the API server (offline use, tests)" };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig for the namespace watch (default: in-cluster, else ~/.kube/config)" };
+        var kubeContext = new Option<string?>("--context") { Description = "kubeconfig context" };
+        var timeout = new Option<double>("--request-timeout") { Description = "Seconds to answer one request; keep below the webhook's timeoutSeconds", DefaultValueFactory = _ => 5 };
+        var denyOnTimeout = new Option<bool>("--deny-on-timeout") { Description = "Deny requests that miss the deadline (default: allow, so Skjold never locks the cluster)" };
+        var maxSize = new Option<string>("--max-request-size") { Description = "Largest AdmissionReview accepted (413 above)", DefaultValueFactory = _ => "3MiB" };
+        var noop = new Option<bool>("--enable-noop") { Description = "Also serve /noop, which answers without evaluating (benchmark floor)" };
+
+        var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
+        {
+            listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, kubeconfig, kubeContext, timeout, denyOnTimeout, maxSize, noop,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var err = context.Error;
+            if (!Uri.TryCreate(parse.GetValue(listen), UriKind.Absolute, out var listenUri) || listenUri.Scheme != Uri.UriSchemeHttps)
+            {
+                await err.WriteLineAsync("error: --listen must be an https:// URL such as https://0.0.0.0:8443").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (!SizeParser.TryParse(parse.GetValue(maxSize)!, out var maxBytes))
+            {
+                await err.WriteLineAsync("error: --max-request-size is not a size such as 3MiB").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            ScanPolicy policy;
+            try
+            {
+                policy = ConfigLoader.Load(parse.GetValue(config), context.WorkingDirectory);
+            }
+            catch (ConfigException ex)
+            {
+                await err.WriteLineAsync($"error: invalid configuration: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
+            var logger = loggerFactory.CreateLogger("skjold.serve");
+            ServerCertificate certificate;
+            if (parse.GetValue(selfSigned))
+            {
+                var generated = SelfSignedCertificates.Create(parse.GetValue(service)!, parse.GetValue(ns)!, context.Time);
+                certificate = ServerCertificate.FromCertificate(generated.Server, logger);
+                await context.Out.WriteLineAsync($"caBundle: {generated.CaBundle}").ConfigureAwait(false);
+            }
+            else if (parse.GetValue(tlsCert) is { } certPath && parse.GetValue(tlsKey) is { } keyPath)
+            {
+                try
+                {
+                    certificate = ServerCertificate.FromFiles(Path.GetFullPath(certPath, context.WorkingDirectory), Path.GetFullPath(keyPath, context.WorkingDirectory), logger);
+                }
+                catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+                {
+                    await err.WriteLineAsync($"error: cannot load --tls-cert/--tls-key: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+            else
+            {
+                await err.WriteLineAsync("error: give --tls-cert and --tls-key, or --self-signed").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            Func<IServiceProvider, INamespaceCache> cacheFactory;
+            if (parse.GetValue(namespacesFile) is { } file)
+            {
+                FileNamespaceCache fileCache;
+                try
+                {
+                    fileCache = new FileNamespaceCache(Path.GetFullPath(file, context.WorkingDirectory));
+                }
+                catch (InvalidOperationException ex)
+                {
+                    await err.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                cacheFactory = _ => fileCache;
+            }
+            else
+            {
+                KubernetesClientConfiguration k8sConfig;
+                try
+                {
+                    k8sConfig = parse.GetValue(kubeconfig) is null && KubernetesClientConfiguration.IsInCluster()
+                        ? KubernetesClientConfiguration.InClusterConfig()
+                        : KubernetesClientConfiguration.BuildConfigFromConfigFile(parse.GetValue(kubeconfig), parse.GetValue(kubeContext));
+                }
+                catch (Exception ex) when (ex is k8s.Exceptions.KubeConfigException or FileNotFoundException or IOException)
+                {
+                    await err.WriteLineAsync($"error: no Kubernetes API to watch namespaces ({ex.Message}); give --kubeconfig or --namespaces-file").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                var client = new k8s.Kubernetes(k8sConfig);
+                cacheFactory = sp => new KubernetesNamespaceCache(client, sp.GetRequiredService<ILogger<KubernetesNamespaceCache>>(), context.Time);
+            }
+
+            var options = new ServeOptions
+            {
+                Listen = listenUri,
+                Certificate = certificate,
+                MaxRequestBodyBytes = maxBytes,
+                RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                AllowOnTimeout = !parse.GetValue(denyOnTimeout),
+                EnableNoop = parse.GetValue(noop),
+            };
+            WebApplication app;
+            try
+            {
+                app = ServerHost.Build(options, policy, cacheFactory, time: context.Time);
+            }
+            catch (ArgumentException ex)
+            {
+                await err.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            await app.StartAsync(ct).ConfigureAwait(false);
+            logger.LogInformation("Skjold {Version} serving admission on {Address}", CliContext.Version, ServerHost.BoundAddress(app));
+            await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            certificate.Dispose();
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,278 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Skjold.Engine.Admission;
+using Skjold.Server.Hosting;
+using Skjold.Server.Namespaces;
+using Skjold.Server.Observability;
+
+namespace Skjold.Server.Admission;
+
+/// <summary>
+/// Serves /validate and /mutate: reads the AdmissionReview under a size limit, answers malformed
+/// requests with 400 and a reason, looks up the namespace's policy under the request deadline,
+/// evaluates, and answers in the request's API version. Logs one structured line per decision
+/// (never the object), counts metrics, and hands the decision to the audit sink.
+/// </summary>
+public sealed partial class AdmissionHandler(
+    AdmissionEvaluator evaluator,
+    INamespaceCache namespaces,
+    ServerMetrics metrics,
+    IAdmissionDecisionSink sink,
+    ServeOptions options,
+    TimeProvider time,
+    ILogger<AdmissionHandler> logger)
+{
+    public async Task HandleAsync(HttpContext context, bool mutate)
+    {
+        var endpoint = mutate ? "mutate" : "validate";
+        var started = Stopwatch.GetTimestamp();
+        var (status, review, error) = await ReadAsync(context).ConfigureAwait(false);
+        if (review is null)
+        {
+            metrics.BadRequests.WithLabels(status == 413 ? "too-large" : "malformed").Inc();
+            LogBadRequest(logger, endpoint, status, error!);
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync(error!, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var request = review.Request!;
+        var input = ToInput(request);
+        AdmissionVerdict verdict;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        {
+            deadline.CancelAfter(options.RequestTimeout);
+            try
+            {
+                verdict = await DecideAsync(input, mutate, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                LogTimeout(logger, input.Uid, endpoint, options.RequestTimeout.TotalSeconds);
+                verdict = new AdmissionVerdict(
+                    options.AllowOnTimeout, "timeout",
+                    options.AllowOnTimeout ? null : $"Skjold could not decide within {options.RequestTimeout.TotalSeconds:0.#} s",
+                    options.AllowOnTimeout ? [$"skjold: no decision within {options.RequestTimeout.TotalSeconds:0.#} s; allowed by policy"] : [],
+                    new Dictionary<string, string> { ["decision"] = "timeout" }, []);
+            }
+        }
+
+        var response = new AdmissionResponse
+        {
+            Uid = input.Uid,
+            Allowed = verdict.Allowed,
+            Warnings = verdict.Warnings.Count > 0 ? [.. verdict.Warnings] : null,
+            AuditAnnotations = verdict.AuditAnnotations.Count > 0 ? new Dictionary<string, string>(verdict.AuditAnnotations) : null,
+        };
+        if (!verdict.Allowed)
+        {
+            response.Status = new ResponseStatus { Code = 403, Reason = "Forbidden", Message = verdict.Message };
+        }
+
+        if (mutate && verdict.Patch is { } patch)
+        {
+            response.Patch = Convert.ToBase64String(patch);
+            response.PatchType = "JSONPatch";
+        }
+
+        var reply = new AdmissionReview { ApiVersion = review.ApiVersion, Kind = "AdmissionReview", Response = response };
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, reply, AdmissionJsonContext.Default.AdmissionReview, context.RequestAborted).ConfigureAwait(false);
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Observe(endpoint, input, verdict, elapsed);
+    }
+
+    /// <summary>The benchmark floor: parses the review and answers allowed, without evaluating.</summary>
+    public async Task HandleNoopAsync(HttpContext context)
+    {
+        var (status, review, error) = await ReadAsync(context).ConfigureAwait(false);
+        if (review is null)
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsync(error!, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var reply = new AdmissionReview
+        {
+            ApiVersion = review.ApiVersion,
+            Kind = "AdmissionReview",
+            Response = new AdmissionResponse { Uid = review.Request!.Uid!, Allowed = true },
+        };
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, reply, AdmissionJsonContext.Default.AdmissionReview, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async ValueTask<AdmissionVerdict> DecideAsync(AdmissionInput input, bool mutate, CancellationToken ct)
+    {
+        if (input.Kind == "Namespace" && input.Operation is "CREATE" or "UPDATE" && input.SubResource is null && !input.DryRun && input.Name is { } nsName)
+        {
+            namespaces.Observe(nsName, NamespacePolicy.Labels(input.Object));
+        }
+
+        NamespacePolicy policy;
+        if (input.Namespace is { Length: > 0 } ns)
+        {
+            var labels = await namespaces.GetLabelsAsync(ns, ct).ConfigureAwait(false);
+            policy = NamespacePolicy.From(ns, labels, evaluator.Settings);
+        }
+        else
+        {
+            policy = NamespacePolicy.From(string.Empty, null, evaluator.Settings);
+        }
+
+        ct.ThrowIfCancellationRequested();
+        return mutate ? evaluator.Mutate(input, policy) : evaluator.Validate(input, policy);
+    }
+
+    private async ValueTask<(int Status, AdmissionReview? Review, string? Error)> ReadAsync(HttpContext context)
+    {
+        var limit = options.MaxRequestBodyBytes;
+        if (context.Request.ContentLength is { } length && length > limit)
+        {
+            return (413, null, $"request body of {length} bytes exceeds the limit of {limit} bytes");
+        }
+
+        byte[]? rented = null;
+        try
+        {
+            rented = ArrayPool<byte>.Shared.Rent(64 * 1024);
+            var buffer = rented;
+            var used = 0;
+            while (true)
+            {
+                if (used == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, buffer.Length * 2L));
+                    buffer.AsSpan(0, used).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = rented = bigger;
+                }
+
+                var read = await context.Request.Body.ReadAsync(buffer.AsMemory(used), context.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                used += read;
+                if (used > limit)
+                {
+                    return (413, null, $"request body exceeds the limit of {limit} bytes");
+                }
+            }
+
+            return Parse(buffer.AsSpan(0, used));
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    internal static (int Status, AdmissionReview? Review, string? Error) Parse(ReadOnlySpan<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            return (400, null, "empty request body; expected an AdmissionReview");
+        }
+
+        AdmissionReview? review;
+        try
+        {
+            review = JsonSerializer.Deserialize(body, AdmissionJsonContext.Default.AdmissionReview);
+        }
+        catch (JsonException ex)
+        {
+            return (400, null, $"request body is not a valid AdmissionReview: {ex.Message}");
+        }
+
+        if (review is null)
+        {
+            return (400, null, "request body is null; expected an AdmissionReview");
+        }
+
+        if (review.Kind != "AdmissionReview" || review.ApiVersion is not ("admission.k8s.io/v1" or "admission.k8s.io/v1beta1"))
+        {
+            return (400, null, $"expected kind AdmissionReview in admission.k8s.io/v1 or v1beta1, got kind '{review.Kind}' apiVersion '{review.ApiVersion}'");
+        }
+
+        if (review.Request is not { } request)
+        {
+            return (400, null, "AdmissionReview has no request");
+        }
+
+        if (string.IsNullOrEmpty(request.Uid))
+        {
+            return (400, null, "AdmissionReview request has no uid");
+        }
+
+        if (string.IsNullOrEmpty(request.Operation) || request.Kind?.Kind is null)
+        {
+            return (400, null, "AdmissionReview request needs operation and kind");
+        }
+
+        if (request.Operation is "CREATE" or "UPDATE" && request.Object.ValueKind != JsonValueKind.Object)
+        {
+            return (400, null, $"AdmissionReview request.object must be a JSON object for {request.Operation}");
+        }
+
+        // JsonElement properties are deserialised into documents of their own, independent of the
+        // pooled body buffer, so they stay valid after it is returned.
+        return (200, review, null);
+    }
+
+    private static AdmissionInput ToInput(AdmissionRequest r) => new(
+        r.Uid!,
+        r.Operation!,
+        r.Kind!.Kind!,
+        r.Resource?.Resource ?? string.Empty,
+        string.IsNullOrEmpty(r.SubResource) ? null : r.SubResource,
+        string.IsNullOrEmpty(r.Namespace) ? null : r.Namespace,
+        string.IsNullOrEmpty(r.Name) ? null : r.Name,
+        r.UserInfo?.Username ?? string.Empty,
+        r.UserInfo?.Groups ?? [],
+        r.DryRun ?? false,
+        r.Object,
+        r.OldObject);
+
+    private void Observe(string endpoint, AdmissionInput input, AdmissionVerdict verdict, TimeSpan elapsed)
+    {
+        metrics.Requests.WithLabels(endpoint, input.Operation, input.Kind, verdict.Decision).Inc();
+        metrics.Duration.WithLabels(endpoint).Observe(elapsed.TotalSeconds);
+        var checks = verdict.Findings.Select(f => f.CheckId).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var check in checks)
+        {
+            metrics.Violations.WithLabels(check, verdict.Decision).Inc();
+        }
+
+        var name = input.Name ?? Engine.Model.Json.GetString(Engine.Model.Json.Get(input.Object, "metadata"u8), "generateName");
+        LogDecision(logger, input.Uid, endpoint, input.Operation, input.Kind, input.Namespace, name, input.Username, input.DryRun,
+            verdict.Decision, verdict.Allowed, string.Join(",", checks), elapsed.TotalMilliseconds);
+        if (!input.DryRun)
+        {
+            sink.Record(new AdmissionDecisionRecord(time.GetUtcNow(), input.Uid, endpoint, input.Operation, input.Kind, input.Namespace, name,
+                input.Username, verdict.Allowed, verdict.Decision, checks, verdict.Mutations));
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "admission {Uid} {Endpoint} {Operation} {Kind} {Namespace}/{Name} by {User} dryRun={DryRun}: {Decision} allowed={Allowed} checks={Checks} in {ElapsedMs:0.###} ms")]
+    private static partial void LogDecision(ILogger logger, string uid, string endpoint, string operation, string kind, string? @namespace, string? name,
+        string user, bool dryRun, string decision, bool allowed, string checks, double elapsedMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Rejected a {Endpoint} request with {Status}: {Reason}")]
+    private static partial void LogBadRequest(ILogger logger, string endpoint, int status, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "admission {Uid} {Endpoint} missed its {TimeoutSeconds} s deadline")]
+    private static partial void LogTimeout(ILogger logger, string uid, string endpoint, double timeoutSeconds);
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Skjold.Engine.Admission;
+using Skjold.Engine.Policy;
+using Skjold.Server.Admission;
+using Skjold.Server.Namespaces;
+using Skjold.Server.Observability;
+
+namespace Skjold.Server.Hosting;
+
+/// <summary>Builds the `skjold serve` web host: Kestrel over TLS, the webhook endpoints, health and metrics.</summary>
+public static class ServerHost
+{
+    /// <summary>
+    /// Builds the host. <paramref name="namespaceCache"/> decides where namespace labels come from;
+    /// when it is also a hosted service (the API watcher) it is started with the host.
+    /// </summary>
+    public static WebApplication Build(
+        ServeOptions options,
+        ScanPolicy policy,
+        Func<IServiceProvider, INamespaceCache> namespaceCache,
+        IAdmissionDecisionSink? sink = null,
+        TimeProvider? time = null,
+        Action<ILoggingBuilder>? logging = null)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "skjold" });
+        builder.Logging.ClearProviders();
+        if (logging is not null)
+        {
+            logging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            var endpoint = Endpoint(options.Listen);
+            kestrel.Listen(endpoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = (_, _) => options.Certificate.Current,
+                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = (_, _, _) => true,
+                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                });
+            });
+        });
+
+        var clock = time ?? TimeProvider.System;
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(policy);
+        builder.Services.AddSingleton(clock);
+        builder.Services.AddSingleton(new AdmissionEvaluator(policy, time: clock));
+        builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddSingleton(sink ?? NullDecisionSink.Instance);
+        builder.Services.AddSingleton<INamespaceCache>(namespaceCache);
+        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<INamespaceCache>() as IHostedService ?? new NoopHostedService());
+        builder.Services.AddSingleton<AdmissionHandler>();
+
+        var app = builder.Build();
+        var handler = app.Services.GetRequiredService<AdmissionHandler>();
+        var metrics = app.Services.GetRequiredService<ServerMetrics>();
+        var cache = app.Services.GetRequiredService<INamespaceCache>();
+        app.MapPost("/validate", ctx => handler.HandleAsync(ctx, mutate: false));
+        app.MapPost("/mutate", ctx => handler.HandleAsync(ctx, mutate: true));
+        if (options.EnableNoop)
+        {
+            app.MapPost("/noop", handler.HandleNoopAsync);
+        }
+
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", () =>
+        {
+            metrics.NamespaceCacheReady.Set(cache.IsReady ? 1 : 0);
+            return cache.IsReady ? Results.Text("ready\n") : Results.Text("namespace cache not synced yet\n", statusCode: 503);
+        });
+        app.MapGet("/metrics", async ctx =>
+        {
+            metrics.NamespaceCacheReady.Set(cache.IsReady ? 1 : 0);
+            ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted).ConfigureAwait(false);
+        });
+        return app;
+    }
+
+    /// <summary>The address the host listens on once started (resolves port 0).</summary>
+    public static Uri BoundAddress(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return new Uri(addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+    }
+
+    private static IPEndPoint Endpoint(Uri listen)
+    {
+        var host = listen.Host;
+        var address = host switch
+        {
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" or "0.0.0.0" => IPAddress.Any,
+            "::" or "[::]" => IPAddress.IPv6Any,
+            _ => IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? ip : throw new ArgumentException($"--listen host '{host}' must be an IP address, localhost or 0.0.0.0"),
+        };
+        return new IPEndPoint(address, listen.Port);
+    }
+
+    private sealed class NoopHostedService : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

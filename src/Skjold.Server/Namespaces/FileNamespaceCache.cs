@@ -1,0 +1,40 @@
+using Skjold.Engine.Admission;
+using Skjold.Kubernetes.Loading;
+
+namespace Skjold.Server.Namespaces;
+
+/// <summary>
+/// Namespaces read once from a file of Namespace objects (YAML or JSON, lists allowed), for
+/// offline use and tests. Admission requests for namespaces still update it.
+/// </summary>
+public sealed class FileNamespaceCache : INamespaceCache
+{
+    private readonly NamespaceStore _store = new();
+
+    public FileNamespaceCache(string path)
+    {
+        var loaded = new ManifestLoader().LoadPaths([path]);
+        if (loaded.HasErrors)
+        {
+            throw new InvalidOperationException($"namespaces file {path}: " + string.Join("; ", loaded.Diagnostics.Select(d => d.Message)));
+        }
+
+        foreach (var r in loaded.Resources.Where(r => r.Kind == "Namespace"))
+        {
+            _store.Set(r.Ref.Name, NamespacePolicy.Labels(r.Root));
+        }
+    }
+
+    public FileNamespaceCache()
+    {
+    }
+
+    public bool IsReady => true;
+
+    public int Count => _store.Count;
+
+    public ValueTask<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string name, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_store.TryGet(name, out var labels) ? labels : null);
+
+    public void Observe(string name, IReadOnlyDictionary<string, string> labels) => _store.Set(name, labels);
+}
