@@ -130,8 +130,10 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
 
     private async Task<string?> WatchAsync(string? resourceVersion, CancellationToken ct)
     {
+        // The client reports an ERROR event (such as 410 Gone) through onError and then ends the stream.
+        Exception? watchError = null;
         var events = _client.CoreV1.WatchListNamespaceAsync(
-            resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300, cancellationToken: ct);
+            resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300, onError: e => watchError ??= e, cancellationToken: ct);
         await foreach (var (type, ns) in events.ConfigureAwait(false))
         {
             var version = ns?.Metadata?.ResourceVersion;
@@ -153,6 +155,11 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
             {
                 resourceVersion = version;
             }
+        }
+
+        if (watchError is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(watchError).Throw();
         }
 
         return resourceVersion;
