@@ -15,6 +15,7 @@ internal static class SkjoldCli
             ChecksCommand.Create(context),
             InitCommand.Create(context),
             ServeCommand.Create(context),
+            InstallCommand.Create(context),
         };
         return root;
     }

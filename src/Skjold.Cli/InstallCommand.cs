@@ -1,0 +1,63 @@
+using System.CommandLine;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold install</c>: writes the manifests that run Skjold in a cluster.</summary>
+internal static class InstallCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var ns = new Option<string>("--namespace", "-n") { Description = "Namespace for Skjold", DefaultValueFactory = _ => "skjold-system" };
+        var output = new Option<string?>("--output", "-o") { Description = "Directory to write one file per component into (default: one YAML stream on stdout)" };
+        var image = new Option<string>("--image") { Description = "Skjold image; pin it with @sha256:... for production", DefaultValueFactory = _ => $"ghcr.io/skjold-dev/skjold:{CliContext.Version}" };
+        var replicas = new Option<int>("--replicas") { Description = "Webhook replicas (at least 2 keeps admission up through node drains)", DefaultValueFactory = _ => 2 };
+        var certManager = new Option<bool>("--cert-manager") { Description = "Let cert-manager issue and rotate the serving certificate instead of generating one now" };
+        var podFailure = new Option<string>("--pod-failure-policy") { Description = "failurePolicy of the pod webhook: Fail (enforce even when Skjold is down) or Ignore", DefaultValueFactory = _ => "Fail" };
+        podFailure.AcceptOnlyFromAmong("Fail", "Ignore");
+        var timeout = new Option<int>("--webhook-timeout") { Description = "timeoutSeconds of the webhooks (1-30); Skjold answers within this minus 2 s", DefaultValueFactory = _ => 5 };
+        var command = new Command("install", "Write Kubernetes manifests for Skjold: Deployment, PodDisruptionBudget, Service, RBAC, NetworkPolicy and webhook configurations.")
+        {
+            ns, output, image, replicas, certManager, podFailure, timeout,
+        };
+        command.SetAction(parse =>
+        {
+            var t = parse.GetValue(timeout);
+            if (t is < 1 or > 30)
+            {
+                context.Error.WriteLine("error: --webhook-timeout must be between 1 and 30 seconds (the API server's limits)");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (parse.GetValue(replicas) < 1)
+            {
+                context.Error.WriteLine("error: --replicas must be at least 1");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var options = new InstallManifests.Options(parse.GetValue(ns)!, parse.GetValue(image)!, parse.GetValue(replicas), parse.GetValue(certManager), parse.GetValue(podFailure)!, t);
+            var files = InstallManifests.Render(options, context.Time);
+            if (parse.GetValue(output) is { } dir)
+            {
+                var full = Path.GetFullPath(dir, context.WorkingDirectory);
+                Directory.CreateDirectory(full);
+                foreach (var (name, yaml) in files)
+                {
+                    File.WriteAllText(Path.Combine(full, name), yaml);
+                }
+
+                context.Error.WriteLine($"Wrote {files.Count} files to {dir}. Apply with: kubectl apply -f {dir}");
+                if (!options.CertManager)
+                {
+                    context.Error.WriteLine($"{dir}/30-certificate.yaml holds the webhook's private key: apply it, do not commit it.");
+                }
+            }
+            else
+            {
+                context.Out.Write(string.Join("---\n", files.Select(f => f.Yaml.EndsWith('\n') ? f.Yaml : f.Yaml + "\n")));
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
