@@ -4,7 +4,14 @@ using Skjold.Benchmarks;
 
 // Usage:
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- throughput [objects] [rounds]
+//   dotnet build -c Release src/Skjold.Cli && dotnet run -c Release --project bench/Skjold.Benchmarks -- webhook [seconds]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- --filter '*Pss*'     (BenchmarkDotNet)
+if (args.Length > 0 && args[0] == "webhook")
+{
+    var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+    return await WebhookLoad.RunAsync([500, 1000, 2000], TimeSpan.FromSeconds(seconds));
+}
+
 if (args.Length > 0 && args[0] == "experiments")
 {
     return Experiments.Run(50_000);
