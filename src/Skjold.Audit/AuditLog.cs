@@ -1,0 +1,238 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Skjold.Audit.Events;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Audit;
+
+/// <summary>
+/// The write side of the audit trail. Callers hand over events; each is redacted, canonicalised and
+/// hashed on the caller's thread, then a single writer commits pending batches together (group
+/// commit: one durable transaction for many concurrent callers) and completes each caller only after
+/// its events are durable. Tree heads are signed every N events or T seconds.
+/// </summary>
+public sealed class AuditLog : IAsyncDisposable
+{
+    private readonly IAuditStore _store;
+    private readonly AuditKeys _keys;
+    private readonly AuditLogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ThreadLocal<KeyedRedactor> _redactors;
+    private Task? _writer;
+    private long _lastSignedSize;
+    private long _size;
+    private byte[] _root = Merkle.MerkleHash.Empty;
+    private DateTimeOffset _lastSigned;
+
+    public AuditLog(IAuditStore store, AuditKeys keys, AuditLogOptions? options = null, TimeProvider? time = null)
+    {
+        _store = store;
+        _keys = keys;
+        _options = options ?? new AuditLogOptions();
+        _time = time ?? TimeProvider.System;
+        _redactors = new ThreadLocal<KeyedRedactor>(() => new KeyedRedactor(_keys.RedactionKey, _options.Redaction));
+    }
+
+    public IAuditStore Store => _store;
+
+    public AuditKeys Keys => _keys;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        (_size, _root) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
+        var heads = await _store.TreeHeadsAsync(cancellationToken).ConfigureAwait(false);
+        _lastSignedSize = heads.Count > 0 ? heads[^1].Size : 0;
+        _lastSigned = _time.GetUtcNow();
+        _writer = Task.Run(() => WriteLoopAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>Seals events; completes when they are durable. Returns the first leaf index and the tree after the batch.</summary>
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<JsonElement> events, IngestOffset? offset = null, CancellationToken cancellationToken = default)
+    {
+        if (_writer is null)
+        {
+            throw new InvalidOperationException("the audit log is not started");
+        }
+
+        var prepared = Prepare(events);
+        var pending = new Pending(prepared, offset, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Redacts, canonicalises and hashes events (in parallel for large batches).</summary>
+    public PreparedEvent[] Prepare(IReadOnlyList<JsonElement> events)
+    {
+        var prepared = new PreparedEvent[events.Count];
+        if (events.Count < 256)
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                prepared[i] = AuditEventReader.Prepare(events[i], _redactors.Value!);
+            }
+        }
+        else
+        {
+            Parallel.For(0, events.Count, i => prepared[i] = AuditEventReader.Prepare(events[i], _redactors.Value!));
+        }
+
+        return prepared;
+    }
+
+    /// <summary>Signs and stores a tree head for everything committed so far (if anything is unsigned).</summary>
+    public async Task<SignedTreeHead?> SignNowAsync(CancellationToken cancellationToken)
+    {
+        var (size, root) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
+        return await SignAsync(size, root, force: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SignedTreeHead?> SignAsync(long size, byte[] root, bool force, CancellationToken ct)
+    {
+        if (size == 0 || (size <= Interlocked.Read(ref _lastSignedSize) && !force))
+        {
+            return null;
+        }
+
+        var heads = await _store.TreeHeadsAsync(ct).ConfigureAwait(false);
+        if (heads.Count > 0 && heads[^1].Size == size)
+        {
+            return heads[^1];
+        }
+
+        var sth = _keys.Sign(size, _time.GetUtcNow(), root);
+        await _store.StoreTreeHeadAsync(sth, ct).ConfigureAwait(false);
+        Interlocked.Exchange(ref _lastSignedSize, size);
+        _lastSigned = _time.GetUtcNow();
+        return sth;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken ct)
+    {
+        var batch = new List<Pending>();
+        var events = new List<PreparedEvent>();
+        while (!ct.IsCancellationRequested)
+        {
+            batch.Clear();
+            events.Clear();
+            try
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                wait.CancelAfter(_options.SignInterval);
+                var first = await _queue.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
+                batch.Add(first);
+                events.AddRange(first.Events);
+                // Group commit: take what else is waiting, but keep offset-bearing batches on their own.
+                while (first.Offset is null && events.Count < _options.MaxBatch && _queue.Reader.TryPeek(out var next) && next.Offset is null
+                       && _queue.Reader.TryRead(out next))
+                {
+                    batch.Add(next);
+                    events.AddRange(next.Events);
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Quiet for a sign interval: seal what is unsigned.
+                await TrySignAsync(ct).ConfigureAwait(false);
+                continue;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ChannelClosedException)
+            {
+                break;
+            }
+
+            try
+            {
+                var result = await _store.AppendAsync(events, batch[0].Offset, CancellationToken.None).ConfigureAwait(false);
+                _size = result.Size;
+                _root = result.Root;
+                var index = result.FirstIndex;
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetResult(new AppendResult(index, result.Size, result.Root));
+                    index += p.Events.Length;
+                }
+
+                if (result.Size - Interlocked.Read(ref _lastSignedSize) >= _options.SignEvery
+                    || _time.GetUtcNow() - _lastSigned >= _options.SignInterval)
+                {
+                    await SignAsync(result.Size, result.Root, force: false, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetException(ex);
+                }
+            }
+        }
+
+        // Drain: fail what is left so that no caller waits forever.
+        while (_queue.Reader.TryRead(out var left))
+        {
+            left.Done.TrySetException(new OperationCanceledException("the audit log is shutting down"));
+        }
+    }
+
+    private async Task TrySignAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (_size > Interlocked.Read(ref _lastSignedSize))
+            {
+                await SignAsync(_size, _root, force: false, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            // The next batch or interval tries again.
+        }
+    }
+
+    /// <summary>Records a retention purge in the log itself, as a Skjold audit event.</summary>
+    public Task<AppendResult> RecordSystemEventAsync(string verb, string message, IReadOnlyDictionary<string, string> details, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        var obj = new Dictionary<string, object?>
+        {
+            ["kind"] = "Event",
+            ["apiVersion"] = "audit.k8s.io/v1",
+            ["level"] = "Metadata",
+            ["auditID"] = Guid.NewGuid().ToString(),
+            ["stage"] = "ResponseComplete",
+            ["verb"] = verb,
+            ["requestURI"] = "skjold://audit/" + verb,
+            ["user"] = new Dictionary<string, object?> { ["username"] = "skjold:audit", ["groups"] = new[] { "skjold:system" } },
+            ["objectRef"] = new Dictionary<string, object?> { ["resource"] = "auditlog", ["apiGroup"] = "skjold.io" },
+            ["responseStatus"] = new Dictionary<string, object?> { ["code"] = 200, ["message"] = message },
+            ["requestReceivedTimestamp"] = now.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["stageTimestamp"] = now.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["annotations"] = details,
+        };
+        var json = JsonSerializer.SerializeToElement(obj, AuditJsonContext.Default.DictionaryStringObject);
+        return AppendAsync([json], null, ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_writer is not null)
+        {
+            await _writer.ConfigureAwait(false);
+            await TrySignAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+        _redactors.Dispose();
+    }
+
+    private sealed record Pending(PreparedEvent[] Events, IngestOffset? Offset, TaskCompletionSource<AppendResult> Done);
+}

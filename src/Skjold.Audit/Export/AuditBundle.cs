@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Skjold.Audit.Events;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Audit.Export;
+
+/// <summary>
+/// An evidence bundle an auditor verifies offline: the selected events (as sealed, redacted), each
+/// with its leaf index, leaf hash and inclusion proof, the signed tree head they are proven against,
+/// and a signature over the whole bundle. Verification needs only the public key.
+/// </summary>
+public static class AuditBundle
+{
+    public const string Format = "skjold-audit-bundle/v1";
+
+    public static async Task<JsonObject> ExportAsync(AuditLog log, AuditQuery query, TimeProvider time, CancellationToken ct)
+    {
+        var sth = await log.SignNowAsync(ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the audit log is empty; nothing to export");
+        var events = new JsonArray();
+        await foreach (var (record, payload) in log.Store.QueryAsync(query with { Limit = Math.Max(query.Limit, 1) }, payloads: true, ct).ConfigureAwait(false))
+        {
+            if (payload is null || record.Index >= sth.Size)
+            {
+                continue;
+            }
+
+            var proof = await MerkleTree.InclusionProofAsync(record.Index, sth.Size, log.Store, ct).ConfigureAwait(false);
+            events.Add(new JsonObject
+            {
+                ["index"] = record.Index,
+                ["leafHash"] = Convert.ToBase64String(MerkleHash.Leaf(payload)),
+                ["proof"] = new JsonArray([.. proof.Select(p => (JsonNode)Convert.ToBase64String(p))]),
+                ["event"] = JsonNode.Parse(payload),
+            });
+        }
+
+        var bundle = new JsonObject
+        {
+            ["format"] = Format,
+            ["exportedAt"] = time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["keyId"] = log.Keys.KeyId,
+            ["publicKey"] = log.Keys.PublicKeyPem,
+            ["treeHead"] = TreeHead(sth),
+            ["events"] = events,
+        };
+        bundle["signature"] = Convert.ToBase64String(log.Keys.SignData(SignedContent(bundle)));
+        return bundle;
+    }
+
+    /// <summary>Verifies a bundle with the given public key only (the key inside the bundle is not trusted).</summary>
+    public static VerificationReport Verify(JsonElement bundle, TreeHeadVerifier key)
+    {
+        var problems = new List<VerificationProblem>();
+        if (!bundle.TryGetProperty("format", out var f) || f.GetString() != Format)
+        {
+            return new VerificationReport(0, 0, 0, 0, 0, [new VerificationProblem("format", null, $"not a {Format} bundle")]);
+        }
+
+        var node = JsonNode.Parse(bundle.GetRawText())!.AsObject();
+        var signature = node["signature"]?.GetValue<string>();
+        node.Remove("signature");
+        if (signature is null || !key.VerifyData(SignedContent(node), Convert.FromBase64String(signature)))
+        {
+            problems.Add(new VerificationProblem("bundle-signature", null, "the bundle's signature is not valid for this public key: it was altered or signed by another key"));
+        }
+
+        var th = bundle.GetProperty("treeHead");
+        var sth = new SignedTreeHead(
+            th.GetProperty("size").GetInt64(),
+            DateTimeOffset.FromUnixTimeMilliseconds(th.GetProperty("timestampMs").GetInt64()),
+            Convert.FromBase64String(th.GetProperty("root").GetString()!),
+            Convert.FromBase64String(th.GetProperty("signature").GetString()!),
+            th.GetProperty("keyId").GetString()!);
+        var headOk = key.Verify(sth);
+        if (!headOk)
+        {
+            problems.Add(new VerificationProblem("signature", null, $"the tree head (size {sth.Size}) is not signed by this public key"));
+        }
+
+        long count = 0;
+        foreach (var e in bundle.GetProperty("events").EnumerateArray())
+        {
+            count++;
+            var index = e.GetProperty("index").GetInt64();
+            var canonical = CanonicalJson.Serialize(e.GetProperty("event"));
+            var leaf = MerkleHash.Leaf(canonical);
+            if (!leaf.AsSpan().SequenceEqual(Convert.FromBase64String(e.GetProperty("leafHash").GetString()!)))
+            {
+                problems.Add(new VerificationProblem("changed", index, $"leaf {index}: the event does not match its leaf hash: it was changed"));
+                continue;
+            }
+
+            var proof = e.GetProperty("proof").EnumerateArray().Select(p => Convert.FromBase64String(p.GetString()!)).ToList();
+            if (!MerkleTree.VerifyInclusion(index, sth.Size, leaf, proof, sth.Root))
+            {
+                problems.Add(new VerificationProblem("inclusion", index, $"leaf {index}: the inclusion proof does not lead to the signed root"));
+            }
+        }
+
+        return new VerificationReport(sth.Size, count, 0, headOk ? 1 : 0, 0, problems);
+    }
+
+    private static JsonObject TreeHead(SignedTreeHead sth) => new()
+    {
+        ["size"] = sth.Size,
+        ["timestampMs"] = sth.Timestamp.ToUnixTimeMilliseconds(),
+        ["timestamp"] = sth.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+        ["root"] = Convert.ToBase64String(sth.Root),
+        ["signature"] = Convert.ToBase64String(sth.Signature),
+        ["keyId"] = sth.KeyId,
+    };
+
+    private static byte[] SignedContent(JsonObject bundleWithoutSignature)
+    {
+        using var doc = JsonDocument.Parse(bundleWithoutSignature.ToJsonString());
+        return SHA256.HashData(CanonicalJson.Serialize(doc.RootElement));
+    }
+}

@@ -1,0 +1,158 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+using Skjold.Audit.Events;
+
+namespace Skjold.Audit.Storage;
+
+/// <summary>
+/// The production store: PostgreSQL through Npgsql. Several receiver replicas share one log: each
+/// append runs in a transaction that first takes a transaction-scoped advisory lock, the log's
+/// single sequencer, so leaf order is total. Batches are written with binary COPY; commit is
+/// durable with the server's default synchronous_commit.
+/// </summary>
+public sealed class PostgresAuditStore : SqlAuditStore
+{
+    /// <summary>The advisory lock key: "skjold" in ASCII.</summary>
+    private const long SequencerLock = 0x736b6a6f6c64;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresAuditStore(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        Description = $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    public override string Description { get; }
+
+    protected override IEnumerable<string> SchemaStatements =>
+    [
+        """
+        CREATE TABLE IF NOT EXISTS events(
+          idx BIGINT PRIMARY KEY, ts BIGINT NOT NULL, audit_id TEXT, stage TEXT, verb TEXT, username TEXT,
+          source_ip TEXT, user_agent TEXT, resource TEXT, subresource TEXT, namespace TEXT, name TEXT, api_group TEXT,
+          code INTEGER, request_uri TEXT, leaf_hash BYTEA NOT NULL, purged INTEGER NOT NULL DEFAULT 0, payload BYTEA)
+        """,
+        "CREATE TABLE IF NOT EXISTS event_groups(idx BIGINT NOT NULL, grp TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS nodes(lvl INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY(lvl, idx))",
+        "CREATE TABLE IF NOT EXISTS tree_state(id INTEGER PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL, frontier BYTEA NOT NULL)",
+        "INSERT INTO tree_state(id, size, frontier) VALUES (0, 0, ''::bytea) ON CONFLICT (id) DO NOTHING",
+        "CREATE TABLE IF NOT EXISTS tree_heads(size BIGINT PRIMARY KEY, ts BIGINT NOT NULL, root BYTEA NOT NULL, signature BYTEA NOT NULL, key_id TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS ingest_offsets(path TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS holds(id BIGSERIAL PRIMARY KEY, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created BIGINT NOT NULL, until BIGINT)",
+        "CREATE INDEX IF NOT EXISTS events_ts ON events(ts)",
+        "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
+        "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
+        "CREATE INDEX IF NOT EXISTS events_verb ON events(verb, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
+        "CREATE INDEX IF NOT EXISTS events_code ON events(code, ts)",
+        "CREATE INDEX IF NOT EXISTS event_groups_grp ON event_groups(grp, idx)",
+        "CREATE INDEX IF NOT EXISTS event_groups_idx ON event_groups(idx)",
+    ];
+
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        // Serialise concurrent initialisation by several replicas.
+        await using var c = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecAsync(c, tx, $"SELECT pg_advisory_xact_lock({SequencerLock})", cancellationToken).ConfigureAwait(false);
+        foreach (var sql in SchemaStatements)
+        {
+            await ExecAsync(c, tx, sql, cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken ct) =>
+        await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+
+    protected override async ValueTask<DbTransaction> BeginAppendAsync(DbConnection connection, CancellationToken ct)
+    {
+        var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await ExecAsync(connection, tx, $"SELECT pg_advisory_xact_lock({SequencerLock})", ct).ConfigureAwait(false);
+        return tx;
+    }
+
+    protected override async Task InsertAsync(DbConnection connection, DbTransaction tx, long firstIndex, IReadOnlyList<PreparedEvent> events,
+        List<(int Level, long Index, byte[] Hash)> nodes, CancellationToken ct)
+    {
+        var c = (NpgsqlConnection)connection;
+        await using (var copy = await c.BeginBinaryImportAsync($"COPY events({Columns}, payload) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false))
+        {
+            var index = firstIndex;
+            foreach (var e in events)
+            {
+                var f = e.Fields;
+                await copy.StartRowAsync(ct).ConfigureAwait(false);
+                await copy.WriteAsync(index++, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+                await copy.WriteAsync(Micros(f.Time), NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+                await Text(copy, f.AuditId, ct).ConfigureAwait(false);
+                await Text(copy, f.Stage, ct).ConfigureAwait(false);
+                await Text(copy, f.Verb, ct).ConfigureAwait(false);
+                await Text(copy, f.Username, ct).ConfigureAwait(false);
+                await Text(copy, f.SourceIp, ct).ConfigureAwait(false);
+                await Text(copy, f.UserAgent, ct).ConfigureAwait(false);
+                await Text(copy, f.Resource, ct).ConfigureAwait(false);
+                await Text(copy, f.Subresource, ct).ConfigureAwait(false);
+                await Text(copy, f.Namespace, ct).ConfigureAwait(false);
+                await Text(copy, f.Name, ct).ConfigureAwait(false);
+                await Text(copy, f.ApiGroup, ct).ConfigureAwait(false);
+                if (f.Code is { } code)
+                {
+                    await copy.WriteAsync(code, NpgsqlDbType.Integer, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await copy.WriteNullAsync(ct).ConfigureAwait(false);
+                }
+
+                await Text(copy, f.RequestUri, ct).ConfigureAwait(false);
+                await copy.WriteAsync(e.LeafHash, NpgsqlDbType.Bytea, ct).ConfigureAwait(false);
+                await copy.WriteAsync(e.Canonical, NpgsqlDbType.Bytea, ct).ConfigureAwait(false);
+            }
+
+            await copy.CompleteAsync(ct).ConfigureAwait(false);
+        }
+
+        await using (var copy = await c.BeginBinaryImportAsync("COPY event_groups(idx, grp) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false))
+        {
+            var index = firstIndex;
+            foreach (var e in events)
+            {
+                foreach (var g in e.Fields.Groups)
+                {
+                    await copy.StartRowAsync(ct).ConfigureAwait(false);
+                    await copy.WriteAsync(index, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+                    await copy.WriteAsync(g, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+                }
+
+                index++;
+            }
+
+            await copy.CompleteAsync(ct).ConfigureAwait(false);
+        }
+
+        if (nodes.Count > 0)
+        {
+            await using var copy = await c.BeginBinaryImportAsync("COPY nodes(lvl, idx, hash) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+            foreach (var (level, idx, hash) in nodes)
+            {
+                await copy.StartRowAsync(ct).ConfigureAwait(false);
+                await copy.WriteAsync(level, NpgsqlDbType.Integer, ct).ConfigureAwait(false);
+                await copy.WriteAsync(idx, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+                await copy.WriteAsync(hash, NpgsqlDbType.Bytea, ct).ConfigureAwait(false);
+            }
+
+            await copy.CompleteAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private static Task Text(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+
+    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,508 @@
+using System.Data;
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Skjold.Audit.Events;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Signing;
+
+namespace Skjold.Audit.Storage;
+
+/// <summary>
+/// The parts of the audit store that SQLite and PostgreSQL share: the schema's shape, the Merkle
+/// append inside one transaction (read the right edge, add leaves and completed subtrees, write the
+/// right edge back), tree heads, queries, purges, holds and offsets. Dialects supply connections,
+/// the sequencing lock and bulk inserts.
+/// </summary>
+public abstract class SqlAuditStore : IAuditStore
+{
+    protected const string Columns =
+        "idx, ts, audit_id, stage, verb, username, source_ip, user_agent, resource, subresource, namespace, name, api_group, code, request_uri, leaf_hash";
+
+    public abstract string Description { get; }
+
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken ct);
+
+    /// <summary>Starts the append transaction holding the log's single sequencer lock.</summary>
+    protected abstract ValueTask<DbTransaction> BeginAppendAsync(DbConnection connection, CancellationToken ct);
+
+    protected abstract IEnumerable<string> SchemaStatements { get; }
+
+    protected abstract Task InsertAsync(DbConnection connection, DbTransaction tx, long firstIndex, IReadOnlyList<PreparedEvent> events,
+        List<(int Level, long Index, byte[] Hash)> nodes, CancellationToken ct);
+
+    /// <summary>Returns the connection after use (SQLite keeps one writer open).</summary>
+    protected virtual ValueTask ReleaseAsync(DbConnection connection) => connection.DisposeAsync();
+
+    public virtual async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var sql in SchemaStatements)
+            {
+                await ExecAsync(c, null, sql, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            var frontier = await ReadFrontierAsync(c, tx, cancellationToken).ConfigureAwait(false);
+            var first = frontier.Size;
+            var nodes = new List<(int, long, byte[])>(events.Count * 2);
+            foreach (var e in events)
+            {
+                frontier.Append(e.LeafHash, nodes);
+            }
+
+            // Leaves live in the events table; only interior nodes go to the nodes table.
+            nodes.RemoveAll(n => n.Item1 == 0);
+            if (events.Count > 0)
+            {
+                await InsertAsync(c, tx, first, events, nodes, cancellationToken).ConfigureAwait(false);
+            }
+
+            await ExecAsync(c, tx, "UPDATE tree_state SET size = @size, frontier = @frontier WHERE id = 0", cancellationToken,
+                ("size", frontier.Size), ("frontier", frontier.Serialize())).ConfigureAwait(false);
+            if (offset is not null)
+            {
+                await ExecAsync(c, tx,
+                    "INSERT INTO ingest_offsets(path, file_id, byte_offset) VALUES (@p, @f, @o) ON CONFLICT(path) DO UPDATE SET file_id = excluded.file_id, byte_offset = excluded.byte_offset",
+                    cancellationToken, ("p", offset.Path), ("f", offset.FileId), ("o", offset.Offset)).ConfigureAwait(false);
+            }
+
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return new AppendResult(first, frontier.Size, frontier.Root());
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<Frontier> ReadFrontierAsync(DbConnection c, DbTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(c, tx, "SELECT size, frontier FROM tree_state WHERE id = 0");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException("audit store has no tree state; run 'skjold audit init'");
+        }
+
+        return Frontier.Deserialize(r.GetInt64(0), (byte[])r.GetValue(1));
+    }
+
+    public async Task<(long Size, byte[] Root)> StateAsync(CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null, "SELECT size, frontier FROM tree_state WHERE id = 0");
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("audit store has no tree state; run 'skjold audit init'");
+            }
+
+            var f = Frontier.Deserialize(r.GetInt64(0), (byte[])r.GetValue(1));
+            return (f.Size, f.Root());
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<IReadOnlyDictionary<(int Level, long Index), byte[]>> ReadAsync(IReadOnlyCollection<(int Level, long Index)> nodes, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<(int, long), byte[]>();
+        if (nodes.Count == 0)
+        {
+            return result;
+        }
+
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var leaves = nodes.Where(n => n.Level == 0).Select(n => n.Index).Distinct().ToList();
+            var inner = nodes.Where(n => n.Level > 0).Distinct().ToList();
+            if (leaves.Count > 0)
+            {
+                await using var cmd = Command(c, null, $"SELECT idx, leaf_hash FROM events WHERE idx IN ({string.Join(",", leaves)})");
+                await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    result[(0, r.GetInt64(0))] = (byte[])r.GetValue(1);
+                }
+            }
+
+            if (inner.Count > 0)
+            {
+                var where = string.Join(" OR ", inner.Select(n => $"(lvl = {n.Level} AND idx = {n.Index})"));
+                await using var cmd = Command(c, null, $"SELECT lvl, idx, hash FROM nodes WHERE {where}");
+                await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    result[(r.GetInt32(0), r.GetInt64(1))] = (byte[])r.GetValue(2);
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task StoreTreeHeadAsync(SignedTreeHead treeHead, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecAsync(c, null,
+                "INSERT INTO tree_heads(size, ts, root, signature, key_id) VALUES (@s, @t, @r, @sig, @k) ON CONFLICT(size) DO NOTHING",
+                cancellationToken, ("s", treeHead.Size), ("t", treeHead.Timestamp.ToUnixTimeMilliseconds()), ("r", treeHead.Root), ("sig", treeHead.Signature), ("k", treeHead.KeyId)).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<SignedTreeHead>> TreeHeadsAsync(CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var list = new List<SignedTreeHead>();
+            await using var cmd = Command(c, null, "SELECT size, ts, root, signature, key_id FROM tree_heads ORDER BY size");
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new SignedTreeHead(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), (byte[])r.GetValue(2), (byte[])r.GetValue(3), r.GetString(4)));
+            }
+
+            return list;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<StoredLeaf> ReadLeavesAsync(long from, long to, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null,
+                $"SELECT idx, leaf_hash{(payloads ? ", payload" : string.Empty)} FROM events WHERE idx >= @from AND idx < @to ORDER BY idx",
+                ("from", from), ("to", to));
+            await using var r = await cmd.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var idx = r.GetInt64(0);
+                var hash = (byte[])r.GetValue(1);
+                byte[]? payload = payloads && !r.IsDBNull(2) ? (byte[])r.GetValue(2) : null;
+                yield return new StoredLeaf(idx, hash, payload);
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> QueryAsync(AuditQuery q, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var where = new List<string>();
+        var args = new List<(string, object)>();
+        void Eq(string column, string name, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add($"{column} = @{name}");
+                args.Add((name, value));
+            }
+        }
+
+        if (q.Since is { } since)
+        {
+            where.Add("ts >= @since");
+            args.Add(("since", Micros(since)));
+        }
+
+        if (q.Until is { } until)
+        {
+            where.Add("ts < @until");
+            args.Add(("until", Micros(until)));
+        }
+
+        Eq("username", "user", q.User);
+        Eq("resource", "resource", q.Resource);
+        Eq("namespace", "ns", q.Namespace);
+        Eq("api_group", "apigroup", q.ApiGroup);
+        Eq("source_ip", "ip", q.SourceIp);
+        if (q.Name is not null)
+        {
+            where.Add(q.IncludeCollection ? "(name = @name OR name IS NULL)" : "name = @name");
+            args.Add(("name", q.Name));
+        }
+
+        In("verb", "verb", q.Verbs, where, args);
+        In("subresource", "sub", q.Subresources, where, args);
+        In("code", "code", q.Codes.Select(x => (object)x).ToList(), where, args);
+        if (q.Group is not null)
+        {
+            where.Add("idx IN (SELECT idx FROM event_groups WHERE grp = @grp)");
+            args.Add(("grp", q.Group));
+        }
+
+        var sql = new StringBuilder($"SELECT {Columns}, purged{(payloads ? ", payload" : string.Empty)} FROM events");
+        if (where.Count > 0)
+        {
+            sql.Append(" WHERE ").Append(string.Join(" AND ", where));
+        }
+
+        sql.Append(q.Descending ? " ORDER BY ts DESC, idx DESC" : " ORDER BY ts, idx").Append(" LIMIT ").Append(Math.Max(1, q.Limit));
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var records = new List<(AuditRecord, byte[]?)>();
+            await using (var cmd = Command(c, null, sql.ToString(), [.. args]))
+            await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    records.Add((ReadRecord(r), payloads && !r.IsDBNull(17) ? (byte[])r.GetValue(17) : null));
+                }
+            }
+
+            // Groups for the page in one query.
+            if (records.Count > 0)
+            {
+                var groups = new Dictionary<long, List<string>>();
+                await using var gcmd = Command(c, null, $"SELECT idx, grp FROM event_groups WHERE idx IN ({string.Join(",", records.Select(x => x.Item1.Index))})");
+                await using var gr = await gcmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await gr.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var idx = gr.GetInt64(0);
+                    if (!groups.TryGetValue(idx, out var list))
+                    {
+                        groups[idx] = list = [];
+                    }
+
+                    list.Add(gr.GetString(1));
+                }
+
+                foreach (var (record, payload) in records)
+                {
+                    yield return (groups.TryGetValue(record.Index, out var g) ? record with { Groups = g } : record, payload);
+                }
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    private static void In(string column, string name, IReadOnlyList<object> values, List<string> where, List<(string, object)> args)
+    {
+        if (values.Count == 0)
+        {
+            return;
+        }
+
+        var names = new List<string>();
+        for (var i = 0; i < values.Count; i++)
+        {
+            names.Add($"@{name}{i}");
+            args.Add(($"{name}{i}", values[i]));
+        }
+
+        where.Add($"{column} IN ({string.Join(", ", names)})");
+    }
+
+    private static void In(string column, string name, IReadOnlyList<string> values, List<string> where, List<(string, object)> args) =>
+        In(column, name, values.Select(v => (object)v).ToList(), where, args);
+
+    private static AuditRecord ReadRecord(DbDataReader r)
+    {
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        return new AuditRecord(
+            r.GetInt64(0),
+            DateTimeOffset.UnixEpoch.AddTicks(r.GetInt64(1) * 10),
+            S(2), S(3), S(4), S(5), [], S(6), S(7), S(8), S(9), S(10), S(11), S(12),
+            r.IsDBNull(13) ? null : r.GetInt32(13),
+            S(14))
+        {
+            Purged = !r.IsDBNull(16) && Convert.ToInt64(r.GetValue(16), System.Globalization.CultureInfo.InvariantCulture) != 0,
+        };
+    }
+
+    public async Task<IngestOffset?> GetOffsetAsync(string path, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null, "SELECT file_id, byte_offset FROM ingest_offsets WHERE path = @p", ("p", path));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? new IngestOffset(path, r.GetString(0), r.GetInt64(1)) : null;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<long> PurgeAsync(DateTimeOffset before, string? resource, IReadOnlyList<string> exceptResources, IReadOnlyList<LegalHold> holds, CancellationToken cancellationToken)
+    {
+        var where = new List<string> { "ts < @before", "purged = 0" };
+        var args = new List<(string, object)> { ("before", Micros(before)) };
+        if (resource is not null)
+        {
+            where.Add("resource = @res");
+            args.Add(("res", resource));
+        }
+
+        for (var x = 0; x < exceptResources.Count; x++)
+        {
+            where.Add($"COALESCE(resource <> @ex{x}, 1 = 1)");
+            args.Add(($"ex{x}", exceptResources[x]));
+        }
+
+        var i = 0;
+        foreach (var h in holds)
+        {
+            var terms = new List<string>();
+            if (h.Namespace is not null)
+            {
+                terms.Add($"namespace = @hn{i}");
+                args.Add(($"hn{i}", h.Namespace));
+            }
+
+            if (h.Username is not null)
+            {
+                terms.Add($"username = @hu{i}");
+                args.Add(($"hu{i}", h.Username));
+            }
+
+            if (h.Resource is not null)
+            {
+                terms.Add($"resource = @hr{i}");
+                args.Add(($"hr{i}", h.Resource));
+            }
+
+            where.Add(terms.Count == 0 ? "1 = 0" : $"NOT ({string.Join(" AND ", terms.Select(t => $"COALESCE({t}, 1 = 0)"))})");
+            i++;
+        }
+
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            var cond = string.Join(" AND ", where);
+            await ExecAsync(c, tx, $"DELETE FROM event_groups WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
+            var n = await ExecAsync(c, tx,
+                $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
+                cancellationToken, [.. args]).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return n;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<LegalHold> AddHoldAsync(LegalHold hold, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null,
+                "INSERT INTO holds(reason, namespace, username, resource, created, until) VALUES (@r, @n, @u, @res, @c, @until) RETURNING id",
+                ("r", hold.Reason), ("n", (object?)hold.Namespace ?? DBNull.Value), ("u", (object?)hold.Username ?? DBNull.Value),
+                ("res", (object?)hold.Resource ?? DBNull.Value), ("c", hold.Created.ToUnixTimeMilliseconds()), ("until", (object?)hold.Until?.ToUnixTimeMilliseconds() ?? DBNull.Value));
+            var id = Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            return hold with { Id = id };
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<bool> ReleaseHoldAsync(long id, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ExecAsync(c, null, "DELETE FROM holds WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false) > 0;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<LegalHold>> HoldsAsync(CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var list = new List<LegalHold>();
+            await using var cmd = Command(c, null, "SELECT id, reason, namespace, username, resource, created, until FROM holds ORDER BY id");
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new LegalHold(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+                    r.IsDBNull(4) ? null : r.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
+                    r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6))));
+            }
+
+            return list;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public abstract ValueTask DisposeAsync();
+
+    public static long Micros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    protected static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, params (string Name, object Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = "@" + name;
+            p.Value = value;
+            cmd.Parameters.Add(p);
+        }
+
+        return cmd;
+    }
+
+    protected static async Task<int> ExecAsync(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object Value)[] args)
+    {
+        await using var cmd = Command(c, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+}

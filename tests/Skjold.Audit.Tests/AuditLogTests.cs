@@ -1,0 +1,328 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Skjold.Audit.Events;
+using Skjold.Audit.Export;
+using Skjold.Audit.Ingest;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Storage;
+using Skjold.TestSupport;
+
+namespace Skjold.Audit.Tests;
+
+public sealed class AuditLogTests
+{
+    private static List<JsonElement> Events(int n, int start = 0) => Enumerable.Range(start, n).Select(i => AuditTestLog.Event(i)).ToList();
+
+    private static async Task Sql(AuditTestLog t, string sql)
+    {
+        await using var c = new SqliteConnection($"Data Source={Path.Combine(t.Directory, SqliteAuditStore.FileName)};Pooling=False");
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task Append_AssignsConsecutiveIndexes_SignsTreeHeads_AndVerifies()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var first = await t.Log.AppendAsync(Events(25));
+        var second = await t.Log.AppendAsync(Events(7, 25));
+        Assert.Equal(0, first.FirstIndex);
+        Assert.Equal(25, second.FirstIndex);
+        Assert.Equal(32, second.Size);
+        await t.Log.SignNowAsync(default);
+        var report = await t.VerifyAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(32, report.LeavesChecked);
+        Assert.True(report.TreeHeadsVerified >= 2);
+        Assert.Equal(0, report.UnsignedTail);
+    }
+
+    [Fact]
+    public async Task InclusionAndConsistencyProofs_FromTheStore_Verify()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(13));
+        var small = await t.Log.SignNowAsync(default);
+        await t.Log.AppendAsync(Events(20, 13));
+        var big = await t.Log.SignNowAsync(default);
+        var leaf = (await ToListAsync(t.Store.ReadLeavesAsync(5, 6, false, default)))[0].LeafHash;
+        var proof = await MerkleTree.InclusionProofAsync(5, big!.Size, t.Store, default);
+        Assert.True(MerkleTree.VerifyInclusion(5, big.Size, leaf, proof, big.Root));
+        var consistency = await MerkleTree.ConsistencyProofAsync(small!.Size, big.Size, t.Store, default);
+        Assert.True(MerkleTree.VerifyConsistency(small.Size, big.Size, small.Root, big.Root, consistency));
+    }
+
+    [Fact]
+    public async Task ConcurrentAppends_AreGroupCommittedAndTotallyOrdered()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var tasks = Enumerable.Range(0, 40).Select(b => t.Log.AppendAsync(Events(10, b * 10))).ToList();
+        var results = await Task.WhenAll(tasks);
+        var ranges = results.Select(r => r.FirstIndex).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 40).Select(b => (long)b * 10), ranges);
+        Assert.True((await t.VerifyAsync()).Ok);
+    }
+
+    [Fact]
+    public async Task Tampering_ChangedDeletedReorderedTruncated_DetectedWithLeafIndex()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(40));
+        await t.Log.SignNowAsync(default);
+        Assert.True((await t.VerifyAsync()).Ok);
+
+        // Change one event's stored bytes.
+        await Sql(t, "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), 'alice', 'mallory') AS BLOB) WHERE idx = 17");
+        var changed = await t.VerifyAsync();
+        var p = Assert.Single(changed.Problems);
+        Assert.Equal("changed", p.Kind);
+        Assert.Equal(17, p.LeafIndex);
+    }
+
+    [Fact]
+    public async Task Tampering_DeletedEvent_ReportedWithIndex()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(30));
+        await t.Log.SignNowAsync(default);
+        await Sql(t, "DELETE FROM events WHERE idx = 11");
+        var report = await t.VerifyAsync();
+        Assert.Contains(report.Problems, x => x.Kind == "missing" && x.LeafIndex == 11);
+    }
+
+    [Fact]
+    public async Task Tampering_SwappedRows_LocatedAtTheSwappedLeaves()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(32));
+        await t.Log.SignNowAsync(default);
+        // Swap two whole events (payload and leaf hash): each row is self-consistent, the order is not.
+        await Sql(t, "UPDATE events SET idx = -1 WHERE idx = 20; UPDATE events SET idx = 20 WHERE idx = 21; UPDATE events SET idx = 21 WHERE idx = -1;");
+        var report = await t.VerifyAsync();
+        Assert.False(report.Ok);
+        Assert.Contains(report.Problems, x => x.Kind == "reordered" && x.LeafIndex == 20);
+    }
+
+    [Fact]
+    public async Task Tampering_TruncatedTail_Detected()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(30));
+        await t.Log.SignNowAsync(default);
+        await Sql(t, "DELETE FROM events WHERE idx >= 25");
+        var report = await t.VerifyAsync();
+        Assert.Contains(report.Problems, x => x.Kind == "missing" && x.LeafIndex == 25);
+    }
+
+    [Fact]
+    public async Task Verify_WithAnotherKey_FailsSignatures()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync(Events(12));
+        await t.Log.SignNowAsync(default);
+        await using var other = await AuditTestLog.CreateAsync();
+        using var wrong = other.Verifier();
+        var report = await AuditVerifier.VerifyStoreAsync(t.Store, wrong, null, default);
+        Assert.Contains(report.Problems, x => x.Kind is "key" or "signature");
+    }
+
+    [Fact]
+    public async Task Redaction_SecretValuesReplacedByKeyedHash_BeforeSealing()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var secretEvent = AuditTestLog.Event(1, verb: "create", resource: "secrets", name: "db", extra: """
+            ,"requestObject":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"db","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
+              "data":{"password":"aHVudGVyMg==","user":"YWRtaW4="},"stringData":{"token":"plain-token-value"}},
+             "responseObject":{"kind":"SecretList","apiVersion":"v1","items":[{"metadata":{"name":"x"},"data":{"k":"c2VjcmV0"}}]}
+            """);
+        await t.Log.AppendAsync([secretEvent]);
+        var leaf = (await ToListAsync(t.Store.ReadLeavesAsync(0, 1, true, default)))[0];
+        var stored = Encoding.UTF8.GetString(leaf.Payload!);
+        foreach (var secret in new[] { "aHVudGVyMg==", "YWRtaW4=", "plain-token-value", "c2VjcmV0" })
+        {
+            Assert.DoesNotContain(secret, stored, StringComparison.Ordinal);
+        }
+
+        var redactor = new KeyedRedactor(t.Keys.RedactionKey);
+        Assert.Contains(redactor.Hash("aHVudGVyMg=="), stored, StringComparison.Ordinal);
+        Assert.Contains("\"name\":\"db\"", stored, StringComparison.Ordinal);
+        Assert.True((await t.VerifyAsync()).Ok);
+    }
+
+    [Fact]
+    public async Task Redaction_ConfiguredExtraFields()
+    {
+        await using var t = await AuditTestLog.CreateAsync(options: new AuditLogOptions { Redaction = [new RedactionRule(["configmaps"], ["data"])] });
+        var e = AuditTestLog.Event(1, verb: "create", resource: "configmaps", extra: ""","requestObject":{"kind":"ConfigMap","data":{"api_key":"AKIA1234"}}""");
+        await t.Log.AppendAsync([e]);
+        var stored = Encoding.UTF8.GetString((await ToListAsync(t.Store.ReadLeavesAsync(0, 1, true, default)))[0].Payload!);
+        Assert.DoesNotContain("AKIA1234", stored, StringComparison.Ordinal);
+        Assert.Contains(KeyedRedactor.Prefix, stored, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CanonicalJson_SortsKeysAndIsIdempotent()
+    {
+        using var doc = JsonDocument.Parse("""{ "b": [1, 2.50, {"z": "\u00e9\n", "a": null}], "a": true, "\u00e0": "x" }""");
+        var canonical = CanonicalJson.Serialize(doc.RootElement);
+        Assert.Equal("{\"a\":true,\"b\":[1,2.50,{\"a\":null,\"z\":\"é\\n\"}],\"à\":\"x\"}", Encoding.UTF8.GetString(canonical));
+        using var again = JsonDocument.Parse(canonical);
+        Assert.Equal(canonical, CanonicalJson.Serialize(again.RootElement));
+    }
+
+    [Fact]
+    public async Task FalcoAuditEvents_MixedVintages_IngestedQueriedAndMalformedRecorded()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var dir = Path.Combine(RepoPaths.Peers, "falco", "audit-events", "k8s_audit");
+        var files = Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal).ToList();
+        Assert.True(files.Count >= 45);
+        long appended = 0, rejected = 0;
+        foreach (var f in files)
+        {
+            var stats = await new LogFileIngester(t.Log, f).RunAsync(follow: false, default);
+            appended += stats.Appended;
+            rejected += stats.Rejected;
+        }
+
+        Assert.Equal(1, rejected); // fal_01_003.json is deliberately malformed
+        Assert.True(appended >= 50, appended.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await t.Log.SignNowAsync(default);
+        Assert.True((await t.VerifyAsync()).Ok);
+
+        var rejectedEvents = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Verbs = ["ingest-rejected"] }, true, default));
+        var r = Assert.Single(rejectedEvents);
+        Assert.Contains("fal_01_003.json", Encoding.UTF8.GetString(r.Payload!), StringComparison.Ordinal);
+
+        var secrets = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Resource = "secrets" }, false, default));
+        Assert.Contains(secrets, s => s.Record.Verb == "create" && s.Record.Name == "example-secret");
+
+        var execs = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Resource = "pods", Subresources = ["exec", "attach"] }, false, default));
+        Assert.Equal(2, execs.Count);
+        Assert.Contains(execs, e => e.Record.Subresource == "exec");
+
+        var byUser = await ToListAsync(t.Store.QueryAsync(new AuditQuery { User = "minikube-user" }, false, default));
+        Assert.NotEmpty(byUser);
+        Assert.All(byUser, e => Assert.Equal("minikube-user", e.Record.Username));
+
+        var masters = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Group = "system:masters" }, false, default));
+        Assert.NotEmpty(masters);
+        Assert.All(masters, e => Assert.Contains("system:masters", e.Record.Groups));
+
+        // Pre-v1 events (no apiVersion, "timestamp") keep their time.
+        var old = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Until = new DateTimeOffset(2019, 1, 1, 0, 0, 0, TimeSpan.Zero) }, false, default));
+        Assert.NotEmpty(old);
+    }
+
+    [Fact]
+    public async Task Follow_TailsAcrossRenameRotation_AndResumesFromSavedOffset()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var file = Path.Combine(t.Directory, "audit.log");
+        await File.WriteAllLinesAsync(file, Events(5).Select(e => JsonSerializer.Serialize(e)));
+        using var cts = new CancellationTokenSource();
+        var ingester = new LogFileIngester(t.Log, file, pollInterval: TimeSpan.FromMilliseconds(50));
+        var run = ingester.RunAsync(follow: true, cts.Token);
+        await Eventually(async () => (await t.Store.StateAsync(default)).Size == 5);
+
+        await File.AppendAllLinesAsync(file, Events(3, 5).Select(e => JsonSerializer.Serialize(e)));
+        await Eventually(async () => (await t.Store.StateAsync(default)).Size == 8);
+
+        // logrotate: rename, then a new file; lines written to the old file before the switch still count.
+        File.Move(file, file + ".1");
+        await File.AppendAllLinesAsync(file + ".1", Events(2, 8).Select(e => JsonSerializer.Serialize(e)));
+        await File.WriteAllLinesAsync(file, Events(4, 10).Select(e => JsonSerializer.Serialize(e)));
+        await Eventually(async () => (await t.Store.StateAsync(default)).Size == 14);
+        await cts.CancelAsync();
+        var stats = await run;
+        Assert.True(stats.Rotations >= 1);
+
+        // A new run resumes where the last one stopped: nothing is read twice.
+        await File.AppendAllLinesAsync(file, Events(1, 14).Select(e => JsonSerializer.Serialize(e)));
+        var again = await new LogFileIngester(t.Log, file).RunAsync(follow: false, default);
+        Assert.Equal(1, again.Appended);
+        var ids = (await ToListAsync(t.Store.QueryAsync(new AuditQuery { Limit = 100 }, false, default))).Select(r => r.Record.AuditId).ToList();
+        Assert.Equal(15, ids.Distinct().Count());
+        Assert.Equal(15, ids.Count);
+    }
+
+    [Fact]
+    public async Task Retention_PurgesPayloadsKeepsProofs_RespectsHolds_AndRecordsItself()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        var old = Enumerable.Range(0, 10).Select(i => AuditTestLog.Event(i, ns: i < 5 ? "legal" : "shop", time: "2024-01-01T00:00:00Z")).ToList();
+        var recent = Enumerable.Range(10, 10).Select(i => AuditTestLog.Event(i, time: "2026-11-20T00:00:00Z")).ToList();
+        await t.Log.AppendAsync([.. old, .. recent]);
+        var before = await t.Log.SignNowAsync(default);
+        await t.Store.AddHoldAsync(new LegalHold(0, "Case 2026-17 (Datatilsynet inquiry)", "legal", null, null, t.Time.GetUtcNow(), null), default);
+
+        var purged = await new Retention(t.Log, [], t.Time).PurgeAsync(default);
+        Assert.Equal(5, purged);
+        var leaves = await ToListAsync(t.Store.ReadLeavesAsync(0, 20, true, default));
+        Assert.Equal(5, leaves.Count(l => l.Payload is null));
+        Assert.All(leaves.Where(l => l.Index < 5), l => Assert.NotNull(l.Payload));
+
+        // Proofs of the remaining events against the earlier tree head still hold.
+        var proof = await MerkleTree.InclusionProofAsync(12, before!.Size, t.Store, default);
+        Assert.True(MerkleTree.VerifyInclusion(12, before.Size, leaves[12].LeafHash, proof, before.Root));
+        await t.Log.SignNowAsync(default);
+        var report = await t.VerifyAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(5, report.Purged);
+        var purgeEvents = await ToListAsync(t.Store.QueryAsync(new AuditQuery { Verbs = ["purge"] }, true, default));
+        Assert.Contains("\"skjold.io/purged-total\":\"5\"", Encoding.UTF8.GetString(Assert.Single(purgeEvents).Payload!), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExportBundle_VerifiesOfflineWithPublicKeyOnly_AndDetectsTampering()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync([.. Events(20), AuditTestLog.Event(99, verb: "get", resource: "secrets", name: "db", user: "mallory")]);
+        var bundle = await AuditBundle.ExportAsync(t.Log, new AuditQuery { Resource = "secrets" }, t.Time, default);
+        var json = bundle.ToJsonString();
+        using var v = t.Verifier();
+        using (var doc = JsonDocument.Parse(json))
+        {
+            var report = AuditBundle.Verify(doc.RootElement, v);
+            Assert.True(report.Ok, string.Join("; ", report.Problems));
+            Assert.Equal(1, report.LeavesChecked);
+        }
+
+        using (var tampered = JsonDocument.Parse(json.Replace("mallory", "alice", StringComparison.Ordinal)))
+        {
+            var report = AuditBundle.Verify(tampered.RootElement, v);
+            Assert.Contains(report.Problems, p => p.Kind == "changed" && p.LeafIndex == 20);
+        }
+
+        await using var other = await AuditTestLog.CreateAsync();
+        using var wrong = other.Verifier();
+        using (var doc = JsonDocument.Parse(json))
+        {
+            Assert.Contains(AuditBundle.Verify(doc.RootElement, wrong).Problems, p => p.Kind == "signature");
+        }
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var i in items)
+        {
+            list.Add(i);
+        }
+
+        return list;
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(25);
+        }
+    }
+}
