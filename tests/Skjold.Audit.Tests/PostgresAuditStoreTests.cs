@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Npgsql;
+using Skjold.Audit.Storage;
+using Skjold.TestSupport;
+
+namespace Skjold.Audit.Tests;
+
+/// <summary>The audit log on a real PostgreSQL server (started by the test set-up).</summary>
+public sealed class PostgresAuditStoreTests
+{
+    private static List<JsonElement> Events(int n, int start = 0) => Enumerable.Range(start, n).Select(i => AuditTestLog.Event(i)).ToList();
+
+    [Fact]
+    public async Task AppendQueryVerify_OnPostgres()
+    {
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var t = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs));
+        await t.Log.AppendAsync(Events(50));
+        await t.Log.AppendAsync([AuditTestLog.Event(50, verb: "get", resource: "secrets", name: "db", user: "mallory")]);
+        await t.Log.SignNowAsync(default);
+        var report = await t.VerifyAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        var found = new List<long>();
+        await foreach (var (r, _) in t.Store.QueryAsync(new AuditQuery { User = "mallory", Resource = "secrets" }, false, default))
+        {
+            found.Add(r.Index);
+        }
+
+        Assert.Equal([50L], found);
+    }
+
+    [Fact]
+    public async Task TwoReplicas_ShareOneTotallyOrderedLog()
+    {
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var a = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs));
+        var b = new PostgresAuditStore(cs);
+        await b.InitializeAsync(default);
+        await using var logB = new AuditLog(b, a.Keys, new AuditLogOptions { SignEvery = 25 }, a.Time);
+        await logB.StartAsync(default);
+
+        var tasks = new List<Task<AppendResult>>();
+        for (var i = 0; i < 30; i++)
+        {
+            tasks.Add(a.Log.AppendAsync(Events(7, i * 14)));
+            tasks.Add(logB.AppendAsync(Events(7, (i * 14) + 7)));
+        }
+
+        var results = await Task.WhenAll(tasks);
+        var starts = results.Select(r => r.FirstIndex).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => (long)i * 7), starts);
+        await a.Log.SignNowAsync(default);
+        var report = await a.VerifyAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(420, report.LeavesChecked);
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Tampering_OnPostgres_DetectedWithIndex()
+    {
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var t = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs));
+        await t.Log.AppendAsync(Events(20));
+        await t.Log.SignNowAsync(default);
+        await using (var c = new NpgsqlConnection(cs))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE events SET payload = convert_to(replace(convert_from(payload, 'UTF8'), 'alice', 'eve'), 'UTF8') WHERE idx = 9; DELETE FROM events WHERE idx = 14;";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        var report = await t.VerifyAsync();
+        Assert.Contains(report.Problems, p => p.Kind == "changed" && p.LeafIndex == 9);
+        Assert.Contains(report.Problems, p => p.Kind == "missing" && p.LeafIndex == 14);
+    }
+}
