@@ -16,6 +16,7 @@ internal static class SkjoldCli
             InitCommand.Create(context),
             ServeCommand.Create(context),
             InstallCommand.Create(context),
+            AuditCommand.Create(context),
         };
         return root;
     }

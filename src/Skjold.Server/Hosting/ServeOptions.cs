@@ -25,6 +25,9 @@ public sealed record ServeOptions
     /// <summary>Serve /noop, an endpoint that answers without evaluating (the benchmark's floor).</summary>
     public bool EnableNoop { get; init; }
 
+    /// <summary>Serve /validate and /mutate (off for a standalone audit receiver).</summary>
+    public bool EnableAdmission { get; init; } = true;
+
     public void Validate()
     {
         if (Listen.Scheme != Uri.UriSchemeHttps)

@@ -31,9 +31,15 @@ public static class ServerHost
         Func<IServiceProvider, INamespaceCache> namespaceCache,
         IAdmissionDecisionSink? sink = null,
         TimeProvider? time = null,
-        Action<ILoggingBuilder>? logging = null)
+        Action<ILoggingBuilder>? logging = null,
+        Skjold.Audit.AuditLog? audit = null,
+        AuditReceiver.AuditReceiverOptions? auditOptions = null)
     {
         options.Validate();
+        if (audit is not null)
+        {
+            (auditOptions ?? throw new ArgumentException("the audit receiver needs authentication options")).Validate();
+        }
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "skjold" });
         builder.Logging.ClearProviders();
         if (logging is not null)
@@ -55,7 +61,7 @@ public static class ServerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBodyBytes, auditOptions?.MaxBodyBytes ?? 0) + 1;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             var endpoint = Endpoint(options.Listen);
             kestrel.Listen(endpoint, listen =>
@@ -81,13 +87,28 @@ public static class ServerHost
         builder.Services.AddSingleton<INamespaceCache>(namespaceCache);
         builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<INamespaceCache>() as IHostedService ?? new NoopHostedService());
         builder.Services.AddSingleton<AdmissionHandler>();
+        if (audit is not null)
+        {
+            builder.Services.AddSingleton(audit);
+            builder.Services.AddSingleton(auditOptions!);
+            builder.Services.AddSingleton<AuditReceiver.AuditReceiverHandler>();
+        }
 
         var app = builder.Build();
         var handler = app.Services.GetRequiredService<AdmissionHandler>();
         var metrics = app.Services.GetRequiredService<ServerMetrics>();
         var cache = app.Services.GetRequiredService<INamespaceCache>();
-        app.MapPost("/validate", ctx => handler.HandleAsync(ctx, mutate: false));
-        app.MapPost("/mutate", ctx => handler.HandleAsync(ctx, mutate: true));
+        if (options.EnableAdmission)
+        {
+            app.MapPost("/validate", ctx => handler.HandleAsync(ctx, mutate: false));
+            app.MapPost("/mutate", ctx => handler.HandleAsync(ctx, mutate: true));
+        }
+
+        if (audit is not null)
+        {
+            var receiver = app.Services.GetRequiredService<AuditReceiver.AuditReceiverHandler>();
+            app.MapPost("/audit", receiver.HandleAsync);
+        }
         if (options.EnableNoop)
         {
             app.MapPost("/noop", handler.HandleNoopAsync);

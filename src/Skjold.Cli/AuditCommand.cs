@@ -1,0 +1,453 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Skjold.Audit;
+using Skjold.Audit.Events;
+using Skjold.Audit.Export;
+using Skjold.Audit.Ingest;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold audit</c>: the tamper-evident audit trail.</summary>
+internal static partial class AuditCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var audit = new Command("audit", "Tamper-evident audit trail of API server audit events: init, ingest, serve, verify, query, export, purge, hold.");
+        audit.Subcommands.Add(Init(context));
+        audit.Subcommands.Add(Ingest(context));
+        audit.Subcommands.Add(Verify(context));
+        audit.Subcommands.Add(Query(context));
+        audit.Subcommands.Add(Export(context));
+        audit.Subcommands.Add(Proof(context));
+        audit.Subcommands.Add(Purge(context));
+        audit.Subcommands.Add(Hold(context));
+        audit.Subcommands.Add(AuditServeCommand.Create(context));
+        return audit;
+    }
+
+    private static Command Init(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var command = new Command("init", "Create the signing and redaction keys and the log's storage.");
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var keyDir = store.KeyDirectory(parse, context);
+            try
+            {
+                if (AuditKeys.Exist(keyDir))
+                {
+                    await context.Error.WriteLineAsync($"{keyDir} already holds audit keys; keeping them").ConfigureAwait(false);
+                }
+                else
+                {
+                    using var keys = AuditKeys.Create(keyDir);
+                    await context.Out.WriteLineAsync($"Created audit keys in {keyDir} (key id {keys.KeyId}).").ConfigureAwait(false);
+                    await context.Out.WriteLineAsync($"Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}; keep {AuditKeys.SigningKeyFile} and {AuditKeys.RedactionKeyFile} secret.").ConfigureAwait(false);
+                }
+
+                await using var s = store.Store(parse, context);
+                await s.InitializeAsync(ct).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"Audit log ready: {s.Description}").ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+        });
+        return command;
+    }
+
+    private static Command Ingest(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var file = new Argument<string>("FILE") { Description = "Audit log file written by the API server's log backend (JSON lines)" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep reading as the file grows, across rotation; the read offset is saved with each batch" };
+        var command = new Command("ingest", "Seal the events of a log-backend audit file.") { file, follow };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(file)!, context.WorkingDirectory);
+            if (!parse.GetValue(follow) && !File.Exists(path))
+            {
+                await context.Error.WriteLineAsync($"error: {parse.GetValue(file)}: no such file").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m)).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
+            await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
+            return stats.Rejected > 0 ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Verify(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var bundle = new Option<string?>("--bundle") { Description = "Verify an exported bundle offline instead of the store" };
+        var publicKey = new Option<string?>("--public-key") { Description = "Public key (PEM) to verify with (default: the key directory's audit-signing-key.pub.pem)" };
+        var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("verify", "Recompute the log and check every signed tree head; or verify an exported bundle with the public key alone.\nExit codes: 0 verified; 1 tampering or invalid signatures found; 2 usage or input error.")
+        {
+            bundle, publicKey, format,
+        };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var keyPath = parse.GetValue(publicKey) is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
+            if (!File.Exists(keyPath))
+            {
+                await context.Error.WriteLineAsync($"error: public key {keyPath} not found (give --public-key)").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            using var verifier = new TreeHeadVerifier(await File.ReadAllTextAsync(keyPath, ct).ConfigureAwait(false));
+            VerificationReport report;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            if (parse.GetValue(bundle) is { } bundlePath)
+            {
+                var full = Path.GetFullPath(bundlePath, context.WorkingDirectory);
+                if (!File.Exists(full))
+                {
+                    await context.Error.WriteLineAsync($"error: bundle {bundlePath} not found").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                try
+                {
+                    using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(full, ct).ConfigureAwait(false));
+                    report = AuditBundle.Verify(doc.RootElement, verifier);
+                }
+                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    await context.Error.WriteLineAsync($"error: {bundlePath} is not a readable audit bundle: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+            else
+            {
+                await using var s = store.Store(parse, context);
+                try
+                {
+                    var progress = new SyncProgress(n => context.Error.Write($"\rverified {n:N0} events..."));
+                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct).ConfigureAwait(false);
+                    context.Error.Write("\r");
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            if (parse.GetValue(format) == "json")
+            {
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Relaxed.GetTypeInfo(typeof(VerificationReport)))).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var p in report.Problems)
+                {
+                    await context.Out.WriteLineAsync($"FAIL {p.Kind}{(p.LeafIndex is { } i ? $" at leaf {i}" : string.Empty)}: {p.Message}").ConfigureAwait(false);
+                }
+
+                await context.Out.WriteLineAsync(report.Ok
+                    ? $"OK: {report.LeavesChecked:N0} events ({report.Purged:N0} purged payloads) and {report.TreeHeadsVerified} signed tree heads verified in {started.Elapsed.TotalSeconds:0.0} s; {report.UnsignedTail:N0} events after the last tree head."
+                    : $"TAMPERING OR CORRUPTION: {report.Problems.Count} problems in {report.LeavesChecked:N0} events.").ConfigureAwait(false);
+            }
+
+            return report.Ok ? ExitCodes.Ok : ExitCodes.Findings;
+        });
+        return command;
+    }
+
+    private static Command Query(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var filters = new QueryOptions();
+        var format = new Option<string>("--format", "-f") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "csv");
+        var command = new Command("query", "Search the audit trail by time, user, group, verb, resource, namespace, name, subresource, source IP and response code, or ask a named question.") { format };
+        filters.AddTo(command);
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            AuditQuery query;
+            try
+            {
+                query = filters.Build(parse);
+            }
+            catch (FormatException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            await using var s = store.Store(parse, context);
+            var rows = new List<AuditRecord>();
+            try
+            {
+                await foreach (var (r, _) in s.QueryAsync(query, false, ct).ConfigureAwait(false))
+                {
+                    rows.Add(r);
+                }
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            await WriteRecordsAsync(rows, parse.GetValue(format)!, context.Out).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    internal static async Task WriteRecordsAsync(IReadOnlyList<AuditRecord> rows, string format, TextWriter output)
+    {
+        switch (format)
+        {
+            case "json":
+                await output.WriteLineAsync(JsonSerializer.Serialize(rows, CliJsonContext.Relaxed.GetTypeInfo(typeof(IReadOnlyList<AuditRecord>)))).ConfigureAwait(false);
+                break;
+            case "csv":
+                await output.WriteLineAsync("index,time,verb,user,groups,sourceIp,resource,subresource,namespace,name,code,auditId").ConfigureAwait(false);
+                foreach (var r in rows)
+                {
+                    string[] cells = [r.Index.ToString(CultureInfo.InvariantCulture), r.Time.ToString("O", CultureInfo.InvariantCulture), r.Verb ?? "", r.Username ?? "",
+                        string.Join(';', r.Groups), r.SourceIp ?? "", r.Resource ?? "", r.Subresource ?? "", r.Namespace ?? "", r.Name ?? "",
+                        r.Code?.ToString(CultureInfo.InvariantCulture) ?? "", r.AuditId ?? ""];
+                    await output.WriteLineAsync(string.Join(',', cells.Select(Csv))).ConfigureAwait(false);
+                }
+
+                break;
+            default:
+                await output.WriteLineAsync($"{"INDEX",8}  {"TIME (UTC)",-20}  {"VERB",-8}  {"USER",-32}  {"RESOURCE",-36}  {"CODE",4}  SOURCE").ConfigureAwait(false);
+                foreach (var r in rows)
+                {
+                    var what = r.Purged ? "(purged)" : $"{r.Resource}{(r.Subresource is null ? "" : "/" + r.Subresource)} {r.Namespace}{(r.Namespace is null ? "" : "/")}{r.Name}";
+                    await output.WriteLineAsync($"{r.Index,8}  {r.Time:yyyy-MM-dd HH:mm:ss}  {r.Verb,-8}  {Cut(r.Username, 32),-32}  {Cut(what, 36),-36}  {r.Code,4}  {r.SourceIp}").ConfigureAwait(false);
+                }
+
+                await output.WriteLineAsync($"{rows.Count} events").ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private static string Cut(string? s, int n) => s is null ? "" : s.Length <= n ? s : s[..(n - 1)] + "~";
+
+    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
+
+    private static Command Export(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var filters = new QueryOptions();
+        var output = new Option<string>("--output", "-o") { Description = "Bundle file to write", Required = true };
+        var command = new Command("export", "Export matching events with inclusion proofs and a signed tree head, as a bundle an auditor verifies offline.") { output };
+        filters.AddTo(command);
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            AuditQuery query;
+            try
+            {
+                query = filters.Build(parse);
+            }
+            catch (FormatException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var bundle = await AuditBundle.ExportAsync(log, query, context.Time, ct).ConfigureAwait(false);
+            var path = Path.GetFullPath(parse.GetValue(output)!, context.WorkingDirectory);
+            await File.WriteAllTextAsync(path, bundle.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), ct).ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"Exported {bundle["events"]!.AsArray().Count} events proven against tree head {bundle["treeHead"]!["size"]} to {parse.GetValue(output)}. Verify with: skjold audit verify --bundle {parse.GetValue(output)} --public-key audit-signing-key.pub.pem").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Proof(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var index = new Argument<long>("INDEX") { Description = "Leaf index of the event" };
+        var command = new Command("proof", "Print the inclusion proof of one event against the latest signed tree head (JSON).") { index };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, s) =>
+        {
+            var sth = await log.SignNowAsync(ct).ConfigureAwait(false);
+            var i = parse.GetValue(index);
+            if (sth is null || i < 0 || i >= sth.Size)
+            {
+                await context.Error.WriteLineAsync($"error: leaf {i} is not in the log").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var leaf = await FirstAsync(s.ReadLeavesAsync(i, i + 1, false, ct)).ConfigureAwait(false);
+            var proof = await MerkleTree.InclusionProofAsync(i, sth.Size, s, ct).ConfigureAwait(false);
+            var json = new Dictionary<string, object>
+            {
+                ["index"] = i,
+                ["treeSize"] = sth.Size,
+                ["root"] = Convert.ToBase64String(sth.Root),
+                ["leafHash"] = Convert.ToBase64String(leaf.LeafHash),
+                ["proof"] = proof.Select(Convert.ToBase64String).ToArray(),
+                ["verified"] = MerkleTree.VerifyInclusion(i, sth.Size, leaf.LeafHash, proof, sth.Root),
+            };
+            await context.Out.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Relaxed.GetTypeInfo(typeof(Dictionary<string, object>)))).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Purge(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var days = new Option<int>("--retention-days") { Description = "Default retention in days (PCI DSS 10.5.1 needs at least 365)", DefaultValueFactory = _ => Retention.DefaultDays };
+        var rules = new Option<string[]>("--rule") { Description = "Per-resource retention, RESOURCE=DAYS (repeatable), e.g. events=90", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("purge", "Remove payloads of events past retention (legal holds respected); leaf hashes and tree heads stay, so proofs remain valid.") { days, rules };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            var list = new List<RetentionRule> { new(null, parse.GetValue(days)) };
+            foreach (var r in parse.GetValue(rules) ?? [])
+            {
+                var parts = r.Split('=');
+                if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d < 1)
+                {
+                    await context.Error.WriteLineAsync($"error: --rule '{r}' must be RESOURCE=DAYS").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                list.Add(new RetentionRule(parts[0], d));
+            }
+
+            var n = await new Retention(log, list, context.Time).PurgeAsync(ct).ConfigureAwait(false);
+            await log.SignNowAsync(ct).ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"Purged the payloads of {n} events; the purge is recorded in the log.").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Hold(CliContext context)
+    {
+        var hold = new Command("hold", "Legal holds: keep matching events out of retention purges.");
+        var addStore = new AuditStoreOptions();
+        var reason = new Option<string>("--reason") { Description = "Why (case or request reference)", Required = true };
+        var ns = new Option<string?>("--namespace", "-n") { Description = "Hold events in this namespace" };
+        var user = new Option<string?>("--user") { Description = "Hold events of this user" };
+        var resource = new Option<string?>("--resource") { Description = "Hold events on this resource (plural, e.g. secrets)" };
+        var until = new Option<string?>("--until") { Description = "Release automatically after this date (YYYY-MM-DD)" };
+        var add = new Command("add", "Place a legal hold.") { reason, ns, user, resource, until };
+        addStore.AddTo(add);
+        add.SetAction(async (parse, ct) =>
+        {
+            DateTimeOffset? untilDate = null;
+            if (parse.GetValue(until) is { } u)
+            {
+                if (!DateTimeOffset.TryParseExact(u, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                {
+                    await context.Error.WriteLineAsync("error: --until must be YYYY-MM-DD").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                untilDate = parsed;
+            }
+
+            await using var s = addStore.Store(parse, context);
+            await s.InitializeAsync(ct).ConfigureAwait(false);
+            var h = await s.AddHoldAsync(new LegalHold(0, parse.GetValue(reason)!, parse.GetValue(ns), parse.GetValue(user), parse.GetValue(resource), context.Time.GetUtcNow(), untilDate), ct).ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"Legal hold {h.Id} placed.").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        var listStore = new AuditStoreOptions();
+        var list = new Command("list", "List legal holds.");
+        listStore.AddTo(list);
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var s = listStore.Store(parse, context);
+            foreach (var h in await s.HoldsAsync(ct).ConfigureAwait(false))
+            {
+                await context.Out.WriteLineAsync($"{h.Id}\t{h.Created:yyyy-MM-dd}\tnamespace={h.Namespace ?? "*"} user={h.Username ?? "*"} resource={h.Resource ?? "*"} until={h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-"}\t{h.Reason}").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        });
+        var releaseStore = new AuditStoreOptions();
+        var id = new Argument<long>("ID");
+        var release = new Command("release", "Release a legal hold.") { id };
+        releaseStore.AddTo(release);
+        release.SetAction(async (parse, ct) =>
+        {
+            await using var s = releaseStore.Store(parse, context);
+            var ok = await s.ReleaseHoldAsync(parse.GetValue(id), ct).ConfigureAwait(false);
+            await (ok ? context.Out : context.Error).WriteLineAsync(ok ? "Released." : "error: no such hold").ConfigureAwait(false);
+            return ok ? ExitCodes.Ok : ExitCodes.UsageOrInputError;
+        });
+        hold.Subcommands.Add(add);
+        hold.Subcommands.Add(list);
+        hold.Subcommands.Add(release);
+        return hold;
+    }
+
+    private static async Task<int> WithLogAsync(AuditStoreOptions store, ParseResult parse, CliContext context, CancellationToken ct, Func<AuditLog, IAuditStore, Task<int>> action)
+    {
+        AuditLog log;
+        IAuditStore s;
+        AuditKeys keys;
+        try
+        {
+            (log, s, keys) = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or FormatException)
+        {
+            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+
+        try
+        {
+            return await action(log, s).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+        finally
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+            await s.DisposeAsync().ConfigureAwait(false);
+            keys.Dispose();
+        }
+    }
+
+    /// <summary>Reports progress on the calling thread, so that output stays in order.</summary>
+    private sealed class SyncProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+
+    private static async Task<T> FirstAsync<T>(IAsyncEnumerable<T> items)
+    {
+        await foreach (var i in items.ConfigureAwait(false))
+        {
+            return i;
+        }
+
+        throw new InvalidOperationException("not found");
+    }
+}

@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Skjold.Engine.Policy;
+using Skjold.Server.AuditReceiver;
+using Skjold.Server.Hosting;
+using Skjold.Server.Namespaces;
+using Skjold.Server.Tls;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold audit serve</c>: the audit webhook receiver on its own.</summary>
+internal static class AuditServeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var listen = new Option<string>("--listen") { Description = "HTTPS address to listen on", DefaultValueFactory = _ => "https://0.0.0.0:8444" };
+        var selfSigned = new Option<bool>("--self-signed") { Description = "Generate a serving certificate and print the CA (caBundle)" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate file (reloaded when it changes)" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file" };
+        var tokenFile = new Option<string?>("--token-file") { Description = "File holding the bearer token the API server sends" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA that issues the API server's client certificate" };
+        var command = new Command("serve", "Receive the API server's audit webhook at POST /audit and seal every batch before answering 200.")
+        {
+            listen, selfSigned, tlsCert, tlsKey, tokenFile, clientCa,
+        };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!Uri.TryCreate(parse.GetValue(listen), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            {
+                await context.Error.WriteLineAsync("error: --listen must be an https:// URL").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            AuditReceiverOptions receiver;
+            try
+            {
+                receiver = ReceiverOptions(parse.GetValue(tokenFile), parse.GetValue(clientCa), context);
+                receiver.Validate();
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
+            var logger = loggerFactory.CreateLogger("skjold.audit");
+            var certificate = await Certificate(parse.GetValue(selfSigned), parse.GetValue(tlsCert), parse.GetValue(tlsKey), context, logger).ConfigureAwait(false);
+            if (certificate is null)
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            Skjold.Audit.AuditLog log;
+            Skjold.Audit.Storage.IAuditStore s;
+            Skjold.Audit.Signing.AuditKeys keys;
+            try
+            {
+                (log, s, keys) = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
+            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: log, auditOptions: receiver);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            logger.LogInformation("Skjold audit receiver on {Address}, sealing into {Store}", ServerHost.BoundAddress(app), s.Description);
+            await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            await log.DisposeAsync().ConfigureAwait(false);
+            await s.DisposeAsync().ConfigureAwait(false);
+            keys.Dispose();
+            certificate.Dispose();
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    internal static AuditReceiverOptions ReceiverOptions(string? tokenFile, string? clientCa, CliContext context) => new()
+    {
+        Token = tokenFile is null ? null : File.ReadAllText(Path.GetFullPath(tokenFile, context.WorkingDirectory)).Trim(),
+        ClientCa = clientCa is null ? null : X509Certificate2.CreateFromPemFile(Path.GetFullPath(clientCa, context.WorkingDirectory)),
+    };
+
+    internal static async Task<ServerCertificate?> Certificate(bool selfSigned, string? cert, string? key, CliContext context, ILogger logger)
+    {
+        if (selfSigned)
+        {
+            var generated = SelfSignedCertificates.Create("skjold-audit", "skjold-system", context.Time);
+            await context.Out.WriteLineAsync($"caBundle: {generated.CaBundle}").ConfigureAwait(false);
+            return ServerCertificate.FromCertificate(generated.Server, logger);
+        }
+
+        if (cert is not null && key is not null)
+        {
+            try
+            {
+                return ServerCertificate.FromFiles(Path.GetFullPath(cert, context.WorkingDirectory), Path.GetFullPath(key, context.WorkingDirectory), logger);
+            }
+            catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException)
+            {
+                await context.Error.WriteLineAsync($"error: cannot load --tls-cert/--tls-key: {ex.Message}").ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        await context.Error.WriteLineAsync("error: give --tls-cert and --tls-key, or --self-signed").ConfigureAwait(false);
+        return null;
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Skjold.Audit;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Cli;
+
+/// <summary>The options every `skjold audit` command shares: where the log lives and where its keys are.</summary>
+internal sealed class AuditStoreOptions
+{
+    public Option<string> DataDir { get; } = new("--data-dir")
+    {
+        Description = "Directory of the embedded SQLite log (and the keys unless --key-dir)",
+        DefaultValueFactory = _ => "skjold-audit",
+    };
+
+    public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string (production; several receivers share one log)" };
+
+    public Option<string?> KeyDir { get; } = new("--key-dir") { Description = "Directory holding the audit keys (default: --data-dir)" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(DataDir);
+        command.Options.Add(Postgres);
+        command.Options.Add(KeyDir);
+    }
+
+    public string KeyDirectory(ParseResult parse, CliContext context) =>
+        Path.GetFullPath(parse.GetValue(KeyDir) ?? parse.GetValue(DataDir)!, context.WorkingDirectory);
+
+    public IAuditStore Store(ParseResult parse, CliContext context) =>
+        parse.GetValue(Postgres) is { Length: > 0 } cs
+            ? new PostgresAuditStore(cs)
+            : new SqliteAuditStore(Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory));
+
+    /// <summary>Opens the store and keys and starts the log. Throws with a message a user can act on.</summary>
+    public async Task<(AuditLog Log, IAuditStore Store, AuditKeys Keys)> OpenLogAsync(ParseResult parse, CliContext context, CancellationToken ct)
+    {
+        var keyDir = KeyDirectory(parse, context);
+        if (!AuditKeys.Exist(keyDir))
+        {
+            throw new InvalidOperationException($"no audit keys in {keyDir}; run 'skjold audit init' first");
+        }
+
+        var keys = AuditKeys.Load(keyDir);
+        var store = Store(parse, context);
+        await store.InitializeAsync(ct).ConfigureAwait(false);
+        var log = new AuditLog(store, keys, new AuditLogOptions(), context.Time);
+        await log.StartAsync(ct).ConfigureAwait(false);
+        return (log, store, keys);
+    }
+}

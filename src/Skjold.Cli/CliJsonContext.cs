@@ -1,0 +1,24 @@
+using System.Text.Json.Serialization;
+using Skjold.Audit;
+using Skjold.Audit.Events;
+
+namespace Skjold.Cli;
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(VerificationReport))]
+[JsonSerializable(typeof(IReadOnlyList<AuditRecord>))]
+[JsonSerializable(typeof(Dictionary<string, object>))]
+[JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(bool))]
+internal sealed partial class CliJsonContext : JsonSerializerContext
+{
+    /// <summary>The same contracts, without escaping '+' and non-ASCII text in output meant for people and tools.</summary>
+    public static System.Text.Json.JsonSerializerOptions Relaxed { get; } = new()
+    {
+        TypeInfoResolver = Default,
+        WriteIndented = true,
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Cli;
+
+/// <summary>Audit query filters and the investigator's named questions.</summary>
+internal sealed class QueryOptions
+{
+    private readonly Option<string?> _since = new("--since") { Description = "From this time (RFC 3339, a date, or a duration back such as 24h or 7d)" };
+    private readonly Option<string?> _until = new("--until") { Description = "Before this time (RFC 3339 or a date)" };
+    private readonly Option<string?> _user = new("--user") { Description = "Username" };
+    private readonly Option<string?> _group = new("--group") { Description = "Group of the user" };
+    private readonly Option<string[]> _verb = new("--verb") { Description = "Verb (repeatable): get, list, watch, create, update, patch, delete, ...", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string?> _resource = new("--resource") { Description = "Resource, plural (pods, secrets, ...)" };
+    private readonly Option<string?> _namespace = new("--namespace", "-n") { Description = "Namespace" };
+    private readonly Option<string?> _name = new("--name") { Description = "Object name" };
+    private readonly Option<string[]> _subresource = new("--subresource") { Description = "Subresource (repeatable): exec, attach, log, ...", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string?> _ip = new("--source-ip") { Description = "Client address" };
+    private readonly Option<int[]> _code = new("--code") { Description = "HTTP response code (repeatable)", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<int> _limit = new("--limit") { Description = "At most this many events", DefaultValueFactory = _ => 1000 };
+    private readonly Option<string?> _whoRead = new("--who-read-secret") { Description = "Who read the secret NAMESPACE/NAME (get, and list or watch in its namespace)" };
+    private readonly Option<string?> _activity = new("--activity-of") { Description = "Everything USER did" };
+    private readonly Option<bool> _exec = new("--exec-sessions") { Description = "pods/exec, pods/attach and pods/portforward sessions" };
+    private readonly Option<bool> _denied = new("--denied") { Description = "Requests refused with 401 or 403" };
+    private readonly Option<bool> _rbac = new("--rbac-changes") { Description = "Creates, updates, patches and deletes of RBAC objects" };
+
+    public void AddTo(Command c)
+    {
+        foreach (Option o in new Option[] { _since, _until, _user, _group, _verb, _resource, _namespace, _name, _subresource, _ip, _code, _limit, _whoRead, _activity, _exec, _denied, _rbac })
+        {
+            c.Options.Add(o);
+        }
+    }
+
+    public AuditQuery Build(ParseResult p)
+    {
+        var q = new AuditQuery
+        {
+            Since = Time(p.GetValue(_since), "--since"),
+            Until = Time(p.GetValue(_until), "--until"),
+            User = p.GetValue(_user),
+            Group = p.GetValue(_group),
+            Verbs = p.GetValue(_verb) ?? [],
+            Resource = p.GetValue(_resource),
+            Namespace = p.GetValue(_namespace),
+            Name = p.GetValue(_name),
+            Subresources = p.GetValue(_subresource) ?? [],
+            SourceIp = p.GetValue(_ip),
+            Codes = p.GetValue(_code) ?? [],
+            Limit = p.GetValue(_limit),
+        };
+        if (p.GetValue(_whoRead) is { } secret)
+        {
+            var parts = secret.Split('/');
+            if (parts.Length != 2)
+            {
+                throw new FormatException("--who-read-secret takes NAMESPACE/NAME");
+            }
+
+            q = q with { Resource = "secrets", Namespace = parts[0], Name = parts[1], IncludeCollection = true, Verbs = ["get", "list", "watch"] };
+        }
+
+        if (p.GetValue(_activity) is { } user)
+        {
+            q = q with { User = user };
+        }
+
+        if (p.GetValue(_exec))
+        {
+            q = q with { Resource = "pods", Subresources = ["exec", "attach", "portforward"] };
+        }
+
+        if (p.GetValue(_denied))
+        {
+            q = q with { Codes = [401, 403] };
+        }
+
+        if (p.GetValue(_rbac))
+        {
+            q = q with { ApiGroup = "rbac.authorization.k8s.io", Verbs = ["create", "update", "patch", "delete", "deletecollection"] };
+        }
+
+        return q;
+    }
+
+    private static DateTimeOffset? Time(string? text, string flag)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var t = text.Trim();
+        if (t.Length > 1 && char.IsAsciiLetter(t[^1]) && int.TryParse(t[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            var span = t[^1] switch
+            {
+                'm' => TimeSpan.FromMinutes(n),
+                'h' => TimeSpan.FromHours(n),
+                'd' => TimeSpan.FromDays(n),
+                _ => throw new FormatException($"{flag}: '{text}' is not a duration (use m, h or d)"),
+            };
+            return DateTimeOffset.UtcNow - span;
+        }
+
+        return DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+            ? time
+            : throw new FormatException($"{flag}: '{text}' is not a time; use RFC 3339 (2026-11-24T10:00:00Z), a date, or a duration such as 24h");
+    }
+}

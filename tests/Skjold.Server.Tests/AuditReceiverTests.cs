@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Skjold.Audit;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+using Skjold.Engine.Policy;
+using Skjold.Server.AuditReceiver;
+using Skjold.Server.Hosting;
+using Skjold.Server.Namespaces;
+using Skjold.Server.Tls;
+using Skjold.TestSupport;
+
+namespace Skjold.Server.Tests;
+
+/// <summary>The /audit receiver over HTTPS on loopback, sealing into a real SQLite log.</summary>
+public sealed class AuditReceiverTests : IAsyncLifetime
+{
+    private const string Token = "test-token-0123456789abcdef";
+    private string _dir = null!;
+    private AuditKeys _keys = null!;
+    private SqliteAuditStore _store = null!;
+    private AuditLog _log = null!;
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+    private SelfSignedCertificates.Generated _certs = null!;
+    private X509Certificate2 _clientCa = null!;
+    private X509Certificate2 _clientCert = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dir = Directory.CreateTempSubdirectory("skjold-recv-").FullName;
+        _keys = AuditKeys.Create(_dir);
+        _store = new SqliteAuditStore(_dir);
+        await _store.InitializeAsync(default);
+        _log = new AuditLog(_store, _keys);
+        await _log.StartAsync(default);
+        _certs = SelfSignedCertificates.Create("skjold", "skjold-system", TimeProvider.System);
+        (_clientCa, _clientCert) = ClientCertificates();
+        var options = new ServeOptions
+        {
+            Listen = new Uri("https://127.0.0.1:0"),
+            Certificate = ServerCertificate.FromCertificate(_certs.Server, NullLogger.Instance),
+            EnableAdmission = false,
+        };
+        _app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), logging: b => b.SetMinimumLevel(LogLevel.Warning),
+            audit: _log, auditOptions: new AuditReceiverOptions { Token = Token, ClientCa = _clientCa, MaxBodyBytes = 1024 * 1024 });
+        await _app.StartAsync();
+        _client = new HttpClient(WebhookServer.TrustingHandler(_certs.CaPem)) { BaseAddress = ServerHost.BoundAddress(_app) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _log.DisposeAsync();
+        await _store.DisposeAsync();
+        _keys.Dispose();
+        Directory.Delete(_dir, true);
+    }
+
+    private static string EventJson(string id, string apiVersion = "audit.k8s.io/v1") => $$"""
+        {"kind":"Event","apiVersion":"{{apiVersion}}","level":"Metadata","auditID":"{{id}}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/secrets/db",
+         "verb":"get","user":{"username":"alice","groups":["dev"]},"sourceIPs":["10.1.2.3"],
+         "objectRef":{"resource":"secrets","namespace":"shop","name":"db","apiVersion":"v1"},"responseStatus":{"code":200},
+         "requestReceivedTimestamp":"2026-11-24T09:00:00.000000Z","stageTimestamp":"2026-11-24T09:00:00.001000Z"}
+        """;
+
+    private static string EventList(params string[] events) =>
+        $"{{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"metadata\":{{}},\"items\":[{string.Join(",", events)}]}}";
+
+    private async Task<HttpResponseMessage> PostAsync(string body, string? token = Token, HttpClient? client = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/audit") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await (client ?? _client).SendAsync(request);
+    }
+
+    private async Task<List<string?>> StoredIdsAsync()
+    {
+        var ids = new List<string?>();
+        await foreach (var (r, _) in _store.QueryAsync(new AuditQuery { Limit = 10_000 }, false, default))
+        {
+            ids.Add(r.AuditId);
+        }
+
+        return ids;
+    }
+
+    [Fact]
+    public async Task EventList_StoredDurablyBeforeOk_AndVerifies()
+    {
+        using var response = await PostAsync(EventList(EventJson("a1"), EventJson("a2", "audit.k8s.io/v1beta1")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // 200 means durable: the events are in the store when the answer arrives.
+        Assert.Equal(["a1", "a2"], await StoredIdsAsync());
+        using var single = await PostAsync(EventJson("a3"));
+        Assert.Equal(HttpStatusCode.OK, single.StatusCode);
+        await _log.SignNowAsync(default);
+        using var v = new TreeHeadVerifier(_keys.PublicKeyPem);
+        Assert.True((await AuditVerifier.VerifyStoreAsync(_store, v, null, default)).Ok);
+    }
+
+    [Fact]
+    public async Task Unauthenticated_Gets401_AndNothingIsStored()
+    {
+        using var none = await PostAsync(EventList(EventJson("x1")), token: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        using var wrong = await PostAsync(EventList(EventJson("x2")), token: "not-the-token-0123456789");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Empty(await StoredIdsAsync());
+    }
+
+    [Fact]
+    public async Task ClientCertificate_Authenticates()
+    {
+        var handler = WebhookServer.TrustingHandler(_certs.CaPem);
+        handler.ClientCertificates.Add(_clientCert);
+        using var client = new HttpClient(handler) { BaseAddress = _client.BaseAddress };
+        using var response = await PostAsync(EventList(EventJson("c1")), token: null, client: client);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["c1"], await StoredIdsAsync());
+    }
+
+    [Fact]
+    public async Task MalformedBody_Gets400_BadItemsRecorded_OversizedGets413()
+    {
+        using var bad = await PostAsync("{not json");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var mixed = await PostAsync(EventList(EventJson("m1"), "{\"kind\":0}"));
+        Assert.Equal(HttpStatusCode.OK, mixed.StatusCode);
+        var ids = await StoredIdsAsync();
+        Assert.Contains("m1", ids);
+        var rejected = new List<string?>();
+        await foreach (var (r, _) in _store.QueryAsync(new AuditQuery { Verbs = ["ingest-rejected"] }, false, default))
+        {
+            rejected.Add(r.Verb);
+        }
+
+        Assert.Single(rejected);
+        var big = EventList(Enumerable.Range(0, 3000).Select(i => EventJson("big" + i)).ToArray());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/audit")
+        {
+            Content = new StringContent(big, Encoding.UTF8, "application/json"),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        using var tooBig = await _client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+    }
+
+    private static (X509Certificate2 Ca, X509Certificate2 Client) ClientCertificates()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caReq = new CertificateRequest("CN=apiserver client CA", caKey, HashAlgorithmName.SHA256);
+        caReq.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caReq.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        var ca = caReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var req = new CertificateRequest("CN=kube-apiserver", key, HashAlgorithmName.SHA256);
+        req.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var signed = req.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(10), [1, 2, 3, 4]);
+        var client = X509CertificateLoader.LoadPkcs12(signed.CopyWithPrivateKey(key).Export(X509ContentType.Pkcs12), null);
+        return (X509CertificateLoader.LoadCertificate(ca.Export(X509ContentType.Cert)), client);
+    }
+}
