@@ -30,10 +30,16 @@ internal static class ServeCommand
         var denyOnTimeout = new Option<bool>("--deny-on-timeout") { Description = "Deny requests that miss the deadline (default: allow, so Skjold never locks the cluster)" };
         var maxSize = new Option<string>("--max-request-size") { Description = "Largest AdmissionReview accepted (413 above)", DefaultValueFactory = _ => "3MiB" };
         var noop = new Option<bool>("--enable-noop") { Description = "Also serve /noop, which answers without evaluating (benchmark floor)" };
+        var auditDir = new Option<string?>("--audit-data-dir") { Description = "Also receive API server audit events at POST /audit, sealed into this SQLite log (see skjold audit init)" };
+        var auditPostgres = new Option<string?>("--audit-postgres") { Description = "Receive audit events into this PostgreSQL log" };
+        var auditKeyDir = new Option<string?>("--audit-key-dir") { Description = "Audit key directory (default: --audit-data-dir)" };
+        var auditToken = new Option<string?>("--audit-token-file") { Description = "Bearer token file the API server's audit webhook presents" };
+        var auditCa = new Option<string?>("--audit-client-ca") { Description = "CA of the API server's audit client certificate" };
 
         var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
         {
             listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, kubeconfig, kubeContext, timeout, denyOnTimeout, maxSize, noop,
+            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -132,10 +138,37 @@ internal static class ServeCommand
                 AllowOnTimeout = !parse.GetValue(denyOnTimeout),
                 EnableNoop = parse.GetValue(noop),
             };
+            Skjold.Audit.AuditLog? auditLog = null;
+            Skjold.Audit.Storage.IAuditStore? auditStoreInstance = null;
+            Skjold.Server.AuditReceiver.AuditReceiverOptions? receiver = null;
+            Skjold.Server.AuditReceiver.AuditDecisionSink? decisions = null;
+            if (parse.GetValue(auditDir) is not null || parse.GetValue(auditPostgres) is not null)
+            {
+                try
+                {
+                    receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), context);
+                    receiver.Validate();
+                    var keyDir = Path.GetFullPath(parse.GetValue(auditKeyDir) ?? parse.GetValue(auditDir) ?? ".", context.WorkingDirectory);
+                    var keys = Skjold.Audit.Signing.AuditKeys.Load(keyDir);
+                    auditStoreInstance = parse.GetValue(auditPostgres) is { } pg
+                        ? new Skjold.Audit.Storage.PostgresAuditStore(pg)
+                        : new Skjold.Audit.Storage.SqliteAuditStore(Path.GetFullPath(parse.GetValue(auditDir)!, context.WorkingDirectory));
+                    await auditStoreInstance.InitializeAsync(ct).ConfigureAwait(false);
+                    auditLog = new Skjold.Audit.AuditLog(auditStoreInstance, keys, new Skjold.Audit.AuditLogOptions(), context.Time);
+                    await auditLog.StartAsync(ct).ConfigureAwait(false);
+                    decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
+                }
+                catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
+                {
+                    await err.WriteLineAsync($"error: audit receiver: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
             WebApplication app;
             try
             {
-                app = ServerHost.Build(options, policy, cacheFactory, time: context.Time);
+                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver);
             }
             catch (ArgumentException ex)
             {
@@ -146,6 +179,19 @@ internal static class ServeCommand
             await app.StartAsync(ct).ConfigureAwait(false);
             logger.LogInformation("Skjold {Version} serving admission on {Address}", CliContext.Version, ServerHost.BoundAddress(app));
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            if (decisions is not null)
+            {
+                await decisions.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (auditLog is not null)
+            {
+                await auditLog.DisposeAsync().ConfigureAwait(false);
+                await auditStoreInstance!.DisposeAsync().ConfigureAwait(false);
+                auditLog.Keys.Dispose();
+            }
+
             certificate.Dispose();
             return ExitCodes.Ok;
         });

@@ -175,3 +175,50 @@ public sealed class AuditReceiverTests : IAsyncLifetime
         return (X509CertificateLoader.LoadCertificate(ca.Export(X509ContentType.Cert)), client);
     }
 }
+
+/// <summary>Admission decisions handed to the audit trail.</summary>
+public sealed class AuditDecisionSinkTests
+{
+    [Fact]
+    public async Task Decisions_AreSealedIntoTheAuditLog()
+    {
+        var dir = Directory.CreateTempSubdirectory("skjold-decisions-").FullName;
+        try
+        {
+            using var keys = AuditKeys.Create(dir);
+            await using var store = new SqliteAuditStore(dir);
+            await store.InitializeAsync(default);
+            await using var log = new AuditLog(store, keys);
+            await log.StartAsync(default);
+            var sink = new AuditDecisionSink(log);
+            await using (var server = await WebhookServer.StartAsync(decisionSink: sink))
+            {
+                const string pod = """
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: bad, namespace: baseline-ns}
+                    spec:
+                      containers: [{name: c, image: "a:1", securityContext: {privileged: true}}]
+                    """;
+                await server.ReviewAsync("/validate", WebhookServer.Review(pod, "baseline-ns", uid: "decided-1", username: "bob"));
+            }
+
+            await sink.DisposeAsync();
+            var found = new List<Skjold.Audit.Events.AuditRecord>();
+            await foreach (var (r, _) in store.QueryAsync(new AuditQuery { Verbs = ["admission"] }, false, default))
+            {
+                found.Add(r);
+            }
+
+            var record = Assert.Single(found);
+            Assert.Equal("bob", record.Username);
+            Assert.Equal(403, record.Code);
+            Assert.Equal("bad", record.Name);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+}

@@ -59,7 +59,8 @@ internal sealed class WebhookServer : IAsyncDisposable
         INamespaceCache? cache = null,
         TimeSpan? requestTimeout = null,
         long? maxBody = null,
-        Func<ServerCertificate>? certificate = null)
+        Func<ServerCertificate>? certificate = null,
+        IAdmissionDecisionSink? decisionSink = null)
     {
         var certs = SelfSignedCertificates.Create("skjold", "skjold-system", TimeProvider.System);
         var policy = config is null ? ScanPolicy.Default : ConfigParser.Parse(config, "skjold.yaml", CheckCatalog.Default);
@@ -81,7 +82,7 @@ internal sealed class WebhookServer : IAsyncDisposable
             ShutdownTimeout = TimeSpan.FromSeconds(10),
             EnableNoop = true,
         };
-        var app = ServerHost.Build(options, policy, _ => cache, sink, logging: b => b.SetMinimumLevel(LogLevel.Warning));
+        var app = ServerHost.Build(options, policy, _ => cache, decisionSink ?? sink, logging: b => b.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
         var address = ServerHost.BoundAddress(app);
         var client = new HttpClient(TrustingHandler(certs.CaPem)) { BaseAddress = address };

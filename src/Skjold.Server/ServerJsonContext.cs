@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace Skjold.Server;
+
+[JsonSerializable(typeof(Dictionary<string, object?>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(int))]
+internal sealed partial class ServerJsonContext : JsonSerializerContext;
