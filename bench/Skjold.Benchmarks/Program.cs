@@ -5,7 +5,21 @@ using Skjold.Benchmarks;
 // Usage:
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- throughput [objects] [rounds]
 //   dotnet build -c Release src/Skjold.Cli && dotnet run -c Release --project bench/Skjold.Benchmarks -- webhook [seconds]
+//   dotnet run -c Release --project bench/Skjold.Benchmarks -- audit sqlite|postgres [events] [senders]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- --filter '*Pss*'     (BenchmarkDotNet)
+if (args.Length > 0 && args[0] == "audit-stages")
+{
+    return await AuditStages.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000);
+}
+
+if (args.Length > 0 && args[0] == "audit")
+{
+    var backend = args.Length > 1 ? args[1] : "sqlite";
+    var count = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : 1_000_000;
+    var senders = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4;
+    return await AuditBench.RunAsync(backend, count, senders);
+}
+
 if (args.Length > 0 && args[0] == "webhook")
 {
     var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;

@@ -177,19 +177,11 @@ public static class AuditEventReader
             Str(e, "requestURI"u8));
     }
 
-    private static DateTimeOffset? Time(JsonElement e)
-    {
-        foreach (var name in new[] { "requestReceivedTimestamp", "timestamp", "stageTimestamp" })
-        {
-            if (Str(e, System.Text.Encoding.UTF8.GetBytes(name)) is { } s
-                && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
-            {
-                return t;
-            }
-        }
+    private static DateTimeOffset? Time(JsonElement e) =>
+        ParseTime(Str(e, "requestReceivedTimestamp"u8)) ?? ParseTime(Str(e, "timestamp"u8)) ?? ParseTime(Str(e, "stageTimestamp"u8));
 
-        return null;
-    }
+    private static DateTimeOffset? ParseTime(string? s) =>
+        s is not null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : null;
 
     private static JsonElement Get(JsonElement e, ReadOnlySpan<byte> name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : default;

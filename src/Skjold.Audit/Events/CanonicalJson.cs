@@ -6,7 +6,7 @@ namespace Skjold.Audit.Events;
 
 /// <summary>
 /// Writes JSON in a canonical form (after RFC 8785): object members sorted by their names'
-/// UTF-16 code units, no insignificant whitespace, strings with only the escapes JSON requires
+/// code points (UTF-8 byte order), no insignificant whitespace, strings with only the escapes JSON requires
 /// (quote, backslash, control characters), numbers exactly as received. The same event always
 /// gives the same bytes, and the bytes are what the Merkle leaf hashes.
 /// </summary>
@@ -24,13 +24,17 @@ public static class CanonicalJson
         switch (e.ValueKind)
         {
             case JsonValueKind.Object:
-                var members = new List<(string Name, JsonElement Value)>();
+                var members = new List<JsonProperty>();
                 foreach (var p in e.EnumerateObject())
                 {
-                    members.Add((p.Name, p.Value));
+                    members.Add(p);
                 }
 
-                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                if (members.Count > 1)
+                {
+                    members.Sort(static (a, b) => CompareNames(a, b));
+                }
+
                 Put(w, "{"u8);
                 for (var i = 0; i < members.Count; i++)
                 {
@@ -39,9 +43,21 @@ public static class CanonicalJson
                         Put(w, ","u8);
                     }
 
-                    WriteString(members[i].Name, w);
+                    var rawName = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(members[i]);
+                    var escaped = rawName.IndexOf((byte)'\\') >= 0;
+                    if (escaped)
+                    {
+                        WriteString(members[i].Name, w);
+                    }
+                    else
+                    {
+                        Put(w, "\""u8);
+                        Put(w, rawName);
+                        Put(w, "\""u8);
+                    }
+
                     Put(w, ":"u8);
-                    path.Push(members[i].Name);
+                    path.Push(escaped ? members[i].Name : PathTracker.Known(rawName));
                     if (redactor is not null && redactor.TryRedact(path, members[i].Value, out var replacement))
                     {
                         WriteString(replacement, w);
@@ -76,10 +92,20 @@ public static class CanonicalJson
                 Put(w, "]"u8);
                 break;
             case JsonValueKind.String:
-                WriteString(e.GetString()!, w);
+                // A string without escapes is already in canonical form: copy its UTF-8 as is.
+                var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(e);
+                if (raw.IndexOf((byte)'\\') < 0)
+                {
+                    Put(w, raw);
+                }
+                else
+                {
+                    WriteString(e.GetString()!, w);
+                }
+
                 break;
             case JsonValueKind.Number:
-                Put(w, Encoding.UTF8.GetBytes(e.GetRawText()));
+                Put(w, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(e));
                 break;
             case JsonValueKind.True:
                 Put(w, "true"u8);
@@ -91,6 +117,16 @@ public static class CanonicalJson
                 Put(w, "null"u8);
                 break;
         }
+    }
+
+    /// <summary>Member order: by the names' UTF-8 bytes (the same as code point order).</summary>
+    private static int CompareNames(JsonProperty a, JsonProperty b)
+    {
+        var x = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(a);
+        var y = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(b);
+        return x.IndexOf((byte)'\\') < 0 && y.IndexOf((byte)'\\') < 0
+            ? x.SequenceCompareTo(y)
+            : string.CompareOrdinal(a.Name, b.Name);
     }
 
     private static void WriteString(string s, ArrayBufferWriter<byte> w)

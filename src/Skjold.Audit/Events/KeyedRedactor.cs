@@ -32,6 +32,13 @@ public sealed class KeyedRedactor : IRedactor
 
         _key = key;
         _rules = rules ?? [];
+        foreach (var r in _rules)
+        {
+            foreach (var f in r.Fields)
+            {
+                PathTracker.RegisterName(f);
+            }
+        }
     }
 
     /// <summary>Sets the resource named by the event's objectRef (Secrets are recognised by it too).</summary>
@@ -63,14 +70,14 @@ public sealed class KeyedRedactor : IRedactor
             return false;
         }
 
-        var objectDepth = path.Is(1, "items") && path[2] is int ? 3 : 1;
+        var objectDepth = path.Is(1, "items") && path.IsIndex(2) ? 3 : 1;
         if (path.Depth != objectDepth + 2 && !(path.Depth == objectDepth + 3 && path.Is(objectDepth, "metadata")))
         {
             return false;
         }
 
         var resource = _eventResource;
-        var field = path[objectDepth] as string;
+        var field = path.Name(objectDepth);
         if (path.Is(0, "requestObject") ? _requestIsSecret : _responseIsSecret)
         {
             if ((field is "data" or "stringData") && path.Depth == objectDepth + 2)

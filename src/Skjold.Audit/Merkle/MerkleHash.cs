@@ -19,10 +19,18 @@ public static class MerkleHash
 
     public static void Leaf(ReadOnlySpan<byte> data, Span<byte> destination)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData([0x00]);
-        hash.AppendData(data);
-        hash.GetHashAndReset(destination);
+        // One-shot hashing over 0x00 || data in a pooled buffer is several times cheaper than an incremental hash.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(data.Length + 1);
+        try
+        {
+            buffer[0] = 0x00;
+            data.CopyTo(buffer.AsSpan(1));
+            SHA256.HashData(buffer.AsSpan(0, data.Length + 1), destination);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public static byte[] Node(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)

@@ -33,9 +33,9 @@ public sealed class PostgresAuditStore : SqlAuditStore
         CREATE TABLE IF NOT EXISTS events(
           idx BIGINT PRIMARY KEY, ts BIGINT NOT NULL, audit_id TEXT, stage TEXT, verb TEXT, username TEXT,
           source_ip TEXT, user_agent TEXT, resource TEXT, subresource TEXT, namespace TEXT, name TEXT, api_group TEXT,
-          code INTEGER, request_uri TEXT, leaf_hash BYTEA NOT NULL, purged INTEGER NOT NULL DEFAULT 0, payload BYTEA)
+          code INTEGER, request_uri TEXT, groups TEXT, leaf_hash BYTEA NOT NULL, purged INTEGER NOT NULL DEFAULT 0, payload BYTEA)
         """,
-        "CREATE TABLE IF NOT EXISTS event_groups(idx BIGINT NOT NULL, grp TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS event_groups(grp TEXT NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(grp, idx))",
         "CREATE TABLE IF NOT EXISTS nodes(lvl INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY(lvl, idx))",
         "CREATE TABLE IF NOT EXISTS tree_state(id INTEGER PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL, frontier BYTEA NOT NULL)",
         "INSERT INTO tree_state(id, size, frontier) VALUES (0, 0, ''::bytea) ON CONFLICT (id) DO NOTHING",
@@ -46,11 +46,9 @@ public sealed class PostgresAuditStore : SqlAuditStore
         "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
         "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
         "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
-        "CREATE INDEX IF NOT EXISTS events_verb ON events(verb, ts)",
         "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
-        "CREATE INDEX IF NOT EXISTS events_code ON events(code, ts)",
-        "CREATE INDEX IF NOT EXISTS event_groups_grp ON event_groups(grp, idx)",
-        "CREATE INDEX IF NOT EXISTS event_groups_idx ON event_groups(idx)",
+        "CREATE INDEX IF NOT EXISTS events_denied ON events(code, ts) WHERE code >= 400",
+        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, ts) WHERE subresource IS NOT NULL",
     ];
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
@@ -112,6 +110,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
 
                 await Text(copy, f.RequestUri, ct).ConfigureAwait(false);
                 await copy.WriteAsync(e.LeafHash, NpgsqlDbType.Bytea, ct).ConfigureAwait(false);
+                await Text(copy, JoinGroups(f.Groups), ct).ConfigureAwait(false);
                 await copy.WriteAsync(e.Canonical, NpgsqlDbType.Bytea, ct).ConfigureAwait(false);
             }
 
@@ -123,7 +122,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
             var index = firstIndex;
             foreach (var e in events)
             {
-                foreach (var g in e.Fields.Groups)
+                foreach (var g in e.Fields.Groups.Where(g => !IsImplicitGroup(g)))
                 {
                     await copy.StartRowAsync(ct).ConfigureAwait(false);
                     await copy.WriteAsync(index, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);

@@ -17,7 +17,17 @@ namespace Skjold.Audit.Storage;
 public abstract class SqlAuditStore : IAuditStore
 {
     protected const string Columns =
-        "idx, ts, audit_id, stage, verb, username, source_ip, user_agent, resource, subresource, namespace, name, api_group, code, request_uri, leaf_hash";
+        "idx, ts, audit_id, stage, verb, username, source_ip, user_agent, resource, subresource, namespace, name, api_group, code, request_uri, leaf_hash, groups";
+
+    /// <summary>
+    /// Groups every authenticated request carries. They stay in the event's groups column but get no
+    /// entry in the group index (they would double its size and select nearly everything anyway).
+    /// </summary>
+    public static bool IsImplicitGroup(string group) =>
+        group is "system:authenticated" or "system:unauthenticated" or "system:serviceaccounts"
+        || group.StartsWith("system:serviceaccounts:", StringComparison.Ordinal);
+
+    public static string? JoinGroups(IReadOnlyList<string> groups) => groups.Count == 0 ? null : string.Join('\n', groups);
 
     public abstract string Description { get; }
 
@@ -262,10 +272,25 @@ public abstract class SqlAuditStore : IAuditStore
         In("verb", "verb", q.Verbs, where, args);
         In("subresource", "sub", q.Subresources, where, args);
         In("code", "code", q.Codes.Select(x => (object)x).ToList(), where, args);
+        if (q.Codes.Count > 0 && q.Codes.All(c => c >= 400))
+        {
+            where.Add("code >= 400"); // lets the planner use the partial index of refused requests
+        }
+
+        if (q.Subresources.Count > 0)
+        {
+            where.Add("subresource IS NOT NULL");
+        }
         if (q.Group is not null)
         {
-            where.Add("idx IN (SELECT idx FROM event_groups WHERE grp = @grp)");
+            where.Add(IsImplicitGroup(q.Group)
+                ? "(@nl || groups || @nl) LIKE ('%' || @nl || @grp || @nl || '%')"
+                : "idx IN (SELECT idx FROM event_groups WHERE grp = @grp)");
             args.Add(("grp", q.Group));
+            if (IsImplicitGroup(q.Group))
+            {
+                args.Add(("nl", "\n"));
+            }
         }
 
         var sql = new StringBuilder($"SELECT {Columns}, purged{(payloads ? ", payload" : string.Empty)} FROM events");
@@ -284,31 +309,13 @@ public abstract class SqlAuditStore : IAuditStore
             {
                 while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    records.Add((ReadRecord(r), payloads && !r.IsDBNull(17) ? (byte[])r.GetValue(17) : null));
+                    records.Add((ReadRecord(r), payloads && !r.IsDBNull(18) ? (byte[])r.GetValue(18) : null));
                 }
             }
 
-            // Groups for the page in one query.
-            if (records.Count > 0)
+            foreach (var item in records)
             {
-                var groups = new Dictionary<long, List<string>>();
-                await using var gcmd = Command(c, null, $"SELECT idx, grp FROM event_groups WHERE idx IN ({string.Join(",", records.Select(x => x.Item1.Index))})");
-                await using var gr = await gcmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await gr.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var idx = gr.GetInt64(0);
-                    if (!groups.TryGetValue(idx, out var list))
-                    {
-                        groups[idx] = list = [];
-                    }
-
-                    list.Add(gr.GetString(1));
-                }
-
-                foreach (var (record, payload) in records)
-                {
-                    yield return (groups.TryGetValue(record.Index, out var g) ? record with { Groups = g } : record, payload);
-                }
+                yield return item;
             }
         }
         finally
@@ -347,7 +354,8 @@ public abstract class SqlAuditStore : IAuditStore
             r.IsDBNull(13) ? null : r.GetInt32(13),
             S(14))
         {
-            Purged = !r.IsDBNull(16) && Convert.ToInt64(r.GetValue(16), System.Globalization.CultureInfo.InvariantCulture) != 0,
+            Groups = r.IsDBNull(16) ? [] : r.GetString(16).Split('\n'),
+            Purged = !r.IsDBNull(17) && Convert.ToInt64(r.GetValue(17), System.Globalization.CultureInfo.InvariantCulture) != 0,
         };
     }
 
@@ -415,7 +423,7 @@ public abstract class SqlAuditStore : IAuditStore
             var cond = string.Join(" AND ", where);
             await ExecAsync(c, tx, $"DELETE FROM event_groups WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
             var n = await ExecAsync(c, tx,
-                $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
+                $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, groups = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
                 cancellationToken, [.. args]).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             return n;

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Skjold.Audit;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Benchmarks;
+
+/// <summary>
+/// Audit trail throughput: durable sealed ingestion (events/s) into SQLite or PostgreSQL with
+/// concurrent senders (as several API servers or webhook batches would), inclusion proof latency,
+/// full verification time, and indexed query latency.
+/// </summary>
+internal static class AuditBench
+{
+    private static readonly string[] Verbs = ["get", "list", "watch", "create", "update", "patch", "delete"];
+    private static readonly string[] Resources = ["pods", "secrets", "configmaps", "deployments", "services", "rolebindings", "events", "leases"];
+
+    public static async Task<int> RunAsync(string backend, long events, int senders)
+    {
+        var dir = Directory.CreateTempSubdirectory("skjold-auditbench-").FullName;
+        try
+        {
+            using var keys = AuditKeys.Create(dir);
+            IAuditStore store = backend == "postgres"
+                ? new PostgresAuditStore(TestSupport.PostgresServer.Shared.CreateDatabase())
+                : new SqliteAuditStore(dir);
+            await using (store)
+            {
+                await store.InitializeAsync(default);
+                await using var log = new AuditLog(store, keys, new AuditLogOptions { SignEvery = 100_000 });
+                await log.StartAsync(default);
+                Console.WriteLine($"{store.Description}; {events:N0} events of about {Json(Event(0)).Length} bytes, {senders} concurrent senders of 500-event batches; {Environment.ProcessorCount} cores");
+
+                var batches = (events + 499) / 500;
+                var next = -1L;
+                var sw = Stopwatch.StartNew();
+                var tasks = Enumerable.Range(0, senders).Select(async _ =>
+                {
+                    long b;
+                    while ((b = Interlocked.Increment(ref next)) < batches)
+                    {
+                        var start = b * 500;
+                        var count = (int)Math.Min(500, events - start);
+                        var batch = Enumerable.Range(0, count).Select(i => Event(start + i)).ToList();
+                        await log.AppendAsync(batch);
+                    }
+                }).ToList();
+                var progress = Task.Run(async () =>
+                {
+                    while (!tasks.All(t => t.IsCompleted))
+                    {
+                        await Task.Delay(5000);
+                        var done = Math.Min(events, (Interlocked.Read(ref next) + 1) * 500);
+                        Console.Error.WriteLine($"  {done:N0} events, {done / sw.Elapsed.TotalSeconds:N0}/s");
+                    }
+                });
+                await Task.WhenAll(tasks);
+                var ingest = sw.Elapsed;
+                await log.SignNowAsync(default);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ingest (durable, sealed): {events / ingest.TotalSeconds:N0} events/s ({ingest.TotalSeconds:F1} s)"));
+
+                // Inclusion proofs for random leaves against the final tree head.
+                var (size, root) = await store.StateAsync(default);
+                var rng = new Random(42);
+                var samples = new List<double>();
+                for (var i = 0; i < 2000; i++)
+                {
+                    var index = rng.NextInt64(size);
+                    var t = Stopwatch.GetTimestamp();
+                    var proof = await MerkleTree.InclusionProofAsync(index, size, store, default);
+                    samples.Add(Stopwatch.GetElapsedTime(t).TotalMicroseconds);
+                    if (i < 20)
+                    {
+                        var leaf = (await store.ReadAsync([(0, index)], default))[(0, index)];
+                        if (!MerkleTree.VerifyInclusion(index, size, leaf, proof, root))
+                        {
+                            throw new InvalidOperationException("proof did not verify");
+                        }
+                    }
+                }
+
+                samples.Sort();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"inclusion proof (store read + hashing): median {samples[samples.Count / 2]:F0} us, p99 {samples[(int)(samples.Count * 0.99)]:F0} us over 2000 random leaves"));
+
+                using var verifier = new TreeHeadVerifier(keys.PublicKeyPem);
+                sw.Restart();
+                var report = await AuditVerifier.VerifyStoreAsync(store, verifier, null, default);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"full verification: {report.LeavesChecked:N0} events in {sw.Elapsed.TotalSeconds:F1} s ({report.LeavesChecked / sw.Elapsed.TotalSeconds:N0}/s), ok={report.Ok}"));
+
+                foreach (var (label, query) in Queries())
+                {
+                    var times = new List<double>();
+                    var n = 0;
+                    for (var r = 0; r < 5; r++)
+                    {
+                        sw.Restart();
+                        n = 0;
+                        await foreach (var _ in store.QueryAsync(query, false, default))
+                        {
+                            n++;
+                        }
+
+                        times.Add(sw.Elapsed.TotalMilliseconds);
+                    }
+
+                    times.Sort();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"query {label}: median {times[2]:F1} ms ({n} rows)"));
+                }
+            }
+
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static IEnumerable<(string, AuditQuery)> Queries() =>
+    [
+        ("who read secret team-7/db-17", new AuditQuery { Resource = "secrets", Namespace = "team-7", Name = "db-17", IncludeCollection = true, Verbs = ["get", "list", "watch"] }),
+        ("activity of user-42, last 1000", new AuditQuery { User = "user-42", Limit = 1000, Descending = true }),
+        ("exec sessions", new AuditQuery { Resource = "pods", Subresources = ["exec", "attach"], Limit = 1000 }),
+        ("denied (401/403)", new AuditQuery { Codes = [401, 403], Limit = 1000 }),
+        ("group ops, one hour", new AuditQuery { Group = "ops", Since = new DateTimeOffset(2026, 11, 1, 10, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero), Limit = 1000 }),
+        ("source ip 10.0.3.7", new AuditQuery { SourceIp = "10.0.3.7", Limit = 1000 }),
+    ];
+
+    private static string Json(JsonElement e) => e.GetRawText();
+
+    internal static JsonElement Event(long i)
+    {
+        var verb = Verbs[i % Verbs.Length];
+        var resource = Resources[(i / 7) % Resources.Length];
+        var sub = resource == "pods" && i % 97 == 0 ? ",\"subresource\":\"exec\"" : string.Empty;
+        var code = i % 53 == 0 ? 403 : verb == "create" ? 201 : 200;
+        var time = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).AddMilliseconds(i * 10);
+        var ts = time.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
+        var user = i % 5 == 0 ? $"system:serviceaccount:team-{i % 200}:app" : $"user-{i % 1000}";
+        var group = i % 3 == 0 ? "ops" : "dev";
+        var name = verb is "list" or "watch" ? string.Empty : $",\"name\":\"db-{i % 50}\"";
+        var json = $$"""
+            {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{{Guid.NewGuid()}}","stage":"ResponseComplete",
+            "requestURI":"/api/v1/namespaces/team-{{i % 200}}/{{resource}}","verb":"{{verb}}",
+            "user":{"username":"{{user}}","uid":"{{i % 1000}}","groups":["{{group}}","system:authenticated"]},
+            "sourceIPs":["10.0.{{i % 250 / 50}}.{{i % 50}}"],"userAgent":"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef",
+            "objectRef":{"resource":"{{resource}}","namespace":"team-{{i % 200}}"{{name}}{{sub}},"apiVersion":"v1"},
+            "responseStatus":{"metadata":{},"code":{{code}}},"requestReceivedTimestamp":"{{ts}}","stageTimestamp":"{{ts}}",
+            "annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by RoleBinding"}
+            }
+            """;
+        return JsonDocument.Parse(json).RootElement;
+    }
+}
