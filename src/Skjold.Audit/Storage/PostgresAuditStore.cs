@@ -48,7 +48,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
         "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
         "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
         "CREATE INDEX IF NOT EXISTS events_denied ON events(code, ts) WHERE code >= 400",
-        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, ts) WHERE subresource IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, resource, ts) WHERE subresource IS NOT NULL",
     ];
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)

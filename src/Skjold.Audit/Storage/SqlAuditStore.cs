@@ -157,8 +157,8 @@ public abstract class SqlAuditStore : IAuditStore
 
             if (inner.Count > 0)
             {
-                var where = string.Join(" OR ", inner.Select(n => $"(lvl = {n.Level} AND idx = {n.Index})"));
-                await using var cmd = Command(c, null, $"SELECT lvl, idx, hash FROM nodes WHERE {where}");
+                var values = string.Join(",", inner.Select(n => $"({n.Level},{n.Index})"));
+                await using var cmd = Command(c, null, $"SELECT lvl, idx, hash FROM nodes WHERE (lvl, idx) IN (VALUES {values})");
                 await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
@@ -285,7 +285,9 @@ public abstract class SqlAuditStore : IAuditStore
         {
             where.Add(IsImplicitGroup(q.Group)
                 ? "(@nl || groups || @nl) LIKE ('%' || @nl || @grp || @nl || '%')"
-                : "idx IN (SELECT idx FROM event_groups WHERE grp = @grp)");
+                : q.Since is not null || q.Until is not null
+                    ? "EXISTS (SELECT 1 FROM event_groups g WHERE g.grp = @grp AND g.idx = events.idx)"
+                    : "idx IN (SELECT idx FROM event_groups WHERE grp = @grp)");
             args.Add(("grp", q.Group));
             if (IsImplicitGroup(q.Group))
             {

@@ -56,21 +56,25 @@ public sealed class SqliteAuditStore : SqlAuditStore
         "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
         "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
         "CREATE INDEX IF NOT EXISTS events_denied ON events(code, ts) WHERE code >= 400",
-        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, ts) WHERE subresource IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, resource, ts) WHERE subresource IS NOT NULL",
     ];
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken ct)
     {
         var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8192;";
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return c;
     }
 
     protected override async ValueTask<DbTransaction> BeginAppendAsync(DbConnection connection, CancellationToken ct)
     {
+        // Durability and write-path tuning, set on the connection that writes (pooled connections keep them).
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8192;";
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
         // BEGIN IMMEDIATE takes the write lock now, so the tree state read next cannot go stale.
         ct.ThrowIfCancellationRequested();
         return await ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false)).ConfigureAwait(false);
