@@ -41,6 +41,14 @@ public sealed class Scanner
     private const int ParallelThreshold = 2048;
     private const int SliceSize = 512;
 
+    private static readonly Cluster.ClusterCheck[] ClusterChecks =
+    [
+        new Cluster.RbacChecks(),
+        new Cluster.SecretsChecks(),
+        new Cluster.UpgradeChecks(),
+        new Cluster.ResidencyChecks(),
+    ];
+
     [ThreadStatic]
     private static Scratch? t_scratch;
 
@@ -62,7 +70,7 @@ public sealed class Scanner
 
     /// <summary>The ids of every check the engine implements, for catalog consistency tests.</summary>
     public static IEnumerable<string> ImplementedCheckIds =>
-        PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Append("config/exemption-expired");
+        PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Concat(ClusterChecks.SelectMany(c => c.Ids)).Append("config/exemption-expired");
 
     /// <summary>Scans <paramref name="resources"/> together (cross-resource checks see each other).</summary>
     public ScanResult Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics = null)
@@ -104,6 +112,7 @@ public sealed class Scanner
             }
         }
 
+        EvaluateCluster(resources, index, now, findings, suppressed, diagnostics);
         ReportExpiredExemptions(now, findings);
         return new ScanResult(findings, suppressed, diagnostics, resources.Count);
     }
@@ -178,6 +187,53 @@ public sealed class Scanner
         if (findings.Count - start > 1)
         {
             findings.Sort(start, findings.Count - start, ByLine.Instance);
+        }
+    }
+
+    /// <summary>Runs the checks that look across resources (RBAC, secrets, upgrades, residency).</summary>
+    private void EvaluateCluster(IReadOnlyList<Resource> resources, ResourceIndex index, DateTimeOffset now,
+        List<Finding> findings, List<SuppressedFinding> suppressed, List<Diagnostic> diagnostics)
+    {
+        var checks = ClusterChecks.Where(c => c.Ids.Any(id => Policy.IsEnabled(_catalog[id]))).ToList();
+        if (checks.Count == 0)
+        {
+            return;
+        }
+
+        var context = new Cluster.ClusterContext(resources, index, Policy, now);
+        var sink = new Cluster.ClusterSink();
+        foreach (var check in checks)
+        {
+            check.Evaluate(context, sink);
+        }
+
+        var inline = new Dictionary<Resource, InlineSuppression?>(ReferenceEqualityComparer.Instance);
+        foreach (var (checkId, resource, path, message) in sink.Items)
+        {
+            var meta = _catalog[checkId];
+            if (!Policy.IsEnabled(meta))
+            {
+                continue;
+            }
+
+            var finding = new Finding(checkId, Policy.SeverityOf(meta), resource.Ref, path, message, meta.Remediation, resource.Locate(path));
+            if (!inline.TryGetValue(resource, out var suppression))
+            {
+                inline[resource] = suppression = InlineSuppression.Read(resource, diagnostics);
+            }
+
+            if (suppression is not null && suppression.Covers(checkId))
+            {
+                suppressed.Add(new SuppressedFinding(finding, suppression.Reason, "annotation " + SuppressAnnotation));
+            }
+            else if (FindExemption(checkId, resource, now) is { } exemption)
+            {
+                suppressed.Add(new SuppressedFinding(finding, exemption.Reason, exemption.Location?.ToString() ?? "skjold.yaml"));
+            }
+            else
+            {
+                findings.Add(finding);
+            }
         }
     }
 

@@ -43,7 +43,10 @@ public static class ConfigParser
         var exemptions = new List<Exemption>();
 
         var admission = Engine.Admission.AdmissionSettings.Default;
-        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission"))
+        var upgradeTarget = PssVersion.NewestKnownMinor;
+        IReadOnlyList<string> allowedRegions = ["eea"];
+        var destinations = new List<(string, string)>();
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency"))
         {
             switch (key)
             {
@@ -116,6 +119,58 @@ public static class ConfigParser
                 case "admission":
                     admission = ParseAdmission(Map(value, file, "admission"), file, catalog);
                     break;
+                case "upgrade":
+                    foreach (var (k, v) in Entries(Map(value, file, "upgrade"), file, "targetVersion"))
+                    {
+                        var text = Scalar(v, file, "upgrade." + k);
+                        if (!PssVersion.TryParse(text, out var target) || target.IsLatest && text != "latest")
+                        {
+                            throw new ConfigException($"upgrade.targetVersion: '{text}' is not a version such as v1.33", At(file, v.Start));
+                        }
+
+                        upgradeTarget = target.Minor;
+                    }
+
+                    break;
+                case "residency":
+                    foreach (var (k, v) in Entries(Map(value, file, "residency"), file, "allowed", "destinations"))
+                    {
+                        if (k == "allowed")
+                        {
+                            allowedRegions = Sequence(v, file, "residency.allowed").Select(x => Scalar(x, file, "residency.allowed")).ToList();
+                            if (allowedRegions.Count == 0)
+                            {
+                                throw new ConfigException("residency.allowed: give at least one region, or eea or eu", At(file, v.Start));
+                            }
+                        }
+                        else
+                        {
+                            foreach (var item in Sequence(v, file, "residency.destinations"))
+                            {
+                                string? name = null, region = null;
+                                foreach (var (dk, dv) in Entries(Map(item, file, "residency.destinations"), file, "name", "region"))
+                                {
+                                    if (dk == "name")
+                                    {
+                                        name = Scalar(dv, file, "residency.destinations.name");
+                                    }
+                                    else
+                                    {
+                                        region = Scalar(dv, file, "residency.destinations.region");
+                                    }
+                                }
+
+                                if (name is null || region is null)
+                                {
+                                    throw new ConfigException("residency.destinations: each destination needs a name and a region", At(file, item.Start));
+                                }
+
+                                destinations.Add((name, region));
+                            }
+                        }
+                    }
+
+                    break;
                 case "exemptions":
                     var index = 0;
                     foreach (var item in Sequence(value, file, "exemptions"))
@@ -130,7 +185,13 @@ public static class ConfigParser
             }
         }
 
-        return new ScanPolicy(level, version, disabled, enabled, severities, trusted, exemptions, file) { Admission = admission };
+        return new ScanPolicy(level, version, disabled, enabled, severities, trusted, exemptions, file)
+        {
+            Admission = admission,
+            UpgradeTargetMinor = upgradeTarget,
+            AllowedRegions = allowedRegions,
+            DataDestinations = destinations,
+        };
     }
 
     private static Engine.Admission.AdmissionSettings ParseAdmission(YamlMappingNode node, string file, CheckCatalog catalog)

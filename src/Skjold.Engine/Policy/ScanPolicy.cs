@@ -56,6 +56,15 @@ public sealed class ScanPolicy
 
     public Severity SeverityOf(CheckMetadata check) => Severities.TryGetValue(check.Id, out var s) ? s : check.Severity;
 
+    /// <summary>The Kubernetes minor version manifests must work on (the <c>upgrade.targetVersion</c> key); defaults to the newest known.</summary>
+    public int UpgradeTargetMinor { get; init; } = Pss.PssVersion.NewestKnownMinor;
+
+    /// <summary>Where data may live: <c>eea</c> (default), <c>eu</c>, or explicit region names (the <c>residency.allowed</c> key).</summary>
+    public IReadOnlyList<string> AllowedRegions { get; init; } = ["eea"];
+
+    /// <summary>Where Skjold itself sends data (audit store, alert destinations), with their regions (<c>residency.destinations</c>).</summary>
+    public IReadOnlyList<(string Name, string Region)> DataDestinations { get; init; } = [];
+
     /// <summary>How `skjold serve` applies this policy at admission (the <c>admission:</c> section).</summary>
     public Admission.AdmissionSettings Admission { get; init; } = Engine.Admission.AdmissionSettings.Default;
 
@@ -63,6 +72,9 @@ public sealed class ScanPolicy
         new(level ?? PssLevel, version ?? PssVersion, disabled ?? Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
         {
             Admission = Admission,
+            UpgradeTargetMinor = UpgradeTargetMinor,
+            AllowedRegions = AllowedRegions,
+            DataDestinations = DataDestinations,
         };
 
     private bool DisabledByPattern(string id)

@@ -1,0 +1,11 @@
+namespace Skjold.Engine.Rbac;
+
+/// <summary>One hop of an escalation: what the subject can do and whom it becomes.</summary>
+public sealed record EscalationStep(RbacSubject From, string Action, RbacSubject? To, RbacGrant Grant);
+
+/// <summary>How <see cref="Start"/> reaches <see cref="Goal"/>, hop by hop.</summary>
+public sealed record EscalationPath(RbacSubject Start, IReadOnlyList<EscalationStep> Steps, string Goal)
+{
+    public override string ToString() =>
+        $"{Start} -> " + string.Join(" -> ", Steps.Select(s => s.To is null ? s.Action : $"{s.Action} -> becomes {s.To}")) + $" => {Goal}";
+}
