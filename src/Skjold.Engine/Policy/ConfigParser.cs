@@ -122,10 +122,10 @@ public static class ConfigParser
                 case "upgrade":
                     foreach (var (k, v) in Entries(Map(value, file, "upgrade"), file, "targetVersion"))
                     {
-                        var text = Scalar(v, file, "upgrade." + k);
-                        if (!PssVersion.TryParse(text, out var target) || target.IsLatest && text != "latest")
+                        var targetText = Scalar(v, file, "upgrade." + k);
+                        if (!PssVersion.TryParse(targetText, out var target))
                         {
-                            throw new ConfigException($"upgrade.targetVersion: '{text}' is not a version such as v1.33", At(file, v.Start));
+                            throw new ConfigException($"upgrade.targetVersion: '{targetText}' is not a version such as v1.33", At(file, v.Start));
                         }
 
                         upgradeTarget = target.Minor;
