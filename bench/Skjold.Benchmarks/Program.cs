@@ -7,6 +7,18 @@ using Skjold.Benchmarks;
 //   dotnet build -c Release src/Skjold.Cli && dotnet run -c Release --project bench/Skjold.Benchmarks -- webhook [seconds]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- audit sqlite|postgres [events] [senders]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- --filter '*Pss*'     (BenchmarkDotNet)
+if (args.Length > 0 && args[0] == "snapshot-gen")
+{
+    // snapshot-gen TEAMS FILE: writes a generated cluster snapshot (3 teams: the shipped example; 500: the benchmark cluster).
+    new Skjold.TestSupport.ClusterGenerator(int.Parse(args[1], CultureInfo.InvariantCulture)).WriteTo(args[2]);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "posture")
+{
+    return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 500);
+}
+
 if (args.Length > 0 && args[0] == "audit-stages")
 {
     return await AuditStages.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000);

@@ -43,12 +43,37 @@ internal static class ScanCommand
             DefaultValueFactory = _ => "32MiB",
         };
         var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };
+        var live = new Option<bool>("--cluster") { Description = "Scan the live cluster through the Kubernetes API (kubeconfig or in-cluster) instead of files" };
+        var cluster = new ClusterOptions();
 
         var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
         {
-            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor,
+            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor, live,
         };
-        command.SetAction(parse => Run(
+        cluster.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            LoadResult? preloaded = null;
+            if (parse.GetValue(live))
+            {
+                if (parse.GetValue(paths) is { Length: > 0 })
+                {
+                    await context.Error.WriteLineAsync("error: give either --cluster or paths to scan, not both").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                try
+                {
+                    preloaded = (await cluster.ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded;
+                }
+                catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
+                {
+                    await context.Error.WriteLineAsync($"error: cannot read the cluster: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            return Run(
             new ScanRequest(
                 parse.GetValue(paths) ?? [],
                 parse.GetValue(format)!,
@@ -59,14 +84,16 @@ internal static class ScanCommand
                 parse.GetValue(config),
                 parse.GetValue(maxFileSize)!,
                 parse.GetValue(noColor)),
-            context));
+            context,
+            preloaded);
+        });
         return command;
     }
 
-    internal static int Run(ScanRequest request, CliContext context)
+    internal static int Run(ScanRequest request, CliContext context, LoadResult? preloaded = null)
     {
         var err = context.Error;
-        if (request.Paths.Length == 0)
+        if (request.Paths.Length == 0 && preloaded is null)
         {
             err.WriteLine("error: give at least one file or directory to scan, or - to read from stdin (see skjold scan --help)");
             return ExitCodes.UsageOrInputError;
@@ -119,7 +146,7 @@ internal static class ScanCommand
         var stopwatch = Stopwatch.StartNew();
         var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = maxBytes });
         var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)).ToList();
-        var loaded = loader.LoadPaths(resolved, context.Stdin);
+        var loaded = preloaded ?? loader.LoadPaths(resolved, context.Stdin);
         var resources = loaded.Resources;
         var diagnostics = loaded.Diagnostics.Select(d => Relativize(d, context.WorkingDirectory)).ToList();
         var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);

@@ -17,6 +17,8 @@ internal static class SkjoldCli
             ServeCommand.Create(context),
             InstallCommand.Create(context),
             AuditCommand.Create(context),
+            SnapshotCommand.Create(context),
+            RbacCommand.Create(context),
         };
         return root;
     }

@@ -132,6 +132,11 @@ public sealed class Scanner
         PodTemplateView? pod = null;
         if (PodTemplateView.TryLocate(resource.Root, resource.Ref.Kind, out var template, out var templatePath))
         {
+            if (index.IsCoveredByController(resource))
+            {
+                return; // reported once, on its controller
+            }
+
             pod = scratch.Pod;
             pod.Read(template, templatePath);
             if (_pssEnabled)

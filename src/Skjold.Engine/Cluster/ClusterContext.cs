@@ -21,15 +21,7 @@ internal sealed class ClusterContext(IReadOnlyList<Resource> resources, Resource
     public RbacModel Rbac => _rbac ??= RbacModel.Build(Resources);
 
     /// <summary>Subjects that belong to the platform itself and are expected to hold broad rights.</summary>
-    public static bool IsSystemSubject(RbacSubject s) => s.Kind switch
-    {
-        RbacSubject.Group => s.Name.StartsWith("system:", StringComparison.Ordinal)
-            && s.Name is not ("system:authenticated" or "system:unauthenticated" or "system:serviceaccounts")
-            && !s.Name.StartsWith("system:serviceaccounts:", StringComparison.Ordinal),
-        RbacSubject.User => s.Name.StartsWith("system:", StringComparison.Ordinal),
-        RbacSubject.ServiceAccount => s.Namespace is "kube-system",
-        _ => false,
-    };
+    public static bool IsSystemSubject(RbacSubject s) => s.IsPlatform;
 
     public static bool IsSystemBinding(Resource binding) => binding.Ref.Name.StartsWith("system:", StringComparison.Ordinal);
 }

@@ -14,22 +14,26 @@ internal sealed class RbacChecks : ClusterCheck
 {
     private static readonly string[] WorkloadKinds = ["deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs", "replicationcontrollers"];
 
-    private static readonly (string Id, string What, Func<RbacRule, bool> Grants)[] RuleChecks =
+    // Each test gets the rule and whether it is bound in one namespace only: cluster-scoped resources
+    // (nodes, persistent volumes, CSRs, webhook configurations, users and groups) cannot be granted
+    // by a RoleBinding, whatever its role says.
+    private static readonly (string Id, string What, Func<RbacRule, bool, bool> Grants)[] RuleChecks =
     [
-        ("rbac/secrets-read", "read secrets", r => r.Allows("get", "", "secrets", null, null) || r.Allows("list", "", "secrets", null, null) || r.Allows("watch", "", "secrets", null, null)),
-        ("rbac/wildcard", "use wildcard rules", r => r.IsWildcard),
+        ("rbac/secrets-read", "read secrets", (r, _) => r.Allows("get", "", "secrets", null, null) || r.Allows("list", "", "secrets", null, null) || r.Allows("watch", "", "secrets", null, null)),
+        ("rbac/wildcard", "use wildcard rules", (r, _) => r.IsWildcard),
         ("rbac/create-pods", "create pods or workloads (and so run as any service account of the namespace)",
-            r => r.Allows("create", "", "pods", null, null) || WorkloadKinds.Any(k => r.Allows("create", RbacModel.GroupOf(k), k, null, null))),
-        ("rbac/pod-exec", "exec or attach into pods", r => r.Allows("create", "", "pods", "exec", null) || r.Allows("create", "", "pods", "attach", null)),
-        ("rbac/escalate-bind", "escalate or bind roles", r => r.Allows("escalate", "rbac.authorization.k8s.io", "roles", null, null) || r.Allows("escalate", "rbac.authorization.k8s.io", "clusterroles", null, null)
+            (r, _) => r.Allows("create", "", "pods", null, null) || WorkloadKinds.Any(k => r.Allows("create", RbacModel.GroupOf(k), k, null, null))),
+        ("rbac/pod-exec", "exec or attach into pods", (r, _) => r.Allows("create", "", "pods", "exec", null) || r.Allows("create", "", "pods", "attach", null)),
+        ("rbac/escalate-bind", "escalate or bind roles", (r, _) => r.Allows("escalate", "rbac.authorization.k8s.io", "roles", null, null) || r.Allows("escalate", "rbac.authorization.k8s.io", "clusterroles", null, null)
             || r.Allows("bind", "rbac.authorization.k8s.io", "roles", null, null) || r.Allows("bind", "rbac.authorization.k8s.io", "clusterroles", null, null)),
-        ("rbac/impersonate", "impersonate users, groups or service accounts", r => r.AllowsVerb("impersonate") && (r.AllowsResource("users", null) || r.AllowsResource("groups", null) || r.AllowsResource("serviceaccounts", null))),
-        ("rbac/nodes-proxy", "use nodes/proxy (the kubelet API)", r => r.Allows("get", "", "nodes", "proxy", null) || r.Allows("create", "", "nodes", "proxy", null)),
-        ("rbac/webhook-write", "write admission webhook configurations", r => new[] { "create", "update", "patch" }.Any(v =>
+        ("rbac/impersonate", "impersonate users, groups or service accounts", (r, namespaced) => r.AllowsVerb("impersonate") && r.AllowsGroup("")
+            && ((!namespaced && (r.AllowsResource("users", null) || r.AllowsResource("groups", null))) || r.AllowsResource("serviceaccounts", null))),
+        ("rbac/nodes-proxy", "use nodes/proxy (the kubelet API)", (r, namespaced) => !namespaced && (r.Allows("get", "", "nodes", "proxy", null) || r.Allows("create", "", "nodes", "proxy", null))),
+        ("rbac/webhook-write", "write admission webhook configurations", (r, namespaced) => !namespaced && new[] { "create", "update", "patch" }.Any(v =>
             r.Allows(v, "admissionregistration.k8s.io", "validatingwebhookconfigurations", null, null) || r.Allows(v, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", null, null))),
-        ("rbac/csr-approve", "approve certificate signing requests", r => r.Allows("update", "certificates.k8s.io", "certificatesigningrequests", "approval", null)),
-        ("rbac/sa-token-create", "create service account tokens", r => r.Allows("create", "", "serviceaccounts", "token", null)),
-        ("rbac/pv-create", "create persistent volumes", r => r.Allows("create", "", "persistentvolumes", null, null)),
+        ("rbac/csr-approve", "approve certificate signing requests", (r, namespaced) => !namespaced && r.Allows("update", "certificates.k8s.io", "certificatesigningrequests", "approval", null)),
+        ("rbac/sa-token-create", "create service account tokens", (r, _) => r.Allows("create", "", "serviceaccounts", "token", null)),
+        ("rbac/pv-create", "create persistent volumes", (r, namespaced) => !namespaced && r.Allows("create", "", "persistentvolumes", null, null)),
     ];
 
     public override IReadOnlyList<string> Ids { get; } =
@@ -68,7 +72,7 @@ internal sealed class RbacChecks : ClusterCheck
                     var i = 0;
                     foreach (var rule in role.Rules)
                     {
-                        if (grants(rule))
+                        if (grants(rule, bindingNs is not null))
                         {
                             sink.Report(id, binding, "roleRef", $"{who} can {what} {scope} through {roleKind} {roleName} (rule {i}: {rule})");
                             break;
@@ -90,7 +94,8 @@ internal sealed class RbacChecks : ClusterCheck
                             $"the default service account of {s.Namespace} is granted {roleKind} {roleName}; every pod that names no service account gets it");
                     }
 
-                    if (context.Rbac.NamespacesWithServiceAccounts.Contains(s.Namespace!) && !context.Rbac.ServiceAccounts.Contains((s.Namespace!, s.Name)))
+                    // Every namespace has a default service account, listed or not.
+                    if (s.Name != "default" && context.Rbac.NamespacesWithServiceAccounts.Contains(s.Namespace!) && !context.Rbac.ServiceAccounts.Contains((s.Namespace!, s.Name)))
                     {
                         sink.Report("rbac/missing-subject", binding, $"subjects[{j}]",
                             $"binds {roleKind} {roleName} to {s}, which does not exist; whoever creates it later gets the permissions");
@@ -115,7 +120,8 @@ internal sealed class RbacChecks : ClusterCheck
             if (finder.Find(subject) is { Steps.Count: >= 2 } path)
             {
                 sink.Report("rbac/escalation-path", path.Steps[0].Grant.Binding, "subjects",
-                    $"{subject} can reach \"{path.Goal}\": " + string.Join("; then ", path.Steps.Select(s => s.To is null ? s.Action : $"{s.Action}, running as {s.To}")));
+                    $"{subject} escalates in {path.Steps.Count - 1} step(s) to a subject that {path.Goal}: " +
+                    string.Join("; then ", path.Steps.Select(s => s.To is null ? $"{s.Action} ({s.Grant.Via})" : $"{s.Action}, running as {s.To} ({s.Grant.Via})")));
             }
         }
     }

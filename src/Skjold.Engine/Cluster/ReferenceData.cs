@@ -10,7 +10,8 @@ public static class ReferenceData
 
     public sealed record Release(int Minor, DateOnly Released, DateOnly EndOfLife, bool Planned);
 
-    public sealed record DeprecatedApi(string ApiVersion, string Kind, int DeprecatedIn, int RemovedIn, string Replacement);
+    /// <summary>An API version of a kind, deprecated in 1.<see cref="DeprecatedIn"/> and removed in 1.<see cref="RemovedIn"/> (null: not scheduled).</summary>
+    public sealed record DeprecatedApi(string ApiVersion, string Kind, int DeprecatedIn, int? RemovedIn, string Replacement);
 
     private static readonly Lazy<IReadOnlyList<Region>> LazyRegions = new(() => Read("regions.yaml", "regions", m => new Region(
         S(m, "provider"), S(m, "region"), S(m, "country"), S(m, "eu") == "true", S(m, "eea") == "true")));
@@ -20,7 +21,7 @@ public static class ReferenceData
         DateOnly.Parse(S(m, "endOfLife"), CultureInfo.InvariantCulture), m.Children.ContainsKey("planned"))));
 
     private static readonly Lazy<IReadOnlyList<DeprecatedApi>> LazyApis = new(() => Read("deprecated-apis.yaml", "apis", m => new DeprecatedApi(
-        S(m, "apiVersion"), S(m, "kind"), int.Parse(S(m, "deprecatedIn"), CultureInfo.InvariantCulture), int.Parse(S(m, "removedIn"), CultureInfo.InvariantCulture), S(m, "replacement"))));
+        S(m, "apiVersion"), S(m, "kind"), int.Parse(S(m, "deprecatedIn"), CultureInfo.InvariantCulture), S(m, "removedIn") is { Length: > 0 } removed ? int.Parse(removed, CultureInfo.InvariantCulture) : null, S(m, "replacement"))));
 
     public static IReadOnlyList<Region> Regions => LazyRegions.Value;
 

@@ -18,7 +18,7 @@ internal sealed partial class ResidencyChecks : ClusterCheck
     private static readonly string[] ZoneLabels = ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"];
     private static readonly string[] GlobalRegistries = ["docker.io", "ghcr.io", "quay.io", "gcr.io", "registry.k8s.io", "k8s.gcr.io", "public.ecr.aws", "mcr.microsoft.com", "nvcr.io", "registry.gitlab.com"];
 
-    public override IReadOnlyList<string> Ids { get; } = ["residency/node-region", "residency/volume-region", "residency/registry", "residency/destination"];
+    public override IReadOnlyList<string> Ids { get; } = ["residency/node-region", "residency/volume-region", "residency/registry", "residency/global-registry", "residency/destination"];
 
     public override void Evaluate(ClusterContext context, ClusterSink sink)
     {
@@ -37,7 +37,7 @@ internal sealed partial class ResidencyChecks : ClusterCheck
                     break;
                 default:
                     if (PodTemplateView.TryLocate(r.Root, r.Kind, out var template, out var path)
-                        && !(r.Kind == "Pod" && ResourceIndex.ControllerKind(r) is not null))
+                        && !context.Index.IsCoveredByController(r))
                     {
                         view.Read(template, path);
                         for (var i = 0; i < view.ContainerCount; i++)
@@ -142,19 +142,14 @@ internal sealed partial class ResidencyChecks : ClusterCheck
         var reference = ImageReference.Parse(image);
         var host = reference.Registry;
         var region = RegistryRegion(host);
-        string? problem = null;
         if (region is not null && !Allowed(region, allowed))
         {
-            problem = $"image {image} comes from registry {host} in {Describe(region)}, outside the allowed regions";
+            sink.Report("residency/registry", r, path, $"image {image} comes from registry {host} in {Describe(region)}, outside the allowed regions");
+            seen.Add(host);
         }
         else if (region is null && GlobalRegistries.Any(g => host == g || host.EndsWith("." + g, StringComparison.Ordinal)))
         {
-            problem = $"image {image} comes from {host}, a public registry served globally (not bound to the EU/EEA); mirror it into a registry in an allowed region";
-        }
-
-        if (problem is not null)
-        {
-            sink.Report("residency/registry", r, path, problem);
+            sink.Report("residency/global-registry", r, path, $"image {image} comes from {host}, a public registry served globally, not bound to an allowed region");
             seen.Add(host);
         }
     }

@@ -28,9 +28,9 @@ internal sealed class SecretsChecks : ClusterCheck
             var ns = r.Ref.Namespace ?? "default";
             if (PodTemplateView.TryLocate(r.Root, r.Kind, out var template, out var path))
             {
-                if (r.Kind == "Pod" && ResourceIndex.ControllerKind(r) is not null)
+                if (context.Index.IsCoveredByController(r))
                 {
-                    // Pods of a controller are counted through the controller.
+                    // Pods and ReplicaSets of a controller in the input are counted through the controller.
                     CollectReferences(template, path, ns, referenced, null, view);
                     continue;
                 }
@@ -81,7 +81,7 @@ internal sealed class SecretsChecks : ClusterCheck
                     var saOwner = Json.GetString(Json.Get(Json.Get(r.Root, "metadata"u8), "annotations"u8), "kubernetes.io/service-account.name");
                     if (type == "kubernetes.io/service-account-token" || saOwner is not null)
                     {
-                        sink.Report("secrets/legacy-sa-token", r, "type",
+                        sink.Report("secrets/legacy-sa-token", r, saOwner is not null ? "metadata.annotations" : "type",
                             $"long-lived token secret for service account {ns}/{saOwner ?? "?"}; it never expires and anyone who can read secrets in {ns} can use it");
                         continue;
                     }
@@ -93,7 +93,8 @@ internal sealed class SecretsChecks : ClusterCheck
                     }
 
                     if (!referenced.Contains((ns, r.Ref.Name)) && namespacesWithWorkloads.Contains(ns) && ns != "kube-system"
-                        && type is not ("helm.sh/release.v1" or "bootstrap.kubernetes.io/token"))
+                        && type is not ("helm.sh/release.v1" or "bootstrap.kubernetes.io/token")
+                        && Json.GetString(Json.Get(Json.Get(r.Root, "metadata"u8), "labels"u8), "owner") != "helm")
                     {
                         sink.Report("secrets/unused", r, "metadata.name", $"no workload, service account or ingress in {ns} uses this secret");
                     }

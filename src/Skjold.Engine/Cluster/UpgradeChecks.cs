@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Skjold.Engine.Model;
 
@@ -30,25 +31,90 @@ internal sealed partial class UpgradeChecks : ClusterCheck
                 CheckVersion(r, "gitVersion", Json.GetString(r.Root, "gitVersion"), today, sink, "API server");
             }
 
-            foreach (var api in ReferenceData.DeprecatedApis)
-            {
-                if (api.Kind != r.Kind || api.ApiVersion != r.Ref.ApiVersion)
-                {
-                    continue;
-                }
+            Check(r, r.Ref.ApiVersion, "apiVersion", null, context.Policy.UpgradeTargetMinor, sink);
 
-                var target = context.Policy.UpgradeTargetMinor;
-                if (api.RemovedIn <= target)
+            // Live objects are served at the current version; the version they were last applied
+            // with (kubectl, kapp) is what the next apply from the same manifests will send.
+            var annotations = Json.Get(Json.Get(r.Root, "metadata"u8), "annotations"u8);
+            foreach (var key in AppliedAnnotations)
+            {
+                if (Json.GetString(annotations, key) is { Length: > 0 } applied && AppliedApiVersion(applied, r.Kind) is { } appliedVersion && appliedVersion != r.Ref.ApiVersion)
                 {
-                    sink.Report("upgrade/removed-api", r, "apiVersion",
-                        $"{api.ApiVersion} {api.Kind} was removed in Kubernetes 1.{api.RemovedIn} (target 1.{target}); use {api.Replacement}");
-                }
-                else if (api.DeprecatedIn <= target)
-                {
-                    sink.Report("upgrade/deprecated-api", r, "apiVersion",
-                        $"{api.ApiVersion} {api.Kind} is deprecated since 1.{api.DeprecatedIn} and removed in 1.{api.RemovedIn}; use {api.Replacement}");
+                    Check(r, appliedVersion, JsonPath.Child("metadata.annotations", key), key, context.Policy.UpgradeTargetMinor, sink);
                 }
             }
+        }
+    }
+
+    private static readonly string[] AppliedAnnotations = ["kubectl.kubernetes.io/last-applied-configuration", "kapp.k14s.io/original"];
+
+    private static void Check(Resource r, string apiVersion, string path, string? annotation, int target, ClusterSink sink)
+    {
+        foreach (var api in ReferenceData.DeprecatedApis)
+        {
+            if (api.Kind != r.Kind || api.ApiVersion != apiVersion)
+            {
+                continue;
+            }
+
+            var how = annotation is null ? string.Empty : $" (last applied as {apiVersion}, per {annotation})";
+            if (api.RemovedIn <= target)
+            {
+                sink.Report("upgrade/removed-api", r, path,
+                    $"{api.ApiVersion} {api.Kind} was removed in Kubernetes 1.{api.RemovedIn} (target 1.{target}){how}; use {api.Replacement}");
+            }
+            else if (api.DeprecatedIn <= target)
+            {
+                sink.Report("upgrade/deprecated-api", r, path,
+                    $"{api.ApiVersion} {api.Kind} is deprecated since 1.{api.DeprecatedIn}{(api.RemovedIn is { } removed ? $" and removed in 1.{removed}" : ", removal not yet scheduled")}{how}; use {api.Replacement}");
+            }
+        }
+    }
+
+    /// <summary>The apiVersion of an applied-configuration annotation, if it describes the same kind.</summary>
+    private static string? AppliedApiVersion(string json, string kind)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 256 });
+            string? apiVersion = null;
+            string? appliedKind = null;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && name is "apiVersion" or "kind")
+                {
+                    if (name == "apiVersion")
+                    {
+                        apiVersion = reader.GetString();
+                    }
+                    else
+                    {
+                        appliedKind = reader.GetString();
+                    }
+
+                    if (apiVersion is not null && appliedKind is not null)
+                    {
+                        break;
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return appliedKind == kind ? apiVersion : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -68,7 +68,7 @@ public sealed class EscalationFinder
             string? what = null;
             if (r.Verbs.Contains("*") && r.Resources.Contains("*") && r.ApiGroups.Contains("*"))
             {
-                what = "cluster-admin (every verb on every resource)";
+                what = "holds cluster-admin (every verb on every resource)";
             }
             else if (r.Allows("bind", "rbac.authorization.k8s.io", "clusterroles", null, null) && r.ResourceNames.Count == 0)
             {
@@ -92,7 +92,7 @@ public sealed class EscalationFinder
             }
             else if (r.Allows("create", "", "nodes", "proxy", null) || r.Allows("get", "", "nodes", "proxy", null))
             {
-                what = "nodes/proxy: the kubelet API of every node";
+                what = "can use nodes/proxy, the kubelet API of every node";
             }
             else if (r.Allows("update", "certificates.k8s.io", "certificatesigningrequests", "approval", null) && r.Allows("approve", "certificates.k8s.io", "signers", null, null))
             {
@@ -200,7 +200,7 @@ public sealed class EscalationFinder
                     }
                 }
 
-                if (r.AllowsResource("users", null))
+                if (g.Namespace is null && r.AllowsResource("users", null))
                 {
                     foreach (var name in r.ResourceNames)
                     {
@@ -243,7 +243,7 @@ public sealed class EscalationFinder
                             steps.Insert(0, p);
                         }
 
-                        steps.Add(new EscalationStep(step.To, $"{step.To} {goal.Goal} via {goal.Grant.Via}", null, goal.Grant));
+                        steps.Add(new EscalationStep(step.To, $"{step.To} {goal.Goal}", null, goal.Grant));
                         return new EscalationPath(start, steps, goal.Goal);
                     }
 

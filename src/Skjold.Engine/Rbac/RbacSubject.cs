@@ -10,6 +10,20 @@ public sealed record RbacSubject(string Kind, string Name, string? Namespace = n
     /// <summary>The username a service account authenticates as.</summary>
     public string UserName => Kind == ServiceAccount ? $"system:serviceaccount:{Namespace}:{Name}" : Name;
 
+    /// <summary>
+    /// Whether the platform itself runs as this subject and holds broad rights by design:
+    /// system: users and groups (except the catch-all groups) and kube-system service accounts.
+    /// </summary>
+    public bool IsPlatform => Kind switch
+    {
+        Group => Name.StartsWith("system:", StringComparison.Ordinal)
+            && Name is not ("system:authenticated" or "system:unauthenticated" or "system:serviceaccounts")
+            && !Name.StartsWith("system:serviceaccounts:", StringComparison.Ordinal),
+        User => Name.StartsWith("system:", StringComparison.Ordinal),
+        ServiceAccount => Namespace is "kube-system",
+        _ => false,
+    };
+
     public override string ToString() => Kind switch
     {
         ServiceAccount => $"ServiceAccount {Namespace}/{Name}",

@@ -12,6 +12,7 @@ public sealed class ResourceIndex
     private readonly Dictionary<(string? Ns, string Name), Resource> _serviceAccounts = [];
     private readonly Dictionary<string, List<Resource>> _scalableByNamespace = new(StringComparer.Ordinal);
     private readonly Dictionary<(string? Ns, string Kind, string Name), int> _hpaMin = [];
+    private readonly HashSet<(string? Ns, string Kind, string Name)> _controllers = [];
 
     public static ResourceIndex Empty { get; } = new([]);
 
@@ -25,6 +26,7 @@ public sealed class ResourceIndex
                     _serviceAccounts[(r.Ref.Namespace, r.Ref.Name)] = r;
                     break;
                 case "Deployment" or "StatefulSet" or "ReplicaSet" or "ReplicationController":
+                    _controllers.Add((r.Ref.Namespace, r.Ref.Kind, r.Ref.Name));
                     var key = r.Ref.Namespace ?? string.Empty;
                     if (!_scalableByNamespace.TryGetValue(key, out var list))
                     {
@@ -45,10 +47,42 @@ public sealed class ResourceIndex
                     }
 
                     break;
+                case "DaemonSet" or "Job" or "CronJob":
+                    _controllers.Add((r.Ref.Namespace, r.Ref.Kind, r.Ref.Name));
+                    break;
                 default:
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the object's controller (from ownerReferences) is itself part of the input: then the
+    /// controller's template is what to report on, and a live cluster's ReplicaSets and Pods would
+    /// only repeat its findings.
+    /// </summary>
+    public bool IsCoveredByController(Resource r)
+    {
+        if (_controllers.Count == 0)
+        {
+            return false;
+        }
+
+        var owners = Json.Get(Json.Get(r.Root, "metadata"u8), "ownerReferences"u8);
+        if (owners.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var o in owners.EnumerateArray())
+        {
+            if (Json.IsTrue(Json.Get(o, "controller"u8)) && Json.GetString(o, "kind") is { } kind && Json.GetString(o, "name") is { } name)
+            {
+                return _controllers.Contains((r.Ref.Namespace, kind, name));
+            }
+        }
+
+        return false;
     }
 
     public Resource? ServiceAccount(string? ns, string name) => _serviceAccounts.GetValueOrDefault((ns, name));

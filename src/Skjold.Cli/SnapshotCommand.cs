@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Skjold.Kubernetes.Live;
+
+namespace Skjold.Cli;
+
+/// <summary><c>skjold snapshot</c>: reads a cluster into one JSON file (secret values never included).</summary>
+internal static class SnapshotCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var cluster = new ClusterOptions();
+        var output = new Option<string>("--output", "-o") { Description = "Snapshot file to write", Required = true };
+        var command = new Command("snapshot", "Read a cluster through the Kubernetes API into one JSON file for skjold scan and skjold rbac. Secrets are read as metadata only.") { output };
+        cluster.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(output)!, context.WorkingDirectory);
+            try
+            {
+                using var client = cluster.Client(parse);
+                SnapshotSummary summary;
+                await using (var file = File.Create(path))
+                {
+                    summary = await new ClusterReader(client).WriteSnapshotAsync(file, context.Time, ClusterOptions.Progress(context), ct).ConfigureAwait(false);
+                }
+
+                context.Error.WriteLine();
+                var total = summary.Counts.Values.Sum();
+                await context.Out.WriteLineAsync($"Wrote {total:N0} objects of {summary.Counts.Count(c => c.Value > 0)} kinds from Kubernetes {summary.ServerVersion ?? "(version unknown)"} to {parse.GetValue(output)}.").ConfigureAwait(false);
+                if (summary.Missing.Count > 0)
+                {
+                    await context.Error.WriteLineAsync($"warning: could not read {string.Join(", ", summary.Missing)}; the snapshot is partial").ConfigureAwait(false);
+                }
+
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using k8s;
+
+namespace Skjold.Kubernetes.Live;
+
+/// <summary>
+/// Reads what the posture checks need from a live cluster, kind by kind, in pages of 500, and writes
+/// one snapshot: a JSON <c>kind: List</c> with every object (apiVersion and kind filled in) and a
+/// <c>ClusterVersion</c> object with the API server's version. Secrets are read as metadata only
+/// (PartialObjectMetadataList): their values never leave the cluster. Kinds the credentials may
+/// not list are skipped and named in the snapshot's annotations.
+/// </summary>
+public sealed class ClusterReader(k8s.Kubernetes client)
+{
+    public sealed record KindSpec(string Group, string Version, string Plural, string Kind, bool MetadataOnly = false)
+    {
+        public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+        public string Path => Group.Length == 0 ? $"/api/{Version}/{Plural}" : $"/apis/{Group}/{Version}/{Plural}";
+    }
+
+    public static IReadOnlyList<KindSpec> Kinds { get; } =
+    [
+        new("", "v1", "namespaces", "Namespace"),
+        new("", "v1", "nodes", "Node"),
+        new("", "v1", "pods", "Pod"),
+        new("", "v1", "services", "Service"),
+        new("", "v1", "serviceaccounts", "ServiceAccount"),
+        new("", "v1", "secrets", "Secret", MetadataOnly: true),
+        new("", "v1", "configmaps", "ConfigMap"),
+        new("", "v1", "persistentvolumes", "PersistentVolume"),
+        new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+        new("", "v1", "replicationcontrollers", "ReplicationController"),
+        new("", "v1", "resourcequotas", "ResourceQuota"),
+        new("", "v1", "limitranges", "LimitRange"),
+        new("apps", "v1", "deployments", "Deployment"),
+        new("apps", "v1", "statefulsets", "StatefulSet"),
+        new("apps", "v1", "daemonsets", "DaemonSet"),
+        new("apps", "v1", "replicasets", "ReplicaSet"),
+        new("batch", "v1", "jobs", "Job"),
+        new("batch", "v1", "cronjobs", "CronJob"),
+        new("networking.k8s.io", "v1", "ingresses", "Ingress"),
+        new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
+        new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+        new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+        new("storage.k8s.io", "v1", "storageclasses", "StorageClass"),
+        new("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+        new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+        new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole"),
+        new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding"),
+        new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration"),
+        new("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration"),
+        new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", MetadataOnly: true),
+    ];
+
+    /// <summary>Writes the snapshot to <paramref name="output"/>; reports (kind, objects so far) as it goes.</summary>
+    public async Task<SnapshotSummary> WriteSnapshotAsync(Stream output, TimeProvider time, IProgress<(string Kind, int Count)>? progress, CancellationToken ct)
+    {
+        var missing = new List<string>();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        w.WriteStartObject();
+        w.WriteString("apiVersion", "v1");
+        w.WriteString("kind", "List");
+        w.WritePropertyName("items");
+        w.WriteStartArray();
+        string? version = null;
+        try
+        {
+            using var v = await GetAsync("/version", null, ct).ConfigureAwait(false);
+            version = v.RootElement.TryGetProperty("gitVersion", out var g) ? g.GetString() : null;
+        }
+        catch (HttpRequestException)
+        {
+            missing.Add("version");
+        }
+
+        if (version is not null)
+        {
+            w.WriteStartObject();
+            w.WriteString("apiVersion", "skjold.io/v1alpha1");
+            w.WriteString("kind", "ClusterVersion");
+            w.WriteStartObject("metadata");
+            w.WriteString("name", "cluster");
+            w.WriteEndObject();
+            w.WriteString("gitVersion", version);
+            w.WriteEndObject();
+        }
+
+        foreach (var spec in Kinds)
+        {
+            var count = 0;
+            string? continueToken = null;
+            try
+            {
+                do
+                {
+                    var query = $"?limit=500{(continueToken is null ? string.Empty : "&continue=" + Uri.EscapeDataString(continueToken))}";
+                    using var page = await GetAsync(spec.Path + query, spec.MetadataOnly ? "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1" : null, ct).ConfigureAwait(false);
+                    if (page.RootElement.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var item in items.EnumerateArray())
+                        {
+                            WriteItem(w, item, spec);
+                            count++;
+                        }
+                    }
+
+                    continueToken = page.RootElement.TryGetProperty("metadata", out var md) && md.TryGetProperty("continue", out var c) && c.ValueKind == JsonValueKind.String
+                        ? c.GetString() : null;
+                    progress?.Report((spec.Kind, count));
+                }
+                while (!string.IsNullOrEmpty(continueToken));
+            }
+            catch (HttpRequestException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+            {
+                missing.Add($"{spec.Plural} ({(int)ex.StatusCode!})");
+            }
+
+            counts[spec.Kind] = count;
+            await w.FlushAsync(ct).ConfigureAwait(false);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("metadata");
+        w.WriteStartObject("annotations");
+        w.WriteString("skjold.io/snapshot-time", time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        if (version is not null)
+        {
+            w.WriteString("skjold.io/server-version", version);
+        }
+
+        if (missing.Count > 0)
+        {
+            w.WriteString("skjold.io/missing-kinds", string.Join(", ", missing));
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+        await w.FlushAsync(ct).ConfigureAwait(false);
+        return new SnapshotSummary(version, counts, missing);
+    }
+
+    private static void WriteItem(Utf8JsonWriter w, JsonElement item, KindSpec spec)
+    {
+        w.WriteStartObject();
+        w.WriteString("apiVersion", spec.ApiVersion);
+        w.WriteString("kind", spec.Kind);
+        foreach (var p in item.EnumerateObject())
+        {
+            if (p.NameEquals("apiVersion") || p.NameEquals("kind"))
+            {
+                continue;
+            }
+
+            if (spec.Kind == "Secret" && !p.NameEquals("metadata"))
+            {
+                continue; // never copy secret values, even if the server sent them
+            }
+
+            if (p.NameEquals("metadata"))
+            {
+                // managedFields is bulky and says nothing the checks need.
+                w.WriteStartObject("metadata");
+                foreach (var m in p.Value.EnumerateObject())
+                {
+                    if (!m.NameEquals("managedFields"))
+                    {
+                        m.WriteTo(w);
+                    }
+                }
+
+                w.WriteEndObject();
+                continue;
+            }
+
+            p.WriteTo(w);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private async Task<JsonDocument> GetAsync(string pathAndQuery, string? accept, CancellationToken ct)
+    {
+        var kubernetes = client;
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(kubernetes.BaseUri, pathAndQuery));
+        request.Headers.TryAddWithoutValidation("Accept", accept ?? "application/json");
+        if (kubernetes.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, ct).ConfigureAwait(false);
+        }
+
+        using var response = await kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"GET {pathAndQuery}: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        return await JsonDocument.ParseAsync(body, new JsonDocumentOptions { MaxDepth = 256 }, ct).ConfigureAwait(false);
+    }
+}
+
+/// <summary>What a snapshot holds: the server version, objects per kind, and kinds that could not be read.</summary>
+public sealed record SnapshotSummary(string? ServerVersion, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<string> Missing);
