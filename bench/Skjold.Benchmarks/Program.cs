@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == "snapshot-gen")
 
 if (args.Length > 0 && args[0] == "posture")
 {
-    return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 500);
+    return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 520);
 }
 
 if (args.Length > 0 && args[0] == "audit-stages")
