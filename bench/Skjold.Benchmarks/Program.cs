@@ -14,6 +14,11 @@ if (args.Length > 0 && args[0] == "snapshot-gen")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "netpol")
+{
+    return NetpolBench.Run(200, 25);
+}
+
 if (args.Length > 0 && args[0] == "posture")
 {
     return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 520);

@@ -254,12 +254,26 @@ internal static class InstallManifests
               ports:
                 - {name: https, port: 443, targetPort: https}
             ---
-            # Default deny, then only what Skjold needs: webhook calls in, API server and DNS out.
+            # Default deny for the namespace, then only what Skjold needs: webhook calls in, API server and DNS out.
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata:
+              name: default-deny
+              namespace: {{ns}}
+            spec:
+              podSelector: {}
+              policyTypes: [Ingress, Egress]
+            ---
+            # The API server's addresses differ per cluster (and managed control planes change them), so the
+            # webhook port and the API server ports are open by port only; narrow them with ipBlocks if you can.
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata:
               name: skjold
               namespace: {{ns}}
+              annotations:
+                skjold.io/suppress: netpol/ingress-from-anywhere,netpol/egress-to-anywhere
+                skjold.io/suppress-reason: "The API server calls the webhook and serves the API from addresses that differ per cluster; the rules are limited to the ports used."
             spec:
               podSelector:
                 matchLabels: {app.kubernetes.io/name: skjold}

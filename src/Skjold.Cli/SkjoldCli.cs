@@ -19,6 +19,7 @@ internal static class SkjoldCli
             AuditCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
+            NetpolCommand.Create(context),
         };
         return root;
     }

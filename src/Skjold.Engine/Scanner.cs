@@ -47,6 +47,7 @@ public sealed class Scanner
         new Cluster.SecretsChecks(),
         new Cluster.UpgradeChecks(),
         new Cluster.ResidencyChecks(),
+        new Cluster.NetworkChecks(),
     ];
 
     [ThreadStatic]
@@ -67,6 +68,9 @@ public sealed class Scanner
     }
 
     public ScanPolicy Policy { get; }
+
+    /// <summary>Checks that look across the whole input (RBAC, secrets, upgrades, residency, network policy); they need a cluster's worth of objects, not one.</summary>
+    public static IEnumerable<string> ClusterCheckIds => ClusterChecks.SelectMany(c => c.Ids);
 
     /// <summary>The ids of every check the engine implements, for catalog consistency tests.</summary>
     public static IEnumerable<string> ImplementedCheckIds =>

@@ -10,9 +10,9 @@ public sealed class InstallCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Theory]
-    [InlineData(new string[0], 1)]
-    [InlineData(new[] { "--image", "ghcr.io/skjold-dev/skjold:0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }, 0)]
-    [InlineData(new[] { "--cert-manager" }, 1)]
+    [InlineData(new string[0], 4)]
+    [InlineData(new[] { "--image", "ghcr.io/skjold-dev/skjold:0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }, 3)]
+    [InlineData(new[] { "--cert-manager" }, 4)]
     public void Install_OutputPassesSkjoldScanAtRestrictedWithNoFinding(string[] extra, int expectedSuppressed)
     {
         var install = CliRunner.Run(_dir, null, ["install", "--output", "out", .. extra]);

@@ -122,7 +122,7 @@ public sealed class ScanCommandTests : IDisposable
     [Fact]
     public void Scan_ConfigInWorkingDirectory_IsPickedUp()
     {
-        File.WriteAllText(Path.Combine(_dir, "skjold.yaml"), "pss:\n  level: privileged\nchecks:\n  disable: [\"wl/*\"]\n");
+        File.WriteAllText(Path.Combine(_dir, "skjold.yaml"), "pss:\n  level: privileged\nchecks:\n  disable: [\"wl/*\", \"netpol/*\"]\n");
         var run = CliRunner.Run(_dir, PrivilegedPod, "scan", "-", "--format", "json");
         Assert.Equal(0, run.ExitCode);
         using var doc = JsonDocument.Parse(run.Out);

@@ -309,10 +309,51 @@ public sealed class ClusterGenerator(int teams, int seed = 20261124)
 
     private void ConfigMap(string ns, string name, Dictionary<string, string> data) => Add(Meta("v1", "ConfigMap", ns, name), new JsonObject { ["data"] = Obj(data) });
 
-    private void NetworkPolicy(string ns) => Add(Meta("networking.k8s.io/v1", "NetworkPolicy", ns, "default-deny"), new JsonObject
+    private void NetworkPolicy(string ns)
     {
-        ["spec"] = new JsonObject { ["podSelector"] = new JsonObject(), ["policyTypes"] = new JsonArray("Ingress", "Egress") },
-    });
+        Add(Meta("networking.k8s.io/v1", "NetworkPolicy", ns, "default-deny"), new JsonObject
+        {
+            ["spec"] = new JsonObject { ["podSelector"] = new JsonObject(), ["policyTypes"] = new JsonArray("Ingress", "Egress") },
+        });
+        if (ns == "payments")
+        {
+            return; // the planted mistake: default deny without a way to DNS
+        }
+
+        Add(Meta("networking.k8s.io/v1", "NetworkPolicy", ns, "allow-dns"), new JsonObject
+        {
+            ["spec"] = new JsonObject
+            {
+                ["podSelector"] = new JsonObject(),
+                ["policyTypes"] = new JsonArray("Egress"),
+                ["egress"] = new JsonArray(new JsonObject
+                {
+                    ["to"] = new JsonArray(new JsonObject
+                    {
+                        ["namespaceSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["kubernetes.io/metadata.name"] = "kube-system" } },
+                        ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["k8s-app"] = "kube-dns" } },
+                    }),
+                    ["ports"] = new JsonArray(new JsonObject { ["port"] = 53, ["protocol"] = "UDP" }, new JsonObject { ["port"] = 53, ["protocol"] = "TCP" }),
+                }),
+            },
+        });
+        Add(Meta("networking.k8s.io/v1", "NetworkPolicy", ns, "allow-ingress-controller"), new JsonObject
+        {
+            ["spec"] = new JsonObject
+            {
+                ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "svc-0" } },
+                ["policyTypes"] = new JsonArray("Ingress"),
+                ["ingress"] = new JsonArray(new JsonObject
+                {
+                    ["from"] = new JsonArray(new JsonObject
+                    {
+                        ["namespaceSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["kubernetes.io/metadata.name"] = "ingress-nginx" } },
+                    }),
+                    ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080, ["protocol"] = "TCP" }),
+                }),
+            },
+        });
+    }
 
     private void Ingress(string ns, string service, string host, string tlsSecret) => Add(Meta("networking.k8s.io/v1", "Ingress", ns, service), new JsonObject
     {

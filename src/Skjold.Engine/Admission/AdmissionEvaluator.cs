@@ -37,7 +37,8 @@ public sealed class AdmissionEvaluator
         _time = time ?? TimeProvider.System;
         _workloadCheckIds = _catalog.All.Where(c => !c.Id.StartsWith("pss/", StringComparison.Ordinal)).Select(c => c.Id).ToArray();
         // Expired exemptions are a finding of the configuration, not of the object being admitted.
-        _skjoldScanner = new Scanner(policy.With(level: PssLevel.Privileged, disabled: policy.Disabled.Append("config/exemption-expired")), _catalog, _time);
+        // One object at a time: checks across the cluster (RBAC, network policy, ...) belong to skjold scan.
+        _skjoldScanner = new Scanner(policy.With(level: PssLevel.Privileged, disabled: policy.Disabled.Append("config/exemption-expired").Concat(Scanner.ClusterCheckIds)), _catalog, _time);
     }
 
     public AdmissionSettings Settings => _policy.Admission;

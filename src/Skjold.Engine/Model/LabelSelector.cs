@@ -12,6 +12,37 @@ public sealed record LabelSelector(
     /// <summary>True when the selector has no terms (and so selects everything).</summary>
     public bool IsEmpty => MatchLabels.Count == 0 && MatchExpressions.Count == 0;
 
+    /// <summary>Matches a label map held in memory (namespaces and representative pods).</summary>
+    public bool Matches(IReadOnlyDictionary<string, string> labels)
+    {
+        foreach (var (key, value) in MatchLabels)
+        {
+            if (!labels.TryGetValue(key, out var actual) || actual != value)
+            {
+                return false;
+            }
+        }
+
+        foreach (var req in MatchExpressions)
+        {
+            var has = labels.TryGetValue(req.Key, out var value);
+            var ok = req.Operator switch
+            {
+                LabelOperator.In => has && req.Values.Contains(value!, StringComparer.Ordinal),
+                LabelOperator.NotIn => !has || !req.Values.Contains(value!, StringComparer.Ordinal),
+                LabelOperator.Exists => has,
+                LabelOperator.DoesNotExist => !has,
+                _ => false,
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public bool Matches(JsonElement labels)
     {
         foreach (var (key, value) in MatchLabels)
