@@ -20,6 +20,7 @@ internal static class SkjoldCli
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),
+            NodeCheckCommand.Create(context),
         };
         return root;
     }

@@ -88,6 +88,18 @@ public sealed class JsonReportWriter : IReportWriter
             }
 
             w.WriteEndArray();
+            if (result.EvaluatedChecks is { } evaluated)
+            {
+                // Checks that applied to the input (some node checks do not, on a node without the component).
+                w.WriteStartArray("evaluatedChecks");
+                foreach (var id in evaluated)
+                {
+                    w.WriteStringValue(id);
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 

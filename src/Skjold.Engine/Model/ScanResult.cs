@@ -7,6 +7,9 @@ public sealed record ScanResult(
     IReadOnlyList<Diagnostic> Diagnostics,
     int ResourceCount)
 {
+    /// <summary>The checks that applied to the input, when the scan knows (node checks); null otherwise.</summary>
+    public IReadOnlyList<string>? EvaluatedChecks { get; init; }
+
     public bool HasErrors
     {
         get
