@@ -14,6 +14,18 @@ if (args.Length > 0 && args[0] == "snapshot-gen")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "node-tree-gen" && !OperatingSystem.IsWindows())
+{
+    // node-tree-gen default|hardened|unusual DIR: writes a node filesystem tree for skjold node-check --root.
+    _ = args[1] switch
+    {
+        "hardened" => Skjold.TestSupport.NodeTrees.Hardened(args[2]),
+        "unusual" => Skjold.TestSupport.NodeTrees.UnusualPlaces(args[2]),
+        _ => Skjold.TestSupport.NodeTrees.KubeadmDefault(args[2]),
+    };
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == "netpol")
 {
     return NetpolBench.Run(200, 25);

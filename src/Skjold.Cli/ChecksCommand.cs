@@ -23,14 +23,8 @@ internal static class ChecksCommand
 
     private static int Run(string format, string? configPath, CliContext context)
     {
-        ScanPolicy policy;
-        try
+        if (!ConfigLoader.TryLoad(configPath, context.WorkingDirectory, context.Error, out var policy))
         {
-            policy = ConfigLoader.Load(configPath, context.WorkingDirectory);
-        }
-        catch (ConfigException ex)
-        {
-            context.Error.WriteLine($"error: invalid configuration: {ex.Message}");
             return ExitCodes.UsageOrInputError;
         }
 
@@ -128,6 +122,12 @@ internal static class ChecksCommand
                 sb.Append("### `").Append(c.Id).Append("`\n\n");
                 sb.Append(c.Description).Append("\n\n");
                 sb.Append("**Fix:** ").Append(c.Remediation).Append("\n\n");
+                if (c.Controls.Count > 0)
+                {
+                    sb.Append("**Evidence for:** ")
+                        .AppendJoin("; ", c.Controls.Select(kv => $"{kv.Key} {string.Join(", ", kv.Value)}"))
+                        .Append(" (see [compliance.md](compliance.md))\n\n");
+                }
                 if (!c.DefaultEnabled)
                 {
                     sb.Append("Off by default; enable with `checks.enable` in skjold.yaml.\n\n");

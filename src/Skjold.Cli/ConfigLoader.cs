@@ -8,6 +8,22 @@ internal static class ConfigLoader
 {
     public static readonly string[] DefaultNames = ["skjold.yaml", ".skjold.yaml"];
 
+    /// <summary>Loads the policy; on an invalid configuration writes the error (file, line, key) and returns false.</summary>
+    public static bool TryLoad(string? explicitPath, string workingDirectory, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ScanPolicy? policy)
+    {
+        try
+        {
+            policy = Load(explicitPath, workingDirectory);
+            return true;
+        }
+        catch (ConfigException ex)
+        {
+            error.WriteLine($"error: invalid configuration: {ex.Message}");
+            policy = null;
+            return false;
+        }
+    }
+
     /// <summary>Returns the policy, or throws <see cref="ConfigException"/> with file and line.</summary>
     public static ScanPolicy Load(string? explicitPath, string workingDirectory)
     {

@@ -111,14 +111,8 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInputError;
         }
 
-        ScanPolicy policy;
-        try
+        if (!ConfigLoader.TryLoad(request.Config, context.WorkingDirectory, err, out var policy))
         {
-            policy = ConfigLoader.Load(request.Config, context.WorkingDirectory);
-        }
-        catch (ConfigException ex)
-        {
-            err.WriteLine($"error: invalid configuration: {ex.Message}");
             return ExitCodes.UsageOrInputError;
         }
 

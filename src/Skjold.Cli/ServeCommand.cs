@@ -56,14 +56,8 @@ internal static class ServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            ScanPolicy policy;
-            try
+            if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy))
             {
-                policy = ConfigLoader.Load(parse.GetValue(config), context.WorkingDirectory);
-            }
-            catch (ConfigException ex)
-            {
-                await err.WriteLineAsync($"error: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

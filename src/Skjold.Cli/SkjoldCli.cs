@@ -21,6 +21,8 @@ internal static class SkjoldCli
             RbacCommand.Create(context),
             NetpolCommand.Create(context),
             NodeCheckCommand.Create(context),
+            ReportCommand.Create(context),
+            ReportCommand.Frameworks(context),
         };
         return root;
     }

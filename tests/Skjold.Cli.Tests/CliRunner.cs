@@ -7,7 +7,10 @@ internal sealed record CliRun(int ExitCode, string Out, string Error);
 
 internal static class CliRunner
 {
-    public static CliRun Run(string workingDirectory, string? stdin, params string[] args)
+    public static CliRun Run(string workingDirectory, string? stdin, params string[] args) => RunAt(null, workingDirectory, stdin, args);
+
+    /// <summary>Runs with the clock at <paramref name="now"/> (the system clock when null).</summary>
+    public static CliRun RunAt(DateTimeOffset? now, string workingDirectory, string? stdin, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -18,6 +21,7 @@ internal static class CliRunner
             WorkingDirectory = workingDirectory,
             Stdin = () => new MemoryStream(Encoding.UTF8.GetBytes(stdin ?? string.Empty)),
             ColorOutput = false,
+            Time = now is { } t ? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t) : TimeProvider.System,
         };
         var code = SkjoldCli.Run(args, context);
         return new CliRun(code, output.ToString(), error.ToString());

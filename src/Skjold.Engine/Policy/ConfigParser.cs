@@ -46,7 +46,8 @@ public static class ConfigParser
         var upgradeTarget = PssVersion.NewestKnownMinor;
         IReadOnlyList<string> allowedRegions = ["eea"];
         var destinations = new List<(string, string)>();
-        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency"))
+        var attestations = new List<Compliance.Attestation>();
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations"))
         {
             switch (key)
             {
@@ -132,6 +133,15 @@ public static class ConfigParser
                     }
 
                     break;
+                case "attestations":
+                    var ai = 0;
+                    foreach (var item in Sequence(value, file, "attestations"))
+                    {
+                        attestations.Add(ParseAttestation(Map(item, file, $"attestations[{ai}]"), file, ai));
+                        ai++;
+                    }
+
+                    break;
                 case "residency":
                     foreach (var (k, v) in Entries(Map(value, file, "residency"), file, "allowed", "destinations"))
                     {
@@ -191,7 +201,72 @@ public static class ConfigParser
             UpgradeTargetMinor = upgradeTarget,
             AllowedRegions = allowedRegions,
             DataDestinations = destinations,
+            Attestations = attestations,
         };
+    }
+
+    private static Compliance.Attestation ParseAttestation(YamlMappingNode node, string file, int index)
+    {
+        string? framework = null, control = null, by = null, evidence = null, note = null;
+        DateOnly? date = null;
+        var validDays = 365;
+        var key = $"attestations[{index}]";
+        foreach (var (k, v) in Entries(node, file, "framework", "control", "by", "date", "validDays", "evidence", "note"))
+        {
+            var text = Scalar(v, file, $"{key}.{k}");
+            switch (k)
+            {
+                case "framework":
+                    if (Compliance.FrameworkCatalog.Default.Find(text) is null)
+                    {
+                        throw new ConfigException($"{key}.framework: unknown framework '{text}'; known: {string.Join(", ", Compliance.FrameworkCatalog.Default.Frameworks.Select(f => f.Id))}", At(file, v.Start));
+                    }
+
+                    framework = text;
+                    break;
+                case "control":
+                    control = text;
+                    break;
+                case "by":
+                    by = text;
+                    break;
+                case "evidence":
+                    evidence = text;
+                    break;
+                case "note":
+                    note = text;
+                    break;
+                case "date":
+                    if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+                    {
+                        throw new ConfigException($"{key}.date: '{text}' is not a date (YYYY-MM-DD)", At(file, v.Start));
+                    }
+
+                    date = d;
+                    break;
+                case "validDays":
+                    if (!int.TryParse(text, CultureInfo.InvariantCulture, out validDays) || validDays < 1)
+                    {
+                        throw new ConfigException($"{key}.validDays: '{text}' is not a positive number of days", At(file, v.Start));
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        if (framework is null || control is null || by is null || date is null || evidence is null)
+        {
+            throw new ConfigException($"{key}: an attestation needs framework, control, by, date and evidence", At(file, node.Start));
+        }
+
+        if (Compliance.FrameworkCatalog.Default.Find(framework)!.Control(control) is null)
+        {
+            throw new ConfigException($"{key}.control: '{control}' is not a control of {framework}", At(file, node.Start));
+        }
+
+        return new Compliance.Attestation(framework, control, by, date.Value, validDays, evidence, note, At(file, node.Start));
     }
 
     private static Engine.Admission.AdmissionSettings ParseAdmission(YamlMappingNode node, string file, CheckCatalog catalog)

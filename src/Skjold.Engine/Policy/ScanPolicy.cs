@@ -68,6 +68,9 @@ public sealed class ScanPolicy
     /// <summary>How `skjold serve` applies this policy at admission (the <c>admission:</c> section).</summary>
     public Admission.AdmissionSettings Admission { get; init; } = Engine.Admission.AdmissionSettings.Default;
 
+    /// <summary>Attestations for controls software cannot check (the <c>attestations:</c> section).</summary>
+    public IReadOnlyList<Compliance.Attestation> Attestations { get; init; } = [];
+
     public ScanPolicy With(PssLevel? level = null, PssVersion? version = null, IEnumerable<string>? disabled = null) =>
         new(level ?? PssLevel, version ?? PssVersion, disabled ?? Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
         {
@@ -75,6 +78,7 @@ public sealed class ScanPolicy
             UpgradeTargetMinor = UpgradeTargetMinor,
             AllowedRegions = AllowedRegions,
             DataDestinations = DataDestinations,
+            Attestations = Attestations,
         };
 
     private bool DisabledByPattern(string id)

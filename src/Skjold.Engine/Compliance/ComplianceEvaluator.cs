@@ -1,0 +1,219 @@
+using Skjold.Engine.Checks;
+using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
+
+namespace Skjold.Engine.Compliance;
+
+public enum ControlStatus
+{
+    Pass,
+    Partial,
+    Fail,
+    Manual,
+    NotApplicable,
+}
+
+/// <summary>One check behind a control: whether it ran on this input, and what it found.</summary>
+public sealed record ControlCheck(string CheckId, string Title, bool Evaluated, IReadOnlyList<Finding> Findings, int Suppressed)
+{
+    public string Outcome => !Evaluated ? "not evaluated" : Findings.Count == 0 ? "pass" : "fail";
+}
+
+/// <summary>A control's status with the evidence behind it.</summary>
+public sealed record ControlResult(Control Control, ControlStatus Status, IReadOnlyList<ControlCheck> Checks, Attestation? Attestation, string Explanation)
+{
+    public string AttestationState(DateOnly today) =>
+        Attestation is null ? "missing" : Attestation.IsValidOn(today) ? "valid" : "expired";
+}
+
+/// <summary>What changed against an earlier report of the same framework.</summary>
+public sealed record ReportDiff(DateTimeOffset BaselineGeneratedAt, double BaselineScore, IReadOnlyList<(string Control, string Before, string After)> Changed)
+{
+    public IEnumerable<(string Control, string Before, string After)> Better => Changed.Where(c => Rank(c.After) > Rank(c.Before));
+
+    public IEnumerable<(string Control, string Before, string After)> Worse => Changed.Where(c => Rank(c.After) < Rank(c.Before));
+
+    private static int Rank(string status) => status switch
+    {
+        "pass" => 3,
+        "partial" => 2,
+        "manual" => 1,
+        "fail" => 0,
+        _ => 1,
+    };
+}
+
+/// <summary>A framework report: every control's status, the score, and how it was measured.</summary>
+public sealed record ComplianceReport(
+    Framework Framework,
+    DateTimeOffset GeneratedAt,
+    string ToolVersion,
+    string InputDigest,
+    IReadOnlyList<string> Inputs,
+    IReadOnlyList<ControlResult> Controls,
+    double Score,
+    ReportDiff? Diff)
+{
+    public int Count(ControlStatus status) => Controls.Count(c => c.Status == status);
+
+    public static string StatusName(ControlStatus s) => s switch
+    {
+        ControlStatus.Pass => "pass",
+        ControlStatus.Partial => "partial",
+        ControlStatus.Fail => "fail",
+        ControlStatus.Manual => "manual",
+        _ => "not applicable",
+    };
+
+    /// <summary>The documented score formula: 100 × (pass + ½ partial + attested manual) / (pass + partial + fail + manual).</summary>
+    public const string ScoreFormula = "100 × (pass + ½ × partial + manual controls with a valid attestation) / (pass + partial + fail + manual); not-applicable controls are left out";
+}
+
+/// <summary>
+/// Turns scan results (and node-check results) into a framework report. A control's status: the
+/// checks mapped to it that ran on this input all passed (pass), all failed (fail) or some of each
+/// (partial); none mapped (manual: met only by a valid attestation); mapped but none could run on
+/// this input (not applicable, for example node checks without node results). Pure.
+/// </summary>
+public static class ComplianceEvaluator
+{
+    public static ComplianceReport Evaluate(
+        Framework framework,
+        IReadOnlyList<Finding> findings,
+        IReadOnlyList<SuppressedFinding> suppressed,
+        IReadOnlySet<string> evaluatedChecks,
+        ScanPolicy policy,
+        CheckCatalog catalog,
+        DateTimeOffset now,
+        string toolVersion,
+        string inputDigest,
+        IReadOnlyList<string> inputs,
+        (DateTimeOffset GeneratedAt, double Score, IReadOnlyDictionary<string, string> Statuses)? baseline = null)
+    {
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var byCheck = findings.GroupBy(f => f.CheckId).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var suppressedByCheck = suppressed.GroupBy(s => s.Finding.CheckId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var results = new List<ControlResult>();
+        double earned = 0;
+        var counted = 0;
+        foreach (var control in framework.Controls)
+        {
+            var attestation = policy.Attestations.Where(a => a.Framework == framework.Id && a.Control == control.Id).OrderByDescending(a => a.Date).FirstOrDefault();
+            var checkIds = framework.ChecksOf(control.Id);
+            ControlResult result;
+            if (checkIds.Count == 0)
+            {
+                var state = attestation is null ? "no attestation recorded" : attestation.IsValidOn(today)
+                    ? $"attested by {attestation.By} on {attestation.Date:yyyy-MM-dd}, valid until {attestation.ValidUntil:yyyy-MM-dd}"
+                    : $"attestation by {attestation.By} of {attestation.Date:yyyy-MM-dd} expired on {attestation.ValidUntil:yyyy-MM-dd}";
+                result = new ControlResult(control, ControlStatus.Manual, [], attestation, $"manual control: {state}");
+                counted++;
+                earned += attestation?.IsValidOn(today) == true ? 1 : 0;
+            }
+            else
+            {
+                var checks = checkIds.Select(id => new ControlCheck(id, catalog.TryGet(id, out var m) ? m.Title : id,
+                    evaluatedChecks.Contains(id), byCheck.GetValueOrDefault(id) ?? [], suppressedByCheck.GetValueOrDefault(id))).ToList();
+                var ran = checks.Where(c => c.Evaluated).ToList();
+                var failed = ran.Count(c => c.Findings.Count > 0);
+                ControlStatus status;
+                string explanation;
+                if (ran.Count == 0)
+                {
+                    status = ControlStatus.NotApplicable;
+                    explanation = checks.All(c => c.CheckId.StartsWith("node/", StringComparison.Ordinal))
+                        ? $"{(checks.Count == 1 ? "its check runs" : $"its {checks.Count} checks run")} on nodes: give skjold node-check results (--node-results)"
+                        : checks.Count == 1 ? "its check does not apply to this input" : $"none of its {checks.Count} checks applies to this input";
+                }
+                else if (failed == 0)
+                {
+                    status = ControlStatus.Pass;
+                    explanation = $"{ran.Count} of {checks.Count} checks ran, all passed";
+                }
+                else if (failed == ran.Count)
+                {
+                    status = ControlStatus.Fail;
+                    explanation = $"{ran.Count} of {checks.Count} checks ran, all failed";
+                }
+                else
+                {
+                    status = ControlStatus.Partial;
+                    explanation = $"{ran.Count} of {checks.Count} checks ran, {failed} failed";
+                }
+
+                if (status != ControlStatus.NotApplicable)
+                {
+                    counted++;
+                    earned += status == ControlStatus.Pass ? 1 : status == ControlStatus.Partial ? 0.5 : 0;
+                }
+
+                result = new ControlResult(control, status, checks, attestation, explanation);
+            }
+
+            results.Add(result);
+        }
+
+        var score = counted == 0 ? 0 : Math.Round(100.0 * earned / counted, 1);
+        ReportDiff? diff = null;
+        if (baseline is { } b)
+        {
+            var changed = new List<(string, string, string)>();
+            foreach (var r in results)
+            {
+                var now2 = ComplianceReport.StatusName(r.Status);
+                if (b.Statuses.TryGetValue(r.Control.Id, out var before) && before != now2)
+                {
+                    changed.Add((r.Control.Id, before, now2));
+                }
+            }
+
+            diff = new ReportDiff(b.GeneratedAt, b.Score, changed);
+        }
+
+        return new ComplianceReport(framework, now, toolVersion, inputDigest, inputs, results, score, diff);
+    }
+
+    /// <summary>
+    /// Which of the scan's checks actually ran on this input: a check is evaluated when it is enabled
+    /// and the input holds the kinds it reads (RBAC checks need RBAC objects, node-region checks need
+    /// nodes, ...), so that an absent kind does not count as a pass.
+    /// </summary>
+    public static HashSet<string> EvaluatedScanChecks(IReadOnlyList<Resource> resources, ScanPolicy policy, CheckCatalog catalog)
+    {
+        var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
+        bool Has(params string[] k) => k.Any(kinds.Contains);
+        var workloads = Has("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate");
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in Scanner.ImplementedCheckIds)
+        {
+            if (!catalog.TryGet(id, out var meta) || !policy.IsEnabled(meta))
+            {
+                continue;
+            }
+
+            var applies = id switch
+            {
+                "wl/service-exposed" => Has("Service"),
+                "wl/pdb-no-disruption" => Has("PodDisruptionBudget"),
+                "wl/job-ttl" => Has("Job", "CronJob"),
+                "config/exemption-expired" => policy.Exemptions.Count > 0,
+                "secrets/configmap-credential" => Has("ConfigMap"),
+                "secrets/encryption-at-rest" => Has("EncryptionConfiguration"),
+                "upgrade/end-of-life" => Has("ClusterVersion", "Node"),
+                "upgrade/removed-api" or "upgrade/deprecated-api" => resources.Count > 0,
+                "residency/node-region" => Has("Node"),
+                "residency/volume-region" => Has("PersistentVolume"),
+                "residency/destination" => policy.DataDestinations.Count > 0,
+                _ when id.StartsWith("secrets/", StringComparison.Ordinal) => Has("Secret"),
+                _ when id.StartsWith("rbac/", StringComparison.Ordinal) => Has("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
+                _ => workloads,
+            };
+            if (applies)
+            {
+                set.Add(id);
+            }
+        }
+
+        return set;
+    }
+}
