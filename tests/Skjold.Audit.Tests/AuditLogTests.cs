@@ -56,6 +56,65 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task InclusionProofs_FromCachedUpperNodes_VerifyOnWarmAndColdStores()
+    {
+        // 1,000 leaves: levels 8 and 9 of the tree are kept in memory by the store that wrote them,
+        // and filled from the database by a store opened afterwards.
+        await using var t = await AuditTestLog.CreateAsync();
+        for (var b = 0; b < 10; b++)
+        {
+            await t.Log.AppendAsync(Events(100, b * 100));
+        }
+
+        var head = await t.Log.SignNowAsync(default);
+        await using var cold = new SqliteAuditStore(t.Directory);
+        foreach (var store in new IAuditStore[] { t.Store, cold })
+        {
+            foreach (var index in new long[] { 0, 1, 255, 256, 511, 600, 767, 768, 999 })
+            {
+                var leaf = (await ToListAsync(store.ReadLeavesAsync(index, index + 1, false, default)))[0].LeafHash;
+                var proof = await MerkleTree.InclusionProofAsync(index, head!.Size, store, default);
+                Assert.True(MerkleTree.VerifyInclusion(index, head.Size, leaf, proof, head.Root), $"leaf {index}");
+                Assert.False(MerkleTree.VerifyInclusion(index == 0 ? 1 : index - 1, head.Size, leaf, proof, head.Root));
+            }
+        }
+
+        var consistency = await MerkleTree.ConsistencyProofAsync(300, head!.Size, cold, default);
+        var root300 = await MerkleTree.RootAsync(300, t.Store, default);
+        Assert.True(MerkleTree.VerifyConsistency(300, head.Size, root300, head.Root, consistency));
+    }
+
+    [Fact]
+    public async Task GroupQueries_UseTheTimeOrderedGroupIndex()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.AssertGroupQueriesAsync();
+    }
+
+    [Fact]
+    public async Task StoreOfAnEarlierVersion_GroupIndexMigratedOnInit()
+    {
+        await using var t = await AuditTestLog.CreateAsync();
+        await t.Log.AppendAsync([.. Enumerable.Range(0, 6).Select(i => AuditTestLog.Event(i, group: i % 2 == 0 ? "ops" : "dev"))]);
+
+        // Recreate the preview schema: event_groups(grp, idx) without time, and no group_index.
+        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(t.Directory, SqliteAuditStore.FileName)}"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE event_groups(grp TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(grp, idx)) WITHOUT ROWID; " +
+                "INSERT INTO event_groups SELECT grp, idx FROM group_index; DROP TABLE group_index;";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new SqliteAuditStore(t.Directory);
+        await reopened.InitializeAsync(default);
+        var ops = await ToListAsync(reopened.QueryAsync(new AuditQuery { Group = "ops" }, false, default));
+        Assert.Equal([0L, 2, 4], ops.Select(o => o.Record.Index));
+        await reopened.InitializeAsync(default); // idempotent once migrated
+    }
+
+    [Fact]
     public async Task ConcurrentAppends_AreGroupCommittedAndTotallyOrdered()
     {
         await using var t = await AuditTestLog.CreateAsync();

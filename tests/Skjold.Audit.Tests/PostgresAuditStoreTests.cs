@@ -27,6 +27,20 @@ public sealed class PostgresAuditStoreTests
         }
 
         Assert.Equal([50L], found);
+        await t.AssertGroupQueriesAsync();
+
+        // Proofs from one round trip (upper nodes from memory) verify, as do proofs from a second store instance.
+        var head = await t.Log.SignNowAsync(default);
+        await using var other = new PostgresAuditStore(cs);
+        foreach (var store in new IAuditStore[] { t.Store, other })
+        {
+            foreach (var index in new long[] { 0, 13, 50, head!.Size - 1 })
+            {
+                var leaf = (await store.ReadAsync([(0, index)], default))[(0, index)];
+                var proof = await Skjold.Audit.Merkle.MerkleTree.InclusionProofAsync(index, head.Size, store, default);
+                Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(index, head.Size, leaf, proof, head.Root));
+            }
+        }
     }
 
     [Fact]

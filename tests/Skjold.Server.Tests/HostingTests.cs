@@ -25,8 +25,12 @@ public sealed class HostingTests
     {
         public bool IsReady => true;
 
+        /// <summary>Completed when a request has reached the cache, that is, is being handled.</summary>
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public async ValueTask<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string name, CancellationToken cancellationToken)
         {
+            Entered.TrySetResult();
             await Task.Delay(delay, cancellationToken);
             return new Dictionary<string, string> { ["pod-security.kubernetes.io/enforce"] = "baseline" };
         }
@@ -52,9 +56,10 @@ public sealed class HostingTests
     [Fact]
     public async Task GracefulShutdown_DrainsInFlightRequests()
     {
-        var server = await WebhookServer.StartAsync(cache: new SlowCache(TimeSpan.FromSeconds(1)));
+        var cache = new SlowCache(TimeSpan.FromSeconds(1));
+        var server = await WebhookServer.StartAsync(cache: cache);
         var inFlight = server.ReviewAsync("/validate", WebhookServer.Review(Pod, "slow"));
-        await Task.Delay(300);
+        await cache.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the request is being handled when shutdown begins
         var stopping = server.App.StopAsync();
         var review = await inFlight;
         await stopping;
