@@ -23,21 +23,29 @@ public static class AuditBundle
         var sth = await log.SignNowAsync(ct).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the audit log is empty; nothing to export");
         var events = new JsonArray();
+        var selected = new List<(long Index, byte[] Payload)>();
         await foreach (var (record, payload) in log.Store.QueryAsync(query with { Limit = Math.Max(query.Limit, 1) }, payloads: true, ct).ConfigureAwait(false))
         {
-            if (payload is null || record.Index >= sth.Size)
+            if (payload is not null && record.Index < sth.Size)
             {
-                continue;
+                selected.Add((record.Index, payload));
             }
+        }
 
-            var proof = await MerkleTree.InclusionProofAsync(record.Index, sth.Size, log.Store, ct).ConfigureAwait(false);
-            events.Add(new JsonObject
+        // Proofs in chunks: each chunk's stored hashes are one store read.
+        foreach (var chunk in selected.Chunk(512))
+        {
+            var proofs = await MerkleTree.InclusionProofsAsync([.. chunk.Select(c => c.Index)], sth.Size, log.Store, ct).ConfigureAwait(false);
+            for (var i = 0; i < chunk.Length; i++)
             {
-                ["index"] = record.Index,
-                ["leafHash"] = Convert.ToBase64String(MerkleHash.Leaf(payload)),
-                ["proof"] = new JsonArray([.. proof.Select(p => (JsonNode)Convert.ToBase64String(p))]),
-                ["event"] = JsonNode.Parse(payload),
-            });
+                events.Add(new JsonObject
+                {
+                    ["index"] = chunk[i].Index,
+                    ["leafHash"] = Convert.ToBase64String(MerkleHash.Leaf(chunk[i].Payload)),
+                    ["proof"] = new JsonArray([.. proofs[i].Select(p => (JsonNode)Convert.ToBase64String(p))]),
+                    ["event"] = JsonNode.Parse(chunk[i].Payload),
+                });
+            }
         }
 
         var bundle = new JsonObject

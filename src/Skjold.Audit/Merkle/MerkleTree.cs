@@ -58,14 +58,51 @@ public static class MerkleTree
     }
 
     /// <summary>The inclusion proof (audit path, leaf to root order) for leaf <paramref name="index"/> in a tree of <paramref name="size"/>.</summary>
-    public static async ValueTask<IReadOnlyList<byte[]>> InclusionProofAsync(long index, long size, INodeReader reader, CancellationToken ct)
+    public static async ValueTask<IReadOnlyList<byte[]>> InclusionProofAsync(long index, long size, INodeReader reader, CancellationToken ct) =>
+        (await InclusionProofsAsync([index], size, reader, ct).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Inclusion proofs for many leaves of one tree, with every stored hash they need read in one
+    /// batch (an export of a thousand events is one store read, not a thousand).
+    /// </summary>
+    public static async ValueTask<IReadOnlyList<IReadOnlyList<byte[]>>> InclusionProofsAsync(IReadOnlyList<long> indices, long size, INodeReader reader, CancellationToken ct)
+    {
+        var ranges = new List<(long Start, long End)>[indices.Count];
+        var needed = new List<(int, long)>();
+        for (var i = 0; i < indices.Count; i++)
+        {
+            ranges[i] = ProofRanges(indices[i], size);
+            foreach (var (s, e) in ranges[i])
+            {
+                RangeNodes(s, e, needed);
+            }
+        }
+
+        var nodes = await reader.ReadAsync(needed, ct).ConfigureAwait(false);
+        var proofs = new IReadOnlyList<byte[]>[indices.Count];
+        for (var i = 0; i < indices.Count; i++)
+        {
+            var r = ranges[i];
+            var path = new byte[r.Count][];
+            for (var j = 0; j < r.Count; j++)
+            {
+                path[r.Count - 1 - j] = RangeHash(r[j].Start, r[j].End, nodes);
+            }
+
+            proofs[i] = path;
+        }
+
+        return proofs;
+    }
+
+    // The sibling ranges of a leaf's audit path, from the root down.
+    private static List<(long Start, long End)> ProofRanges(long index, long size)
     {
         if (index < 0 || index >= size)
         {
             throw new ArgumentOutOfRangeException(nameof(index), $"leaf {index} is not in a tree of size {size}");
         }
 
-        // Collect the sibling ranges from the root down, then read them all at once.
         var ranges = new List<(long Start, long End)>();
         long start = 0, end = size;
         while (end - start > 1)
@@ -83,20 +120,7 @@ public static class MerkleTree
             }
         }
 
-        var needed = new List<(int, long)>();
-        foreach (var (s, e) in ranges)
-        {
-            RangeNodes(s, e, needed);
-        }
-
-        var nodes = await reader.ReadAsync(needed, ct).ConfigureAwait(false);
-        var path = new byte[ranges.Count][];
-        for (var i = 0; i < ranges.Count; i++)
-        {
-            path[ranges.Count - 1 - i] = RangeHash(ranges[i].Start, ranges[i].End, nodes);
-        }
-
-        return path;
+        return ranges;
     }
 
     /// <summary>RFC 9162 2.1.3.2: checks that <paramref name="leafHash"/> is leaf <paramref name="index"/> of a tree with <paramref name="root"/>.</summary>

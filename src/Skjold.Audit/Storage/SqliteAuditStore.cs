@@ -20,8 +20,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
     // while the writer appends). Opening a pooled connection and preparing per proof cost ~100 µs.
     private readonly Lock _proofLock = new();
     private SqliteConnection? _proofConnection;
-    private SqliteCommand? _leafRead;
-    private SqliteCommand? _nodeRead;
+    private sqlite3_stmt? _leafRead;
+    private sqlite3_stmt? _nodeRead;
 
     public SqliteAuditStore(string dataDirectory)
     {
@@ -208,38 +208,48 @@ public sealed class SqliteAuditStore : SqlAuditStore
                     pragma.ExecuteNonQuery();
                 }
 
-                _leafRead = c.CreateCommand();
-                _leafRead.CommandText = "SELECT leaf_hash FROM events WHERE idx = $idx";
-                _leafRead.Parameters.Add("$idx", SqliteType.Integer);
-                _nodeRead = c.CreateCommand();
-                _nodeRead.CommandText = "SELECT hash FROM nodes WHERE lvl = $lvl AND idx = $idx";
-                _nodeRead.Parameters.Add("$lvl", SqliteType.Integer);
-                _nodeRead.Parameters.Add("$idx", SqliteType.Integer);
+                _leafRead = Prepare(c.Handle!, "SELECT leaf_hash FROM events WHERE idx = ?1");
+                _nodeRead = Prepare(c.Handle!, "SELECT hash FROM nodes WHERE lvl = ?1 AND idx = ?2");
                 _proofConnection = c;
             }
 
+            var db = _proofConnection.Handle!;
             foreach (var idx in leaves)
             {
                 ct.ThrowIfCancellationRequested();
-                _leafRead!.Parameters[0].Value = idx;
-                if (_leafRead.ExecuteScalar() is byte[] hash)
-                {
-                    into[(0, idx)] = hash;
-                }
+                raw.sqlite3_bind_int64(_leafRead, 1, idx);
+                ReadHash(db, _leafRead!, (0, idx), into);
             }
 
             foreach (var (level, idx) in inner)
             {
-                _nodeRead!.Parameters[0].Value = level;
-                _nodeRead.Parameters[1].Value = idx;
-                if (_nodeRead.ExecuteScalar() is byte[] hash)
-                {
-                    into[(level, idx)] = hash;
-                }
+                raw.sqlite3_bind_int(_nodeRead, 1, level);
+                raw.sqlite3_bind_int64(_nodeRead, 2, idx);
+                ReadHash(db, _nodeRead!, (level, idx), into);
             }
         }
 
         return Task.CompletedTask;
+    }
+
+    private static void ReadHash(sqlite3 db, sqlite3_stmt stmt, (int, long) key, Dictionary<(int, long), byte[]> into)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        try
+        {
+            if (rc == raw.SQLITE_ROW)
+            {
+                into[key] = raw.sqlite3_column_blob(stmt, 0).ToArray();
+            }
+            else if (rc != raw.SQLITE_DONE)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
     }
 
     protected override string TableExistsSql => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
