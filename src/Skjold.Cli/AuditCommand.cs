@@ -182,14 +182,8 @@ internal static partial class AuditCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            AuditQuery query;
-            try
+            if (!filters.TryBuild(parse, context.Error, out var query))
             {
-                query = filters.Build(parse);
-            }
-            catch (FormatException ex)
-            {
-                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
@@ -259,14 +253,8 @@ internal static partial class AuditCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
-            AuditQuery query;
-            try
+            if (!filters.TryBuild(parse, context.Error, out var query))
             {
-                query = filters.Build(parse);
-            }
-            catch (FormatException ex)
-            {
-                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

@@ -33,6 +33,22 @@ internal sealed class QueryOptions
         }
     }
 
+    /// <summary>Builds the query, or writes why the filters are invalid and returns false.</summary>
+    public bool TryBuild(ParseResult p, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AuditQuery? query)
+    {
+        try
+        {
+            query = Build(p);
+            return true;
+        }
+        catch (FormatException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            query = null;
+            return false;
+        }
+    }
+
     public AuditQuery Build(ParseResult p)
     {
         var q = new AuditQuery

@@ -53,14 +53,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS tree_heads(size BIGINT PRIMARY KEY, ts BIGINT NOT NULL, root BYTEA NOT NULL, signature BYTEA NOT NULL, key_id TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS ingest_offsets(path TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS holds(id BIGSERIAL PRIMARY KEY, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created BIGINT NOT NULL, until BIGINT)",
-        "CREATE INDEX IF NOT EXISTS events_ts ON events(ts)",
-        "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
-        "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
-        "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
-        "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
-        "DROP INDEX IF EXISTS events_denied",
-        "CREATE INDEX IF NOT EXISTS events_refused ON events(ts, idx) WHERE code >= 400",
-        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, resource, ts) WHERE subresource IS NOT NULL",
+        .. IndexStatements,
     ];
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)

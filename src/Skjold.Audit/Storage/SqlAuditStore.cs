@@ -51,6 +51,23 @@ public abstract class SqlAuditStore : IAuditStore
 
     protected abstract IEnumerable<string> SchemaStatements { get; }
 
+    /// <summary>
+    /// The secondary indexes, the same text on both stores: the investigator's questions by time,
+    /// user, object, namespace, source IP, refused requests (in time order; events_denied was the
+    /// preview's) and subresources.
+    /// </summary>
+    protected static readonly string[] IndexStatements =
+    [
+        "CREATE INDEX IF NOT EXISTS events_ts ON events(ts)",
+        "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
+        "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
+        "DROP INDEX IF EXISTS events_denied",
+        "CREATE INDEX IF NOT EXISTS events_refused ON events(ts, idx) WHERE code >= 400",
+        "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, resource, ts) WHERE subresource IS NOT NULL",
+    ];
+
     /// <summary>A query with parameter @name giving the number of tables of that name.</summary>
     protected abstract string TableExistsSql { get; }
 

@@ -26,15 +26,7 @@ public sealed record LabelSelector(
         foreach (var req in MatchExpressions)
         {
             var has = labels.TryGetValue(req.Key, out var value);
-            var ok = req.Operator switch
-            {
-                LabelOperator.In => has && req.Values.Contains(value!, StringComparer.Ordinal),
-                LabelOperator.NotIn => !has || !req.Values.Contains(value!, StringComparer.Ordinal),
-                LabelOperator.Exists => has,
-                LabelOperator.DoesNotExist => !has,
-                _ => false,
-            };
-            if (!ok)
+            if (!Satisfies(req, has, value))
             {
                 return false;
             }
@@ -59,15 +51,7 @@ public sealed record LabelSelector(
             var actual = Json.Get(labels, req.Key);
             var has = actual.ValueKind == JsonValueKind.String;
             var value = has ? actual.GetString() : null;
-            var ok = req.Operator switch
-            {
-                LabelOperator.In => has && req.Values.Contains(value!, StringComparer.Ordinal),
-                LabelOperator.NotIn => !has || !req.Values.Contains(value!, StringComparer.Ordinal),
-                LabelOperator.Exists => has,
-                LabelOperator.DoesNotExist => !has,
-                _ => false,
-            };
-            if (!ok)
+            if (!Satisfies(req, has, value))
             {
                 return false;
             }
@@ -75,4 +59,13 @@ public sealed record LabelSelector(
 
         return true;
     }
+
+    private static bool Satisfies(LabelSelectorRequirement req, bool has, string? value) => req.Operator switch
+    {
+        LabelOperator.In => has && req.Values.Contains(value!, StringComparer.Ordinal),
+        LabelOperator.NotIn => !has || !req.Values.Contains(value!, StringComparer.Ordinal),
+        LabelOperator.Exists => has,
+        LabelOperator.DoesNotExist => !has,
+        _ => false,
+    };
 }
