@@ -28,9 +28,9 @@ internal static class NetpolBench
         var onlyNetpol = ConfigParser.Parse("checks:\n  disable: [\"pss/*\", \"wl/*\", \"rbac/*\", \"secrets/*\", \"upgrade/*\", \"residency/*\"]\n", "bench.yaml", CheckCatalog.Default);
         var scanner = new Scanner(onlyNetpol);
         NetworkModel model = null!;
-        var build = Median(7, () => model = NetworkModel.Build(resources));
+        var build = Timing.Median(7, () => model = NetworkModel.Build(resources));
         var findings = 0;
-        var all = Median(7, () => findings = scanner.Scan(resources).Findings.Count);
+        var all = Timing.Median(7, () => findings = scanner.Scan(resources).Findings.Count);
         Console.WriteLine($"build connectivity model:          median {build,8:F1} ms");
         Console.WriteLine($"model + every netpol finding:      median {all,8:F1} ms ({findings:N0} findings)   target < 2000 ms");
 
@@ -61,7 +61,7 @@ internal static class NetpolBench
         times.Sort();
         Console.WriteLine($"reach query (with explanation):    median {times[times.Count / 2],8:F1} µs, p99 {times[times.Count * 99 / 100]:F1} µs over {pairs.Count} random pairs ({allowed} allowed)   target < 1 ms");
         var sub = workloads.Take(500).ToList();
-        var map = Median(3, () => ConnectivityList.Build(NetworkModelFor(resources, sub)));
+        var map = Timing.Median(3, () => ConnectivityList.Build(NetworkModelFor(resources, sub)));
         Console.WriteLine($"connectivity list, 500 of the pods (250,000 pairs): median {map:F0} ms");
         return 0;
     }
@@ -97,20 +97,5 @@ internal static class NetpolBench
         }
 
         return sb.ToString();
-    }
-
-    private static double Median(int rounds, Action action)
-    {
-        action();
-        var list = new List<double>();
-        for (var i = 0; i < rounds; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            list.Add(sw.Elapsed.TotalMilliseconds);
-        }
-
-        list.Sort();
-        return list[list.Count / 2];
     }
 }

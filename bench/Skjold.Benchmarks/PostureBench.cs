@@ -29,11 +29,11 @@ internal static class PostureBench
                 $"{kinds.GetValueOrDefault("RoleBinding") + kinds.GetValueOrDefault("ClusterRoleBinding"):N0} bindings, {kinds.GetValueOrDefault("Role") + kinds.GetValueOrDefault("ClusterRole"):N0} roles, " +
                 $"{kinds.GetValueOrDefault("Pod"):N0} pods; {Environment.ProcessorCount} cores");
 
-            var load = Median(5, () => loader.LoadPaths([path]));
+            var load = Timing.Median(5, () => loader.LoadPaths([path]));
             Console.WriteLine($"load (parse snapshot):         median {load,8:F0} ms");
 
             RbacModel model = null!;
-            var build = Median(5, () => model = RbacModel.Build(resources));
+            var build = Timing.Median(5, () => model = RbacModel.Build(resources));
             Console.WriteLine($"RBAC model build:              median {build,8:F1} ms ({model.Grants.Count:N0} grants)");
 
             (string Verb, string Resource, string? Sub, string? Ns)[] questions =
@@ -44,13 +44,13 @@ internal static class PostureBench
             foreach (var (verb, res, sub, ns) in questions)
             {
                 var count = 0;
-                var ms = Median(21, () => count = model.WhoCan(verb, res, sub, ns).Select(g => g.Subject).Distinct().Count());
+                var ms = Timing.Median(21, () => count = model.WhoCan(verb, res, sub, ns).Select(g => g.Subject).Distinct().Count());
                 Console.WriteLine($"who-can {verb} {res}{(sub is null ? string.Empty : "/" + sub)}{(ns is null ? string.Empty : " -n " + ns),-14} median {ms,8:F2} ms ({count} subjects)");
             }
 
             var paths = 0;
             var subjects = model.Subjects().Where(s => !s.IsPlatform).ToList();
-            var search = Median(3, () =>
+            var search = Timing.Median(3, () =>
             {
                 var finder = new EscalationFinder(model, resources);
                 paths = subjects.Count(s => finder.Find(s) is not null);
@@ -59,9 +59,9 @@ internal static class PostureBench
 
             var scanner = new Scanner(ScanPolicy.Default);
             var findings = 0;
-            var scan = Median(5, () => findings = scanner.Scan(resources).Findings.Count);
+            var scan = Timing.Median(5, () => findings = scanner.Scan(resources).Findings.Count);
             Console.WriteLine($"posture scan (all checks):     median {scan,8:F0} ms ({findings:N0} findings)");
-            var both = Median(3, () => scanner.Scan(loader.LoadPaths([path]).Resources));
+            var both = Timing.Median(3, () => scanner.Scan(loader.LoadPaths([path]).Resources));
             Console.WriteLine($"load + posture scan:           median {both,8:F0} ms");
             Console.WriteLine($"bench process peak RSS: {PeakRss(Environment.ProcessId) / 1048576.0:F0} MiB");
 
@@ -133,20 +133,5 @@ internal static class PostureBench
         }
 
         return 0;
-    }
-
-    private static double Median(int rounds, Action action)
-    {
-        action(); // warm-up
-        var list = new List<double>();
-        for (var i = 0; i < rounds; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            list.Add(sw.Elapsed.TotalMilliseconds);
-        }
-
-        list.Sort();
-        return list[list.Count / 2];
     }
 }
