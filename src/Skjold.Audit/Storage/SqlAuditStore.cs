@@ -87,7 +87,10 @@ public abstract class SqlAuditStore : IAuditStore
                 await ExecAsync(c, null, sql, cancellationToken).ConfigureAwait(false);
             }
 
-            await MigrateAsync(c, null, cancellationToken).ConfigureAwait(false);
+            // Copy and drop in one transaction, so an interrupted migration is simply done again.
+            await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await MigrateAsync(c, tx, cancellationToken).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
