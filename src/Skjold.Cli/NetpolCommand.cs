@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Skjold.Engine.Model;
 using Skjold.Engine.Network;
-using Skjold.Kubernetes.Loading;
 using Spectre.Console;
 
 namespace Skjold.Cli;
@@ -27,17 +26,8 @@ internal static class NetpolCommand
         Arity = ArgumentArity.OneOrMore,
     };
 
-    private static NetworkModel? Load(string[] paths, CliContext context)
-    {
-        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = 4L << 30 });
-        var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
-        foreach (var d in loaded.Diagnostics)
-        {
-            context.Error.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
-        }
-
-        return loaded.Diagnostics.Any(d => d.Level == DiagnosticLevel.Error) ? null : NetworkModel.Build(loaded.Resources);
-    }
+    private static NetworkModel? Load(string[] paths, CliContext context) =>
+        InputFiles.Load(paths, context) is { } resources ? NetworkModel.Build(resources) : null;
 
     private static Command Reach(CliContext context)
     {

@@ -75,14 +75,7 @@ internal static class RbacCommand
                 return null;
             }
 
-            var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = 4L << 30 });
-            var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
-            foreach (var d in loaded.Diagnostics)
-            {
-                await context.Error.WriteLineAsync($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}").ConfigureAwait(false);
-            }
-
-            return loaded.Diagnostics.Any(d => d.Level == DiagnosticLevel.Error) ? null : loaded.Resources;
+            return InputFiles.Load(paths, context);
         }
     }
 

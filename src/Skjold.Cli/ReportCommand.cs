@@ -8,7 +8,6 @@ using Skjold.Engine.Checks;
 using Skjold.Engine.Compliance;
 using Skjold.Engine.Model;
 using Skjold.Engine.Policy;
-using Skjold.Kubernetes.Loading;
 using Skjold.Reports.Compliance;
 using Spectre.Console;
 
@@ -84,19 +83,12 @@ internal static class ReportCommand
             }
             else if (given.Length > 0)
             {
-                var loaded = new ManifestLoader(new LoaderOptions { MaxFileBytes = 4L << 30 })
-                    .LoadPaths(given.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
-                foreach (var d in loaded.Diagnostics.Where(d => d.Level == DiagnosticLevel.Error))
-                {
-                    await err.WriteLineAsync($"error: {d.Message}").ConfigureAwait(false);
-                }
-
-                if (loaded.Diagnostics.Any(d => d.Level == DiagnosticLevel.Error))
+                if (InputFiles.Load(given, context) is not { } loaded)
                 {
                     return ExitCodes.UsageOrInputError;
                 }
 
-                resources = loaded.Resources;
+                resources = loaded;
                 inputs.AddRange(given);
             }
 
