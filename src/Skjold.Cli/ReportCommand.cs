@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Skjold.Audit.Signing;
 using Skjold.Engine;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Compliance;
@@ -190,7 +191,7 @@ internal static class ReportCommand
                     key.ImportFromPem(keyPem);
                     var payload = Encoding.UTF8.GetBytes(ComplianceWriters.Json(report));
                     await File.WriteAllTextAsync(Path.GetFullPath(bundleFile, context.WorkingDirectory), EvidenceBundle.Create(payload, report, key), ct).ConfigureAwait(false);
-                    await err.WriteLineAsync($"Signed evidence bundle written to {bundleFile} (key {EvidenceBundle.KeyId(key)}).").ConfigureAwait(false);
+                    await err.WriteLineAsync($"Signed evidence bundle written to {bundleFile} (key {AuditKeys.KeyIdOf(key)}).").ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
                 {
@@ -293,21 +294,10 @@ internal static class ReportCommand
 
             Directory.CreateDirectory(dir);
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(keyPath, options))
-            using (var writer = new StreamWriter(stream))
-            {
-                writer.Write(key.ExportPkcs8PrivateKeyPem());
-                writer.Write('\n');
-            }
+            AuditKeys.WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
 
             File.WriteAllText(Path.Combine(dir, PublicKeyFile), key.ExportSubjectPublicKeyInfoPem() + "\n");
-            context.Out.WriteLine($"Created {keyPath} (mode 600) and {Path.Combine(dir, PublicKeyFile)}; key id {EvidenceBundle.KeyId(key)}.");
+            context.Out.WriteLine($"Created {keyPath} (mode 600) and {Path.Combine(dir, PublicKeyFile)}; key id {AuditKeys.KeyIdOf(key)}.");
             return ExitCodes.Ok;
         });
         return command;
@@ -391,13 +381,12 @@ internal static class ReportCommand
 /// <summary>A signed evidence bundle: the JSON report (base64, so its bytes are exactly what was signed), its digest and an ECDSA P-256 signature.</summary>
 internal static class EvidenceBundle
 {
-    public static string KeyId(ECDsa key) => Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
 
     public static string Create(byte[] payload, ComplianceReport report, ECDsa key)
     {
         var signature = key.SignData(payload, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         var bundle = new BundleFile("SkjoldEvidenceBundle", 1, report.Framework.Id, report.Score, report.GeneratedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            "ECDSA-P256-SHA256", KeyId(key), Convert.ToHexStringLower(SHA256.HashData(payload)), Convert.ToBase64String(payload), Convert.ToBase64String(signature));
+            "ECDSA-P256-SHA256", AuditKeys.KeyIdOf(key), Convert.ToHexStringLower(SHA256.HashData(payload)), Convert.ToBase64String(payload), Convert.ToBase64String(signature));
         return JsonSerializer.Serialize(bundle, ReportJsonContext.Default.BundleFile) + "\n";
     }
 
@@ -440,9 +429,9 @@ internal static class EvidenceBundle
             return ("the report or signature is not valid base64: the bundle was altered", false, null, null);
         }
 
-        if (KeyId(key) != bundle.KeyId)
+        if (AuditKeys.KeyIdOf(key) != bundle.KeyId)
         {
-            return ($"signed with key {bundle.KeyId}, but the public key given is {KeyId(key)}", false, null, null);
+            return ($"signed with key {bundle.KeyId}, but the public key given is {AuditKeys.KeyIdOf(key)}", false, null, null);
         }
 
         if (Convert.ToHexStringLower(SHA256.HashData(payload)) != bundle.ReportSha256)

@@ -77,7 +77,8 @@ public sealed class AuditKeys : IDisposable
 
     public static string KeyIdOf(ECDsa key) => Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
 
-    private static void WritePrivate(string path, string content)
+    /// <summary>Writes a private key file that must not exist yet, readable by its owner only (mode 0600).</summary>
+    public static void WritePrivate(string path, string content)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
