@@ -100,9 +100,10 @@ internal static class ReportCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var result = new Scanner(policy, CheckCatalog.Default, context.Time).Scan(resources);
+            var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
+            var result = scanner.Scan(resources);
             var findings = result.Findings.ToList();
-            var evaluated = resources.Count > 0 ? ComplianceEvaluator.EvaluatedScanChecks(resources, policy, CheckCatalog.Default) : [];
+            var evaluated = resources.Count > 0 ? scanner.EvaluatedChecks(resources) : [];
             using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             foreach (var r in resources)
             {

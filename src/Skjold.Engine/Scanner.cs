@@ -76,6 +76,51 @@ public sealed class Scanner
     public static IEnumerable<string> ImplementedCheckIds =>
         PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Concat(ClusterChecks.SelectMany(c => c.Ids)).Append("config/exemption-expired");
 
+    /// <summary>
+    /// Which of this scanner's checks actually run on this input: a check is evaluated when it is enabled
+    /// and the input holds the kinds it reads (RBAC checks need RBAC objects, node-region checks need
+    /// nodes, ...), so that an absent kind does not count as a pass. Compliance reports use it; admission does not
+    /// need it, so <see cref="Scan"/> does not compute it.
+    /// </summary>
+    public HashSet<string> EvaluatedChecks(IReadOnlyList<Resource> resources)
+    {
+        var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
+        bool Has(params string[] k) => k.Any(kinds.Contains);
+        var workloads = Has("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate");
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in ImplementedCheckIds)
+        {
+            if (!_catalog.TryGet(id, out var meta) || !Policy.IsEnabled(meta))
+            {
+                continue;
+            }
+
+            var applies = id switch
+            {
+                "wl/service-exposed" => Has("Service"),
+                "wl/pdb-no-disruption" => Has("PodDisruptionBudget"),
+                "wl/job-ttl" => Has("Job", "CronJob"),
+                "config/exemption-expired" => Policy.Exemptions.Count > 0,
+                "secrets/configmap-credential" => Has("ConfigMap"),
+                "secrets/encryption-at-rest" => Has("EncryptionConfiguration"),
+                "upgrade/end-of-life" => Has("ClusterVersion", "Node"),
+                "upgrade/removed-api" or "upgrade/deprecated-api" => resources.Count > 0,
+                "residency/node-region" => Has("Node"),
+                "residency/volume-region" => Has("PersistentVolume"),
+                "residency/destination" => Policy.DataDestinations.Count > 0,
+                _ when id.StartsWith("secrets/", StringComparison.Ordinal) => Has("Secret"),
+                _ when id.StartsWith("rbac/", StringComparison.Ordinal) => Has("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
+                _ => workloads,
+            };
+            if (applies)
+            {
+                set.Add(id);
+            }
+        }
+
+        return set;
+    }
+
     /// <summary>Scans <paramref name="resources"/> together (cross-resource checks see each other).</summary>
     public ScanResult Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics = null)
     {

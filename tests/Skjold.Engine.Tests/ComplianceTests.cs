@@ -144,7 +144,7 @@ public sealed class ComplianceTests
     public void EvaluatedChecks_DependOnTheKindsInTheInput()
     {
         var onlyPods = Scans.Load("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: a}]}\n");
-        var set = ComplianceEvaluator.EvaluatedScanChecks(onlyPods, ScanPolicy.Default, CheckCatalog.Default);
+        var set = new Scanner(ScanPolicy.Default).EvaluatedChecks(onlyPods);
         Assert.Contains("pss/privileged", set);
         Assert.DoesNotContain("rbac/cluster-admin-binding", set); // no RBAC objects: not a pass
         Assert.DoesNotContain("residency/node-region", set);

@@ -172,48 +172,4 @@ public static class ComplianceEvaluator
 
         return new ComplianceReport(framework, now, toolVersion, inputDigest, inputs, results, score, diff);
     }
-
-    /// <summary>
-    /// Which of the scan's checks actually ran on this input: a check is evaluated when it is enabled
-    /// and the input holds the kinds it reads (RBAC checks need RBAC objects, node-region checks need
-    /// nodes, ...), so that an absent kind does not count as a pass.
-    /// </summary>
-    public static HashSet<string> EvaluatedScanChecks(IReadOnlyList<Resource> resources, ScanPolicy policy, CheckCatalog catalog)
-    {
-        var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
-        bool Has(params string[] k) => k.Any(kinds.Contains);
-        var workloads = Has("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate");
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var id in Scanner.ImplementedCheckIds)
-        {
-            if (!catalog.TryGet(id, out var meta) || !policy.IsEnabled(meta))
-            {
-                continue;
-            }
-
-            var applies = id switch
-            {
-                "wl/service-exposed" => Has("Service"),
-                "wl/pdb-no-disruption" => Has("PodDisruptionBudget"),
-                "wl/job-ttl" => Has("Job", "CronJob"),
-                "config/exemption-expired" => policy.Exemptions.Count > 0,
-                "secrets/configmap-credential" => Has("ConfigMap"),
-                "secrets/encryption-at-rest" => Has("EncryptionConfiguration"),
-                "upgrade/end-of-life" => Has("ClusterVersion", "Node"),
-                "upgrade/removed-api" or "upgrade/deprecated-api" => resources.Count > 0,
-                "residency/node-region" => Has("Node"),
-                "residency/volume-region" => Has("PersistentVolume"),
-                "residency/destination" => policy.DataDestinations.Count > 0,
-                _ when id.StartsWith("secrets/", StringComparison.Ordinal) => Has("Secret"),
-                _ when id.StartsWith("rbac/", StringComparison.Ordinal) => Has("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
-                _ => workloads,
-            };
-            if (applies)
-            {
-                set.Add(id);
-            }
-        }
-
-        return set;
-    }
 }
