@@ -46,6 +46,20 @@ internal sealed class ClusterOptions
         return (new LoadResult(resources, diagnostics, 1, buffer.Length), summary);
     }
 
+    /// <summary>Like <see cref="ReadAsync"/>, but a failure talking to the cluster is written as an error and gives null.</summary>
+    public async Task<LoadResult?> TryReadAsync(ParseResult parse, CliContext context, CancellationToken ct)
+    {
+        try
+        {
+            return (await ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded;
+        }
+        catch (Exception ex) when (IsClusterError(ex))
+        {
+            await context.Error.WriteLineAsync($"error: cannot read the cluster: {ex.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+
     /// <summary>Failures talking to the cluster that deserve a message rather than a stack trace.</summary>
     public static bool IsClusterError(Exception ex) =>
         ex is k8s.Exceptions.KubeConfigException or HttpRequestException or IOException or UnauthorizedAccessException or System.Security.Authentication.AuthenticationException

@@ -58,15 +58,7 @@ internal static class RbacCommand
                     return null;
                 }
 
-                try
-                {
-                    return (await Cluster.ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded.Resources;
-                }
-                catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
-                {
-                    await context.Error.WriteLineAsync($"error: cannot read the cluster: {ex.Message}").ConfigureAwait(false);
-                    return null;
-                }
+                return (await Cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false))?.Resources;
             }
 
             if (paths.Count == 0)

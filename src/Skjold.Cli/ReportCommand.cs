@@ -71,16 +71,13 @@ internal static class ReportCommand
             var given = parse.GetValue(paths) ?? [];
             if (parse.GetValue(live))
             {
-                try
+                if (await cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false) is not { } clusterObjects)
                 {
-                    resources = (await cluster.ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded.Resources;
-                    inputs.Add("live cluster");
-                }
-                catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
-                {
-                    await err.WriteLineAsync($"error: cannot read the cluster: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
                 }
+
+                resources = clusterObjects.Resources;
+                inputs.Add("live cluster");
             }
             else if (given.Length > 0)
             {

@@ -62,13 +62,9 @@ internal static class ScanCommand
                     return ExitCodes.UsageOrInputError;
                 }
 
-                try
+                preloaded = await cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false);
+                if (preloaded is null)
                 {
-                    preloaded = (await cluster.ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded;
-                }
-                catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
-                {
-                    await context.Error.WriteLineAsync($"error: cannot read the cluster: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
                 }
             }
