@@ -208,9 +208,7 @@ public sealed class ReportCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("data-ready=\"54\"", dom, StringComparison.Ordinal); // the inline script ran and counted every ISO control row
         Assert.DoesNotContain("Uncaught", domErrors, StringComparison.Ordinal);
 
-        var artifacts = Path.Combine(RepoPaths.Root, "artifacts");
-        Directory.CreateDirectory(artifacts);
-        var shot = Path.Combine(artifacts, "report-screenshot.png");
+        var shot = RepoPaths.Artifact("report-screenshot.png");
         File.Delete(shot);
         var (_, shotErrors, shotExit) = Chromium.Headless("--window-size=1280,1800", "--screenshot=" + shot, new Uri(html).AbsoluteUri);
         output.WriteLine(shotErrors);

@@ -151,12 +151,7 @@ public sealed class DeprecatedApiConformanceTests(ITestOutputHelper output)
         Assert.Equal(total, agreed);
     }
 
-    private static void WriteArtifact(string name, string text)
-    {
-        var dir = Path.Combine(RepoPaths.Root, "artifacts");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, name), text);
-    }
+    private static void WriteArtifact(string name, string text) => File.WriteAllText(RepoPaths.Artifact(name), text);
 
     private static int? Minor(string version) =>
         version.Length == 0 ? null : int.Parse(version.TrimStart('v').Split('.')[1], CultureInfo.InvariantCulture);

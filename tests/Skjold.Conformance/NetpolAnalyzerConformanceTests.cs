@@ -99,9 +99,7 @@ public sealed class NetpolAnalyzerConformanceTests(ITestOutputHelper output)
             $"{agreedTreatingHostNetworkAsPods}/{total} when host-network pods are treated as ordinary pods as netpol-analyzer does; {outOfScope} cases out of scope";
         output.WriteLine(summary);
         output.WriteLine(report.ToString());
-        var dir = Path.Combine(RepoPaths.Root, "artifacts");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "netpol-conformance.txt"), summary + "\n" + report);
+        File.WriteAllText(RepoPaths.Artifact("netpol-conformance.txt"), summary + "\n" + report);
         Assert.True(unexplained.Count == 0, "unexplained disagreements: " + string.Join(", ", unexplained) + "\n" + report);
     }
 

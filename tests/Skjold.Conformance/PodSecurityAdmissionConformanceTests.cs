@@ -97,14 +97,12 @@ public sealed class PodSecurityAdmissionConformanceTests(ITestOutputHelper outpu
 
     private static void WriteArtifact(string summary, List<string> disagreements)
     {
-        var dir = Path.Combine(RepoPaths.Root, "artifacts");
-        Directory.CreateDirectory(dir);
         var sb = new StringBuilder().AppendLine(summary);
         foreach (var d in disagreements)
         {
             sb.AppendLine(d);
         }
 
-        File.WriteAllText(Path.Combine(dir, "pss-conformance.txt"), sb.ToString());
+        File.WriteAllText(RepoPaths.Artifact("pss-conformance.txt"), sb.ToString());
     }
 }

@@ -23,4 +23,12 @@ public static class RepoPaths
     public static string Peers => Path.Combine(Shared, "peers");
 
     public static string TestData(params string[] parts) => Path.Combine([Root, "testdata", .. parts]);
+
+    /// <summary>Where a test keeps an artifact for CI to show (artifacts/NAME); the directory is created.</summary>
+    public static string Artifact(string name)
+    {
+        var dir = Path.Combine(Root, "artifacts");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
 }
