@@ -10,6 +10,7 @@ using Skjold.Audit.Ingest;
 using Skjold.Audit.Merkle;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;
+using Skjold.Reports;
 
 namespace Skjold.Cli;
 
@@ -222,7 +223,7 @@ internal static partial class AuditCommand
                     string[] cells = [r.Index.ToString(CultureInfo.InvariantCulture), r.Time.ToString("O", CultureInfo.InvariantCulture), r.Verb ?? "", r.Username ?? "",
                         string.Join(';', r.Groups), r.SourceIp ?? "", r.Resource ?? "", r.Subresource ?? "", r.Namespace ?? "", r.Name ?? "",
                         r.Code?.ToString(CultureInfo.InvariantCulture) ?? "", r.AuditId ?? ""];
-                    await output.WriteLineAsync(string.Join(',', cells.Select(Csv))).ConfigureAwait(false);
+                    await output.WriteLineAsync(string.Join(',', cells.Select(Csv.Field))).ConfigureAwait(false);
                 }
 
                 break;
@@ -240,8 +241,6 @@ internal static partial class AuditCommand
     }
 
     private static string Cut(string? s, int n) => s is null ? "" : s.Length <= n ? s : s[..(n - 1)] + "~";
-
-    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 
     private static Command Export(CliContext context)
     {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Skjold.Engine.Model;
 using Skjold.Engine.Network;
+using Skjold.Reports;
 using Spectre.Console;
 
 namespace Skjold.Cli;
@@ -165,7 +166,7 @@ internal static class NetpolCommand
                     text.WriteLine("source,destination,connections,external");
                     foreach (var c in list)
                     {
-                        text.WriteLine($"{Csv(c.Source)},{Csv(c.Destination)},{Csv(c.Connections.ToString())},{(c.SourceExternal || c.DestinationExternal ? "true" : "false")}");
+                        text.WriteLine($"{Csv.Field(c.Source)},{Csv.Field(c.Destination)},{Csv.Field(c.Connections.ToString())},{(c.SourceExternal || c.DestinationExternal ? "true" : "false")}");
                     }
 
                     break;
@@ -257,7 +258,6 @@ internal static class NetpolCommand
 
     private static string Dot(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 
-    private static string Csv(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 }
 
 /// <summary>One line of <c>netpol map --format json</c>.</summary>

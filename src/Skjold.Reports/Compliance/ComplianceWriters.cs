@@ -24,7 +24,7 @@ public static class ComplianceWriters
                 Markdown(report, output);
                 break;
             case "csv":
-                Csv(report, output);
+                WriteCsv(report, output);
                 break;
             case "policyreport":
                 PolicyReport(report, output);
@@ -272,19 +272,18 @@ public static class ComplianceWriters
 
     private static string Md(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 
-    private static void Csv(ComplianceReport r, TextWriter o)
+    private static void WriteCsv(ComplianceReport r, TextWriter o)
     {
         o.WriteLine("framework,control,title,status,explanation,checks,failed_checks,findings,attestation");
         foreach (var c in r.Controls)
         {
             var failed = c.Checks.Where(x => x.Findings.Count > 0).Select(x => x.CheckId).ToList();
-            o.WriteLine(string.Join(',', r.Framework.Id, C(c.Control.Id), C(c.Control.Title), ComplianceReport.StatusName(c.Status), C(c.Explanation),
-                C(string.Join(' ', c.Checks.Select(x => x.CheckId))), C(string.Join(' ', failed)), c.Checks.Sum(x => x.Findings.Count).ToString(CultureInfo.InvariantCulture),
-                C(c.Attestation is { } a ? $"{a.By} {a.Date:yyyy-MM-dd} ({c.AttestationState(Today(r))}) {a.Evidence}" : string.Empty)));
+            o.WriteLine(string.Join(',', r.Framework.Id, Csv.Field(c.Control.Id), Csv.Field(c.Control.Title), ComplianceReport.StatusName(c.Status), Csv.Field(c.Explanation),
+                Csv.Field(string.Join(' ', c.Checks.Select(x => x.CheckId))), Csv.Field(string.Join(' ', failed)), c.Checks.Sum(x => x.Findings.Count).ToString(CultureInfo.InvariantCulture),
+                Csv.Field(c.Attestation is { } a ? $"{a.By} {a.Date:yyyy-MM-dd} ({c.AttestationState(Today(r))}) {a.Evidence}" : string.Empty)));
         }
     }
 
-    private static string C(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 
     // ------------------------------------------------------------------ PolicyReport
 
