@@ -36,6 +36,11 @@ if (args.Length > 0 && args[0] == "posture")
     return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 520);
 }
 
+if (args.Length > 2 && args[0] == "sqlite-layout")
+{
+    return Skjold.Benchmarks.SqliteLayoutExp.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]);
+}
+
 if (args.Length > 0 && args[0] == "audit-stages")
 {
     return await AuditStages.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000);

@@ -96,25 +96,27 @@ public sealed class AuditLogTests
     }
 
     [Fact]
-    public async Task StoreOfAnEarlierVersion_GroupIndexMigratedOnInit()
+    public async Task StoreOfAnEarlierVersion_PreviewGroupTableDroppedOnInit_GroupsFromTheTermIndex()
     {
         await using var t = await AuditTestLog.CreateAsync();
         await t.Log.AppendAsync([.. Enumerable.Range(0, 6).Select(i => AuditTestLog.Event(i, group: i % 2 == 0 ? "ops" : "dev"))]);
 
-        // Recreate the preview schema: event_groups(grp, idx) without time, and no group_index.
-        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(t.Directory, SqliteAuditStore.FileName)}"))
-        {
-            await c.OpenAsync();
-            await using var cmd = c.CreateCommand();
-            cmd.CommandText = "CREATE TABLE event_groups(grp TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(grp, idx)) WITHOUT ROWID; " +
-                "INSERT INTO event_groups SELECT grp, idx FROM group_index; DROP TABLE group_index;";
-            await cmd.ExecuteNonQueryAsync();
-        }
+        // The 0.1 preview kept groups in event_groups(grp, idx).
+        await Sql(t, "CREATE TABLE event_groups(grp TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(grp, idx)) WITHOUT ROWID; " +
+            "INSERT INTO event_groups VALUES ('ops', 0), ('ops', 2), ('ops', 4), ('dev', 1), ('dev', 3), ('dev', 5)");
 
         await using var reopened = new SqliteAuditStore(t.Directory);
         await reopened.InitializeAsync(default);
         var ops = await ToListAsync(reopened.QueryAsync(new AuditQuery { Group = "ops" }, false, default));
         Assert.Equal([0L, 2, 4], ops.Select(o => o.Record.Index));
+        await using (var c = new SqliteConnection($"Data Source={Path.Combine(t.Directory, SqliteAuditStore.FileName)};Pooling=False"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'event_groups'";
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
         await reopened.InitializeAsync(default); // idempotent once migrated
     }
 

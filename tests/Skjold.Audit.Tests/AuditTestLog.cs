@@ -48,10 +48,10 @@ internal sealed class AuditTestLog : IAsyncDisposable
     }
 
     public static JsonElement Event(int i, string verb = "get", string user = "alice", string resource = "pods", string ns = "shop", string? name = null,
-        int code = 200, string time = "2026-11-24T10:00:00Z", string? subresource = null, string? extra = null, string group = "dev")
+        int code = 200, string time = "2026-11-24T10:00:00Z", string? subresource = null, string? extra = null, string group = "dev", string? apiGroup = null)
     {
         var sub = subresource is null ? string.Empty : $",\"subresource\":\"{subresource}\"";
-        var nameJson = name is null ? string.Empty : $",\"name\":\"{name}\"";
+        var nameJson = (name is null ? string.Empty : $",\"name\":\"{name}\"") + (apiGroup is null ? string.Empty : $",\"apiGroup\":\"{apiGroup}\"");
         var json = $$"""
             {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{{i}}","stage":"ResponseComplete",
              "requestURI":"/api/v1/namespaces/{{ns}}/{{resource}}","verb":"{{verb}}",

@@ -44,6 +44,35 @@ public sealed class PostgresAuditStoreTests
     }
 
     [Fact]
+    public async Task StoreOfAnEarlierVersion_GroupIndexMigratedOnInit()
+    {
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var t = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs));
+        await t.Log.AppendAsync([.. Enumerable.Range(0, 6).Select(i => AuditTestLog.Event(i, group: i % 2 == 0 ? "ops" : "dev"))]);
+
+        // Recreate the preview schema: event_groups(grp, idx) without time, and no group_index.
+        await using (var c = new NpgsqlConnection(cs))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE event_groups(grp TEXT NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(grp, idx)); " +
+                "INSERT INTO event_groups SELECT grp, idx FROM group_index; DROP TABLE group_index;";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new PostgresAuditStore(cs);
+        await reopened.InitializeAsync(default);
+        var ops = new List<long>();
+        await foreach (var (r, _) in reopened.QueryAsync(new AuditQuery { Group = "ops" }, false, default))
+        {
+            ops.Add(r.Index);
+        }
+
+        Assert.Equal([0L, 2, 4], ops);
+        await reopened.InitializeAsync(default); // idempotent once migrated
+    }
+
+    [Fact]
     public async Task TwoReplicas_ShareOneTotallyOrderedLog()
     {
         var cs = PostgresServer.Shared.CreateDatabase();

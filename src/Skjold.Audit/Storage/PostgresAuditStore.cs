@@ -53,8 +53,11 @@ public sealed class PostgresAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS tree_heads(size BIGINT PRIMARY KEY, ts BIGINT NOT NULL, root BYTEA NOT NULL, signature BYTEA NOT NULL, key_id TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS ingest_offsets(path TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS holds(id BIGSERIAL PRIMARY KEY, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created BIGINT NOT NULL, until BIGINT)",
-        .. IndexStatements,
+        .. TimeIndexStatements,
+        .. FieldIndexStatements,
     ];
+
+    protected override string ContainsSql(string haystack, string needle) => $"strpos({haystack}, {needle})";
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {

@@ -52,21 +52,36 @@ public abstract class SqlAuditStore : IAuditStore
     protected abstract IEnumerable<string> SchemaStatements { get; }
 
     /// <summary>
-    /// The secondary indexes, the same text on both stores: the investigator's questions by time,
-    /// user, object, namespace, source IP, refused requests (in time order; events_denied was the
-    /// preview's) and subresources.
+    /// Secondary indexes both stores keep: time, refused requests (in time order; events_denied was
+    /// the preview's) and subresources. Their keys grow with time or are rare, so an append touches
+    /// few of their pages.
     /// </summary>
-    protected static readonly string[] IndexStatements =
+    protected static readonly string[] TimeIndexStatements =
     [
         "CREATE INDEX IF NOT EXISTS events_ts ON events(ts)",
-        "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
-        "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
-        "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
-        "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
         "DROP INDEX IF EXISTS events_denied",
         "CREATE INDEX IF NOT EXISTS events_refused ON events(ts, idx) WHERE code >= 400",
         "CREATE INDEX IF NOT EXISTS events_sub ON events(subresource, resource, ts) WHERE subresource IS NOT NULL",
     ];
+
+    /// <summary>
+    /// B-tree indexes by user, object, namespace and source IP (PostgreSQL). An append dirties a page
+    /// of each for every distinct value in the batch; the embedded store files these fields in its
+    /// chunked term index instead.
+    /// </summary>
+    protected static readonly string[] FieldIndexStatements =
+    [
+        "CREATE INDEX IF NOT EXISTS events_user ON events(username, ts)",
+        "CREATE INDEX IF NOT EXISTS events_object ON events(resource, namespace, name, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
+        "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
+    ];
+
+    /// <summary>Whether explicit groups are answered from group_index(grp, ts, idx).</summary>
+    protected virtual bool HasGroupIndex => true;
+
+    /// <summary>An SQL expression true when text <paramref name="needle"/> occurs in <paramref name="haystack"/> (exact, case-sensitive).</summary>
+    protected abstract string ContainsSql(string haystack, string needle);
 
     /// <summary>A query with parameter @name giving the number of tables of that name.</summary>
     protected abstract string TableExistsSql { get; }
@@ -103,7 +118,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// (event_groups, without time) becomes group_index, which answers "what did group X do
     /// between T1 and T2" from the index alone.
     /// </summary>
-    protected async Task MigrateAsync(DbConnection c, DbTransaction? tx, CancellationToken ct)
+    protected virtual async Task MigrateAsync(DbConnection c, DbTransaction? tx, CancellationToken ct)
     {
         await using (var cmd = Command(c, tx, TableExistsSql, ("name", "event_groups")))
         {
@@ -120,6 +135,7 @@ public abstract class SqlAuditStore : IAuditStore
     public async Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken)
     {
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var committed = false;
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
@@ -148,6 +164,7 @@ public abstract class SqlAuditStore : IAuditStore
             }
 
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            committed = true;
             foreach (var (level, idx, hash) in nodes)
             {
                 if (level >= CachedLevel)
@@ -160,8 +177,18 @@ public abstract class SqlAuditStore : IAuditStore
         }
         finally
         {
+            if (!committed)
+            {
+                AppendAborted();
+            }
+
             await ReleaseAsync(c).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Called when an append's transaction did not commit: state kept beside the database must be dropped.</summary>
+    protected virtual void AppendAborted()
+    {
     }
 
     private static async Task<Frontier> ReadFrontierAsync(DbConnection c, DbTransaction tx, CancellationToken ct)
@@ -345,7 +372,18 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
-    public async IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> QueryAsync(AuditQuery q, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> QueryAsync(AuditQuery query, bool payloads, CancellationToken cancellationToken) =>
+        RunQueryAsync(query, payloads, cancellationToken);
+
+    /// <summary>The SELECT list of a query: <see cref="Columns"/> (events aliased e), purged, and the payload when asked for.</summary>
+    protected static string SelectList(bool payloads) => QualifiedColumns + ", e.purged" + (payloads ? ", e.payload" : string.Empty);
+
+    /// <summary>
+    /// The query's filters as SQL over events aliased e (and group_index aliased g when
+    /// <paramref name="byGroupIndex"/>): every filter the query gives, so that a row matches exactly
+    /// when it satisfies them all.
+    /// </summary>
+    protected (List<string> Where, List<(string Name, object Value)> Args) Filter(AuditQuery q, bool byGroupIndex)
     {
         var where = new List<string>();
         var args = new List<(string, object)>();
@@ -353,15 +391,12 @@ public abstract class SqlAuditStore : IAuditStore
         {
             if (value is not null)
             {
-                where.Add($"{column} = @{name}");
+                where.Add($"e.{column} = @{name}");
                 args.Add((name, value));
             }
         }
 
-        // An explicit group is answered from group_index(grp, ts, idx): the join walks that index in
-        // time order and stops at the limit. Otherwise the time range and order come from events.
-        var byGroup = q.Group is not null && !IsImplicitGroup(q.Group);
-        var t = byGroup ? "g" : "e";
+        var t = byGroupIndex ? "g" : "e";
         if (q.Since is { } since)
         {
             where.Add($"{t}.ts >= @since");
@@ -381,34 +416,47 @@ public abstract class SqlAuditStore : IAuditStore
         Eq("source_ip", "ip", q.SourceIp);
         if (q.Name is not null)
         {
-            where.Add(q.IncludeCollection ? "(name = @name OR name IS NULL)" : "name = @name");
+            where.Add(q.IncludeCollection ? "(e.name = @name OR e.name IS NULL)" : "e.name = @name");
             args.Add(("name", q.Name));
         }
 
-        In("verb", "verb", q.Verbs, where, args);
-        In("subresource", "sub", q.Subresources, where, args);
-        In("code", "code", q.Codes.Select(x => (object)x).ToList(), where, args);
+        In("e.verb", "verb", q.Verbs, where, args);
+        In("e.subresource", "sub", q.Subresources, where, args);
+        In("e.code", "code", q.Codes.Select(x => (object)x).ToList(), where, args);
         if (q.Codes.Count > 0 && q.Codes.All(c => c >= 400))
         {
-            where.Add("code >= 400"); // lets the planner use the partial index of refused requests
+            where.Add("e.code >= 400"); // lets the planner use the partial index of refused requests
         }
 
         if (q.Subresources.Count > 0)
         {
-            where.Add("subresource IS NOT NULL");
+            where.Add("e.subresource IS NOT NULL");
         }
 
         if (q.Group is not null)
         {
             args.Add(("grp", q.Group));
-            if (!byGroup)
+            if (!byGroupIndex)
             {
-                where.Add("(@nl || groups || @nl) LIKE ('%' || @nl || @grp || @nl || '%')");
+                // Groups are stored one per line; a whole line must match.
+                where.Add(ContainsSql("(@nl || e.groups || @nl)", "(@nl || @grp || @nl)") + " > 0");
                 args.Add(("nl", "\n"));
             }
         }
 
-        var sql = new StringBuilder("SELECT ").Append(QualifiedColumns).Append(", e.purged").Append(payloads ? ", e.payload" : string.Empty).Append(" FROM events e");
+        return (where, args);
+    }
+
+    /// <summary>
+    /// Answers a query in one statement: an explicit group through group_index (walked in time order,
+    /// stopping at the limit), otherwise the time range and order from events and its indexes.
+    /// </summary>
+    protected virtual async IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> RunQueryAsync(AuditQuery q, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var byGroup = HasGroupIndex && q.Group is not null && !IsImplicitGroup(q.Group);
+        var (where, args) = Filter(q, byGroup);
+        var t = byGroup ? "g" : "e";
+        var sql = new StringBuilder("SELECT ").Append(SelectList(payloads)).Append(" FROM events e");
         if (byGroup)
         {
             // Joined on idx alone: a second join column makes PostgreSQL underestimate the rows and sort.
@@ -424,16 +472,7 @@ public abstract class SqlAuditStore : IAuditStore
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var records = new List<(AuditRecord, byte[]?)>();
-            await using (var cmd = Command(c, null, sql.ToString(), [.. args]))
-            await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    records.Add((ReadRecord(r), payloads && !r.IsDBNull(18) ? (byte[])r.GetValue(18) : null));
-                }
-            }
-
+            var records = await ReadRecordsAsync(c, null, sql.ToString(), args, payloads, cancellationToken).ConfigureAwait(false);
             foreach (var item in records)
             {
                 yield return item;
@@ -443,6 +482,21 @@ public abstract class SqlAuditStore : IAuditStore
         {
             await ReleaseAsync(c).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs a SELECT of <see cref="SelectList"/> and reads its rows.</summary>
+    protected static async Task<List<(AuditRecord Record, byte[]? Payload)>> ReadRecordsAsync(DbConnection c, DbTransaction? tx, string sql,
+        List<(string Name, object Value)> args, bool payloads, CancellationToken ct)
+    {
+        var records = new List<(AuditRecord, byte[]?)>();
+        await using var cmd = Command(c, tx, sql, [.. args]);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            records.Add((ReadRecord(r), payloads && !r.IsDBNull(18) ? (byte[])r.GetValue(18) : null));
+        }
+
+        return records;
     }
 
     private static void In(string column, string name, IReadOnlyList<object> values, List<string> where, List<(string, object)> args)
@@ -542,7 +596,11 @@ public abstract class SqlAuditStore : IAuditStore
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
             var cond = string.Join(" AND ", where);
-            await ExecAsync(c, tx, $"DELETE FROM group_index WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
+            if (HasGroupIndex)
+            {
+                await ExecAsync(c, tx, $"DELETE FROM group_index WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
+            }
+
             var n = await ExecAsync(c, tx,
                 $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, groups = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
                 cancellationToken, [.. args]).ConfigureAwait(false);

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Skjold.Audit.Events;
@@ -10,11 +12,29 @@ namespace Skjold.Audit.Storage;
 /// crash or power loss) in the data directory. Appends take SQLite's write lock (BEGIN IMMEDIATE),
 /// which also orders writers from several processes.
 /// </summary>
+/// <remarks>
+/// Users, namespaces, source IPs, objects, API groups and groups are not B-tree indexes here (each
+/// commit dirtied a page of each for every distinct value, most of the writer's time) but a chunked
+/// term index (<see cref="TermPostings"/>): the writer collects the terms of the open chunk in
+/// memory and writes one postings row per term when the chunk completes, in the same transaction
+/// as the events that complete it. After a restart, or when another process appended, the open
+/// chunk is rebuilt from its rows. Queries read the postings of their rarest term and scan only the
+/// open chunk's rows.
+/// </remarks>
 public sealed class SqliteAuditStore : SqlAuditStore
 {
     public const string FileName = "audit.db";
 
+    /// <summary>Leaves per chunk of the term index, as a power of two (8,192).</summary>
+    public const int DefaultChunkBits = 13;
+
     private readonly string _connectionString;
+    private readonly int _requestedChunkBits;
+    private int _chunkBits;
+
+    // The open chunk's postings, owned by the writer (appends hold SQLite's write lock).
+    private readonly Lock _termLock = new();
+    private TermPostings.OpenChunk? _open;
 
     // Proof reads: one long-lived connection with its statements prepared once (WAL lets it read
     // while the writer appends). Opening a pooled connection and preparing per proof cost ~100 µs.
@@ -24,7 +44,16 @@ public sealed class SqliteAuditStore : SqlAuditStore
     private sqlite3_stmt? _nodeRead;
 
     public SqliteAuditStore(string dataDirectory)
+        : this(dataDirectory, DefaultChunkBits)
     {
+    }
+
+    /// <summary>A store with another chunk size for its term index (tests use small chunks); a store keeps the size it was made with.</summary>
+    internal SqliteAuditStore(string dataDirectory, int chunkBits)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBits, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkBits, 16);
+        _requestedChunkBits = _chunkBits = chunkBits;
         Directory.CreateDirectory(dataDirectory);
         Path = System.IO.Path.Combine(dataDirectory, FileName);
         _connectionString = new SqliteConnectionStringBuilder
@@ -41,6 +70,18 @@ public sealed class SqliteAuditStore : SqlAuditStore
 
     public override string Description => $"SQLite {Path}";
 
+    /// <summary>How the last query was answered (for tests and diagnostics): "postings TERM", "rows" or "rows (dense TERM)".</summary>
+    internal string? LastPlan { get; private set; }
+
+    /// <summary>Tests: answer from postings whenever the query has a term, however common.</summary>
+    internal bool AlwaysUsePostings { get; set; }
+
+    private int ChunkSize => 1 << _chunkBits;
+
+    protected override bool HasGroupIndex => false;
+
+    protected override string ContainsSql(string haystack, string needle) => $"instr({haystack}, {needle})";
+
     protected override IEnumerable<string> SchemaStatements =>
     [
         "PRAGMA journal_mode = WAL",
@@ -50,15 +91,55 @@ public sealed class SqliteAuditStore : SqlAuditStore
           source_ip TEXT, user_agent TEXT, resource TEXT, subresource TEXT, namespace TEXT, name TEXT, api_group TEXT,
           code INTEGER, request_uri TEXT, groups TEXT, leaf_hash BLOB NOT NULL, purged INTEGER NOT NULL DEFAULT 0, payload BLOB)
         """,
-        "CREATE TABLE IF NOT EXISTS group_index(grp TEXT NOT NULL, ts INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(grp, ts, idx)) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS nodes(lvl INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(lvl, idx)) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS tree_state(id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, frontier BLOB NOT NULL)",
         "INSERT OR IGNORE INTO tree_state(id, size, frontier) VALUES (0, 0, x'')",
         "CREATE TABLE IF NOT EXISTS tree_heads(size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, root BLOB NOT NULL, signature BLOB NOT NULL, key_id TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS ingest_offsets(path TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS holds(id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created INTEGER NOT NULL, until INTEGER)",
-        .. IndexStatements,
+        "CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, chunk INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(term, chunk)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS chunks(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL)",
+        .. TimeIndexStatements,
+        .. FieldIndexStatements.Select(sql => "DROP INDEX IF EXISTS " + sql.Split(' ')[5]),
     ];
+
+    /// <summary>
+    /// Stores of 0.1 and 0.2 kept groups in event_groups or group_index and B-tree indexes by user,
+    /// object, namespace and source IP; the term index replaces them (built by <see cref="InitializeAsync"/>
+    /// from the events' own columns).
+    /// </summary>
+    protected override async Task MigrateAsync(DbConnection c, DbTransaction? tx, CancellationToken ct)
+    {
+        await ExecAsync(c, tx, "DROP TABLE IF EXISTS event_groups", ct).ConfigureAwait(false);
+        await ExecAsync(c, tx, "DROP TABLE IF EXISTS group_index", ct).ConfigureAwait(false);
+    }
+
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await base.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await using var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (var cmd = Command(c, null, "INSERT OR IGNORE INTO settings(key, value) VALUES ('chunk_bits', @b); SELECT value FROM settings WHERE key = 'chunk_bits'",
+                         ("b", _requestedChunkBits.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+        {
+            _chunkBits = int.Parse((string)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // Index completed chunks that have none yet (a store of an earlier version), 64 chunks per transaction.
+        var done = false;
+        while (!done)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            lock (_termLock)
+            {
+                done = IndexCompletedChunks(c.Handle!, UnindexedSize(c.Handle!), 64);
+            }
+
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken ct)
     {
@@ -91,15 +172,42 @@ public sealed class SqliteAuditStore : SqlAuditStore
         // own API (bind, step, reset), which costs a fraction of an ADO.NET command per row. The
         // transaction is the connection's current one.
         var db = ((SqliteConnection)connection).Handle!;
+        lock (_termLock)
+        {
+            if (_open is null || _open.Next != firstIndex)
+            {
+                _open = Recover(db, firstIndex);
+            }
+
+            InsertEvents(db, firstIndex, events, ct);
+        }
+
+        if (nodes.Count > 0)
+        {
+            using var nd = Prepare(db, "INSERT INTO nodes(lvl, idx, hash) VALUES (?1, ?2, ?3)");
+            foreach (var (level, idx, hash) in nodes)
+            {
+                raw.sqlite3_bind_int(nd, 1, level);
+                raw.sqlite3_bind_int64(nd, 2, idx);
+                raw.sqlite3_bind_blob(nd, 3, hash);
+                Step(db, nd);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void InsertEvents(sqlite3 db, long firstIndex, IReadOnlyList<PreparedEvent> events, CancellationToken ct)
+    {
         using var ev = Prepare(db, $"INSERT INTO events({Columns}, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
-        using var gr = Prepare(db, "INSERT OR IGNORE INTO group_index(idx, grp, ts) VALUES (?1, ?2, ?3)");
         var index = firstIndex;
         foreach (var e in events)
         {
             ct.ThrowIfCancellationRequested();
             var f = e.Fields;
+            var ts = Micros(f.Time);
             raw.sqlite3_bind_int64(ev, 1, index);
-            raw.sqlite3_bind_int64(ev, 2, Micros(f.Time));
+            raw.sqlite3_bind_int64(ev, 2, ts);
             Text(ev, 3, f.AuditId);
             Text(ev, 4, f.Stage);
             Text(ev, 5, f.Verb);
@@ -125,35 +233,260 @@ public sealed class SqliteAuditStore : SqlAuditStore
             Text(ev, 17, JoinGroups(f.Groups));
             raw.sqlite3_bind_blob(ev, 18, e.Canonical);
             Step(db, ev);
-            foreach (var g in f.Groups)
-            {
-                if (IsImplicitGroup(g))
-                {
-                    continue;
-                }
-
-                raw.sqlite3_bind_int64(gr, 1, index);
-                raw.sqlite3_bind_text(gr, 2, g);
-                raw.sqlite3_bind_int64(gr, 3, Micros(f.Time));
-                Step(db, gr);
-            }
-
+            AddToOpenChunk(db, index, ts, TermPostings.Of(f.Username, f.Namespace, f.SourceIp, f.Resource, f.ApiGroup, f.Groups));
             index++;
         }
+    }
 
-        if (nodes.Count > 0)
+    private void AddToOpenChunk(sqlite3 db, long index, long ts, IEnumerable<string> terms)
+    {
+        _open!.Add(index, ts, terms);
+        if (_open.Complete)
         {
-            using var nd = Prepare(db, "INSERT INTO nodes(lvl, idx, hash) VALUES (?1, ?2, ?3)");
-            foreach (var (level, idx, hash) in nodes)
+            Flush(db, _open);
+            _open = new TermPostings.OpenChunk(_open.Chunk + 1, ChunkSize);
+        }
+    }
+
+    protected override void AppendAborted()
+    {
+        // What the writer collected for the open chunk may include rolled-back events.
+        lock (_termLock)
+        {
+            _open = null;
+        }
+    }
+
+    /// <summary>
+    /// Brings the term index up to <paramref name="size"/> leaves: postings for every completed chunk
+    /// that has none, then the open chunk's terms collected from its rows.
+    /// </summary>
+    private TermPostings.OpenChunk Recover(sqlite3 db, long size)
+    {
+        IndexCompletedChunks(db, size, int.MaxValue);
+        var open = new TermPostings.OpenChunk(size >> _chunkBits, ChunkSize);
+        ReadTerms(db, open.Start, size, (idx, ts, terms) => open.Add(idx, ts, terms));
+        open.Next = size;
+        return open;
+    }
+
+    /// <summary>Writes postings for up to <paramref name="maxChunks"/> completed, unindexed chunks below <paramref name="size"/>; true when none is left.</summary>
+    private bool IndexCompletedChunks(sqlite3 db, long size, int maxChunks)
+    {
+        long next;
+        using (var st = Prepare(db, "SELECT coalesce(max(chunk) + 1, 0) FROM chunks"))
+        {
+            raw.sqlite3_step(st);
+            next = raw.sqlite3_column_int64(st, 0);
+        }
+
+        for (var n = 0; (next + 1) << _chunkBits <= size; n++, next++)
+        {
+            if (n == maxChunks)
             {
-                raw.sqlite3_bind_int(nd, 1, level);
-                raw.sqlite3_bind_int64(nd, 2, idx);
-                raw.sqlite3_bind_blob(nd, 3, hash);
-                Step(db, nd);
+                return false;
+            }
+
+            var chunk = new TermPostings.OpenChunk(next, ChunkSize);
+            ReadTerms(db, chunk.Start, chunk.Start + ChunkSize, (idx, ts, terms) => chunk.Add(idx, ts, terms));
+            Flush(db, chunk);
+        }
+
+        return true;
+    }
+
+    private long UnindexedSize(sqlite3 db)
+    {
+        using var st = Prepare(db, "SELECT size FROM tree_state WHERE id = 0");
+        return raw.sqlite3_step(st) == raw.SQLITE_ROW ? raw.sqlite3_column_int64(st, 0) : 0;
+    }
+
+    /// <summary>Reads the indexed fields of leaves [from, to) (those present) and hands each event's terms on.</summary>
+    private static void ReadTerms(sqlite3 db, long from, long to, Action<long, long, IEnumerable<string>> add)
+    {
+        using var st = Prepare(db, "SELECT idx, ts, username, namespace, source_ip, resource, api_group, groups FROM events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
+        raw.sqlite3_bind_int64(st, 1, from);
+        raw.sqlite3_bind_int64(st, 2, to);
+        string? Col(int i) => raw.sqlite3_column_type(st, i) == raw.SQLITE_NULL ? null : raw.sqlite3_column_text(st, i).utf8_to_string();
+        int rc;
+        while ((rc = raw.sqlite3_step(st)) == raw.SQLITE_ROW)
+        {
+            var groups = Col(7);
+            add(raw.sqlite3_column_int64(st, 0), raw.sqlite3_column_int64(st, 1),
+                TermPostings.Of(Col(2), Col(3), Col(4), Col(5), Col(6), groups is null ? [] : groups.Split('\n')));
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+        }
+    }
+
+    /// <summary>Writes a completed chunk's postings (terms in order, so the B-tree is walked once) and its time range.</summary>
+    private void Flush(sqlite3 db, TermPostings.OpenChunk chunk)
+    {
+        using (var st = Prepare(db, "INSERT OR REPLACE INTO postings(term, chunk, n, data) VALUES (?1, ?2, ?3, ?4)"))
+        {
+            foreach (var (term, offsets) in chunk.Terms.OrderBy(t => t.Key, StringComparer.Ordinal))
+            {
+                raw.sqlite3_bind_text(st, 1, term);
+                raw.sqlite3_bind_int64(st, 2, chunk.Chunk);
+                raw.sqlite3_bind_int(st, 3, offsets.Count);
+                raw.sqlite3_bind_blob(st, 4, TermPostings.Encode(offsets, ChunkSize));
+                Step(db, st);
             }
         }
 
-        return Task.CompletedTask;
+        using var ch = Prepare(db, "INSERT OR REPLACE INTO chunks(chunk, min_ts, max_ts) VALUES (?1, ?2, ?3)");
+        raw.sqlite3_bind_int64(ch, 1, chunk.Chunk);
+        raw.sqlite3_bind_int64(ch, 2, chunk.MinTs == long.MaxValue ? 0 : chunk.MinTs);
+        raw.sqlite3_bind_int64(ch, 3, chunk.MaxTs == long.MinValue ? 0 : chunk.MaxTs);
+        Step(db, ch);
+    }
+
+    /// <summary>
+    /// A query with a user, namespace, source IP, resource, API group or group reads the postings of
+    /// its rarest such term chunk by chunk (in time order of the chunks, stopping once no later chunk
+    /// can enter the result), fetches those rows by leaf index and applies every filter to them, and
+    /// adds the matching rows of the open chunk. When even the rarest term is common, walking the time
+    /// index and filtering finds the first rows sooner, so that is done instead.
+    /// </summary>
+    protected override async IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> RunQueryAsync(AuditQuery q, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var terms = TermPostings.Of(q).Distinct().ToList();
+        List<(AuditRecord Record, byte[]? Payload)>? found = null;
+        if (terms.Count > 0)
+        {
+            await using var c = new SqliteConnection(_connectionString);
+            await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var tx = c.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: true);
+            var indexed = await ScalarAsync(c, tx, "SELECT coalesce(max(chunk) + 1, 0) FROM chunks", cancellationToken).ConfigureAwait(false) << _chunkBits;
+            var (term, count) = (string.Empty, long.MaxValue);
+            foreach (var t in terms)
+            {
+                var n = await ScalarAsync(c, tx, "SELECT coalesce(sum(n), 0) FROM postings WHERE term = @t", cancellationToken, ("t", t)).ConfigureAwait(false);
+                if (n < count)
+                {
+                    (term, count) = (t, n);
+                }
+            }
+
+            // Fetching a candidate by leaf index costs a few times more than filtering the next row of
+            // a time-ordered walk, which meets a match every indexed/count rows: postings win while
+            // count^2 < limit * indexed / 5 (about 1 event in 220 at 10 million, limit 1000).
+            if (indexed > 0 && (AlwaysUsePostings || (double)count * count * 5 < (double)Math.Max(1, q.Limit) * indexed))
+            {
+                LastPlan = "postings " + term;
+                found = await PostingsQueryAsync(c, tx, q, term, indexed, payloads, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                LastPlan = indexed > 0 ? "rows (dense " + term + ")" : "rows";
+            }
+        }
+        else
+        {
+            LastPlan = "rows";
+        }
+
+        if (found is null)
+        {
+            await foreach (var item in base.RunQueryAsync(q, payloads, cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
+            yield break;
+        }
+
+        foreach (var item in found)
+        {
+            yield return item;
+        }
+    }
+
+    private async Task<List<(AuditRecord Record, byte[]? Payload)>> PostingsQueryAsync(SqliteConnection c, SqliteTransaction tx, AuditQuery q, string term, long indexed,
+        bool payloads, CancellationToken ct)
+    {
+        var limit = Math.Max(1, q.Limit);
+        var (where, args) = Filter(q, byGroupIndex: false);
+        var filter = where.Count > 0 ? " AND " + string.Join(" AND ", where) : string.Empty;
+
+        // NOT INDEXED: rows are found by leaf index (the rowid), never by walking another index.
+        var select = "SELECT " + SelectList(payloads) + " FROM events e NOT INDEXED WHERE ";
+        var found = await ReadRecordsAsync(c, tx, select + "e.idx >= @tail" + filter, [.. args, ("tail", indexed)], payloads, ct).ConfigureAwait(false);
+
+        var chunkSql = new StringBuilder("SELECT p.chunk, p.data, c.min_ts, c.max_ts FROM postings p JOIN chunks c ON c.chunk = p.chunk WHERE p.term = @term");
+        var chunkArgs = new List<(string Name, object Value)> { ("term", term) };
+        if (q.Since is { } since)
+        {
+            chunkSql.Append(" AND c.max_ts >= @since");
+            chunkArgs.Add(("since", Micros(since)));
+        }
+
+        if (q.Until is { } until)
+        {
+            chunkSql.Append(" AND c.min_ts < @until");
+            chunkArgs.Add(("until", Micros(until)));
+        }
+
+        var chunks = new List<(long Chunk, byte[] Data, long MinTs, long MaxTs)>();
+        await using (var cmd = Command(c, tx, chunkSql.ToString(), [.. chunkArgs]))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                chunks.Add((r.GetInt64(0), (byte[])r.GetValue(1), r.GetInt64(2), r.GetInt64(3)));
+            }
+        }
+
+        // Chunks in the order their events can enter the result: by earliest time (oldest first), or
+        // by latest time (newest first).
+        chunks.Sort((x, y) => q.Descending ? (y.MaxTs, y.Chunk).CompareTo((x.MaxTs, x.Chunk)) : (x.MinTs, x.Chunk).CompareTo((y.MinTs, y.Chunk)));
+        Comparison<(AuditRecord Record, byte[]? Payload)> order = q.Descending
+            ? (x, y) => (y.Record.Time, y.Record.Index).CompareTo((x.Record.Time, x.Record.Index))
+            : (x, y) => (x.Record.Time, x.Record.Index).CompareTo((y.Record.Time, y.Record.Index));
+        // Rows are fetched a few hundred at a time (at least the limit, since fewer cannot fill it).
+        var candidates = new List<long>();
+        var fetch = Math.Clamp(limit, 8, 512);
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            TermPostings.Decode(chunks[i].Data, chunks[i].Chunk << _chunkBits, ChunkSize, candidates);
+            if (candidates.Count < fetch && i + 1 < chunks.Count)
+            {
+                continue;
+            }
+
+            var list = string.Join(",", candidates.Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            found.AddRange(await ReadRecordsAsync(c, tx, select + "e.idx IN (" + list + ")" + filter, args, payloads, ct).ConfigureAwait(false));
+            candidates.Clear();
+            if (found.Count >= limit && i + 1 < chunks.Count)
+            {
+                found.Sort(order);
+                found.RemoveRange(limit, found.Count - limit);
+                var last = Micros(found[^1].Record.Time);
+                var next = chunks[i + 1];
+                if (q.Descending ? next.MaxTs < last : next.MinTs > last)
+                {
+                    break;
+                }
+            }
+        }
+
+        found.Sort(order);
+        if (found.Count > limit)
+        {
+            found.RemoveRange(limit, found.Count - limit);
+        }
+
+        return found;
+    }
+
+    private static async Task<long> ScalarAsync(SqliteConnection c, SqliteTransaction tx, string sql, CancellationToken ct, params (string Name, object Value)[] args)
+    {
+        await using var cmd = Command(c, tx, sql, args);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static sqlite3_stmt Prepare(sqlite3 db, string sql)
