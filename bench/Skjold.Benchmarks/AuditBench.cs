@@ -40,6 +40,8 @@ internal static class AuditBench
                     "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[" +
                     string.Join(",", Enumerable.Range(0, 500).Select(i => Event(((long)b * 500) + i).GetRawText())) + "]}")).ToArray();
                 var batches = (events + 499) / 500;
+                using var sampler = AllocationSampler.StartIfAsked();
+                var (allocated, pause, gcs) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)));
                 var next = -1L;
                 var sw = Stopwatch.StartNew();
                 var tasks = Enumerable.Range(0, senders).Select(async _ =>
@@ -47,8 +49,13 @@ internal static class AuditBench
                     long b;
                     while ((b = Interlocked.Increment(ref next)) < batches)
                     {
-                        var parsed = Skjold.Audit.Events.AuditEventReader.ReadBody(WithTimes(bodies[b % bodies.Length], b));
-                        await log.AppendAsync(parsed.Events);
+                        var body = WithTimes(bodies[b % bodies.Length], b);
+                        using (var parsed = Skjold.Audit.Events.AuditEventReader.ReadBody(body))
+                        {
+                            await log.AppendAsync(parsed.Events);
+                        }
+
+                        System.Buffers.ArrayPool<byte>.Shared.Return(body.Array!);
                     }
                 }).ToList();
                 var progress = Task.Run(async () =>
@@ -62,8 +69,11 @@ internal static class AuditBench
                 });
                 await Task.WhenAll(tasks);
                 var ingest = sw.Elapsed;
+                sampler?.Print(events);
                 await log.SignNowAsync(default);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ingest (durable, sealed): {events / ingest.TotalSeconds:N0} events/s ({ingest.TotalSeconds:F1} s)"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  allocated {(GC.GetTotalAllocatedBytes() - allocated) / events:N0} bytes/event; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms; collections gen0 {GC.CollectionCount(0) - gcs.Item1}, gen1 {GC.CollectionCount(1) - gcs.Item2}, gen2 {GC.CollectionCount(2) - gcs.Item3}"));
 
                 // Inclusion proofs for random leaves against the final tree head.
                 var (size, root) = await store.StateAsync(default);
@@ -173,10 +183,11 @@ internal static class AuditBench
     /// so that times keep advancing although the bodies are reused (a real log's do). The sender pays
     /// for the copy, as an API server pays for writing its batch.
     /// </summary>
-    private static byte[] WithTimes(byte[] body, long batch)
+    private static ArraySegment<byte> WithTimes(byte[] body, long batch)
     {
-        var copy = (byte[])body.Clone();
-        var span = copy.AsSpan();
+        var copy = System.Buffers.ArrayPool<byte>.Shared.Rent(body.Length);
+        body.CopyTo(copy, 0);
+        var span = copy.AsSpan(0, body.Length);
         var n = 0L;
         foreach (var key in new[] { "\"requestReceivedTimestamp\":\""u8.ToArray(), "\"stageTimestamp\":\""u8.ToArray() })
         {
@@ -191,7 +202,7 @@ internal static class AuditBench
             }
         }
 
-        return copy;
+        return new ArraySegment<byte>(copy, 0, body.Length);
     }
 
     internal static JsonElement Event(long i)

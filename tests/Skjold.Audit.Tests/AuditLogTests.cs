@@ -120,6 +120,21 @@ public sealed class AuditLogTests
         await reopened.InitializeAsync(default); // idempotent once migrated
     }
 
+    [Theory]
+    [InlineData("2026-11-24T10:00:00Z", 0)]
+    [InlineData("2026-11-24T10:00:00.123456Z", 1234560)]
+    [InlineData("2026-11-24T12:00:00+02:00", 0)]
+    [InlineData("2026-11-24T10:00:00", 0)] // no zone: taken as UTC
+    public void Extract_ReadsTimesInAnyRfc3339Form_AndEscapedStrings(string time, long ticks)
+    {
+        var e = AuditTestLog.Event(1, user: "al\\u0069ce", time: time);
+        var r = AuditEventReader.Extract(e, 0);
+        Assert.Equal(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero).AddTicks(ticks), r.Time);
+        Assert.Equal(TimeSpan.Zero, r.Time.Offset);
+        Assert.Equal("alice", r.Username);
+        Assert.Same(r.Verb, AuditEventReader.Extract(e, 1).Verb); // repeated values are shared, not made again
+    }
+
     [Fact]
     public async Task ConcurrentAppends_AreGroupCommittedAndTotallyOrdered()
     {

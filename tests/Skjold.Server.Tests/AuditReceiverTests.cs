@@ -112,6 +112,37 @@ public sealed class AuditReceiverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LargeBatchWithoutLength_ReadInFull()
+    {
+        // 600 events (about 300 KB) sent chunked, without Content-Length: the pooled body buffer grows.
+        var ids = Enumerable.Range(0, 600).Select(i => "large-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/audit") { Content = new UnsizedContent(Encoding.UTF8.GetBytes(EventList([.. ids.Select(id => EventJson(id))]))) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        using var response = await _client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(ids, await StoredIdsAsync());
+    }
+
+    /// <summary>A body whose length is not known in advance (sent chunked, or as HTTP/2 data frames).</summary>
+    private sealed class UnsizedContent(byte[] bytes) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            for (var at = 0; at < bytes.Length; at += 7000)
+            {
+                await stream.WriteAsync(bytes.AsMemory(at, Math.Min(7000, bytes.Length - at)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task Unauthenticated_Gets401_AndNothingIsStored()
     {
         using var none = await PostAsync(EventList(EventJson("x1")), token: null);

@@ -14,7 +14,17 @@ public static class AuditEventReader
 {
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 256 };
 
-    public sealed record ReadResult(IReadOnlyList<JsonElement> Events, IReadOnlyList<string> Errors);
+    /// <summary>
+    /// Parsed events and the errors of those that were refused. The events point into the parsed
+    /// document, whose buffers come from a pool: dispose the result once the events are appended
+    /// (or cloned), so that a large batch does not leave large arrays to the garbage collector.
+    /// </summary>
+    public sealed record ReadResult(IReadOnlyList<JsonElement> Events, IReadOnlyList<string> Errors) : IDisposable
+    {
+        internal JsonDocument? Document { get; init; }
+
+        public void Dispose() => Document?.Dispose();
+    }
 
     /// <summary>Parses a webhook body: an EventList or a single Event.</summary>
     public static ReadResult ReadBody(ReadOnlyMemory<byte> body)
@@ -36,6 +46,7 @@ public static class AuditEventReader
         {
             if (!root.TryGetProperty("items"u8, out var items) || items.ValueKind != JsonValueKind.Array)
             {
+                doc.Dispose();
                 return new ReadResult([], ["EventList has no items array"]);
             }
 
@@ -63,7 +74,7 @@ public static class AuditEventReader
             events.Add(root);
         }
 
-        return new ReadResult(events, errors);
+        return new ReadResult(events, errors) { Document = doc };
     }
 
     /// <summary>Parses one line of the log backend's output.</summary>
@@ -146,7 +157,7 @@ public static class AuditEventReader
             {
                 if (x.ValueKind == JsonValueKind.String)
                 {
-                    groups.Add(x.GetString()!);
+                    groups.Add(Repeated(x)!);
                 }
             }
         }
@@ -154,7 +165,7 @@ public static class AuditEventReader
         string? sourceIp = null;
         if (Get(e, "sourceIPs"u8) is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0 && ips[0].ValueKind == JsonValueKind.String)
         {
-            sourceIp = ips[0].GetString();
+            sourceIp = Repeated(ips[0]);
         }
 
         int? code = Get(Get(e, "responseStatus"u8), "code"u8) is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var ci) ? ci : null;
@@ -162,23 +173,36 @@ public static class AuditEventReader
             index,
             Time(e) ?? DateTimeOffset.UnixEpoch,
             Str(e, "auditID"u8),
-            Str(e, "stage"u8),
-            Str(e, "verb"u8),
-            Str(user, "username"u8),
+            Repeated(Get(e, "stage"u8)),
+            Repeated(Get(e, "verb"u8)),
+            Repeated(Get(user, "username"u8)),
             groups,
             sourceIp,
-            Str(e, "userAgent"u8),
-            Str(objectRef, "resource"u8),
-            Str(objectRef, "subresource"u8),
-            Str(objectRef, "namespace"u8),
+            Repeated(Get(e, "userAgent"u8)),
+            Repeated(Get(objectRef, "resource"u8)),
+            Repeated(Get(objectRef, "subresource"u8)),
+            Repeated(Get(objectRef, "namespace"u8)),
             Str(objectRef, "name"u8),
-            Str(objectRef, "apiGroup"u8),
+            Repeated(Get(objectRef, "apiGroup"u8)),
             code,
             Str(e, "requestURI"u8));
     }
 
     private static DateTimeOffset? Time(JsonElement e) =>
-        ParseTime(Str(e, "requestReceivedTimestamp"u8)) ?? ParseTime(Str(e, "timestamp"u8)) ?? ParseTime(Str(e, "stageTimestamp"u8));
+        TimeOf(Get(e, "requestReceivedTimestamp"u8)) ?? TimeOf(Get(e, "timestamp"u8)) ?? TimeOf(Get(e, "stageTimestamp"u8));
+
+    private static DateTimeOffset? TimeOf(JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        // RFC 3339 in UTC, as the API server writes it, is read straight from the UTF-8; anything
+        // else goes through the lenient parser (which takes a time without zone as UTC).
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(v);
+        return raw.Length > 2 && raw[^2] == (byte)'Z' && v.TryGetDateTimeOffset(out var t) ? t.ToUniversalTime() : ParseTime(v.GetString());
+    }
 
     private static DateTimeOffset? ParseTime(string? s) =>
         s is not null && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : null;
@@ -188,6 +212,42 @@ public static class AuditEventReader
 
     private static string? Str(JsonElement e, ReadOnlySpan<byte> name) =>
         Get(e, name) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
+
+    // Users, verbs, namespaces, resources, groups, source IPs and user agents repeat from event to
+    // event: each thread keeps the strings it has made (up to a bound) and hands the same one out.
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_repeated;
+
+    /// <summary>A string value that is likely to repeat, without a new string when it has been seen.</summary>
+    private static string? Repeated(JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(v); // with its quotes
+        if (raw.Length > 258 || raw.IndexOf((byte)'\\') >= 0)
+        {
+            return v.GetString();
+        }
+
+        Span<char> chars = stackalloc char[256];
+        var n = System.Text.Encoding.UTF8.GetChars(raw[1..^1], chars);
+        var cache = t_repeated ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        if (cache.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..n], out var known))
+        {
+            return known;
+        }
+
+        var made = new string(chars[..n]);
+        if (cache.Count < 8192)
+        {
+            cache[made] = made;
+        }
+
+        return made;
+    }
 
     private static bool IsString(JsonElement e, ReadOnlySpan<byte> name) => Get(e, name).ValueKind == JsonValueKind.String;
 }

@@ -12,11 +12,27 @@ namespace Skjold.Audit.Events;
 /// </summary>
 public static class CanonicalJson
 {
+    // One growing buffer per thread: an event's bytes are written there and copied out once.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static PathTracker? t_path;
+
     public static byte[] Serialize(JsonElement element, IRedactor? redactor = null)
     {
-        var buffer = new ArrayBufferWriter<byte>(2048);
-        Write(element, buffer, redactor, new PathTracker());
-        return buffer.WrittenSpan.ToArray();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var path = t_path ??= new PathTracker();
+        path.Reset();
+        Write(element, buffer, redactor, path);
+        var bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 1 << 20)
+        {
+            t_buffer = null; // do not keep a huge event's buffer alive
+        }
+
+        return bytes;
     }
 
     private static void Write(JsonElement e, ArrayBufferWriter<byte> w, IRedactor? redactor, PathTracker path)
@@ -24,53 +40,7 @@ public static class CanonicalJson
         switch (e.ValueKind)
         {
             case JsonValueKind.Object:
-                var members = new List<JsonProperty>();
-                foreach (var p in e.EnumerateObject())
-                {
-                    members.Add(p);
-                }
-
-                if (members.Count > 1)
-                {
-                    members.Sort(static (a, b) => CompareNames(a, b));
-                }
-
-                Put(w, "{"u8);
-                for (var i = 0; i < members.Count; i++)
-                {
-                    if (i > 0)
-                    {
-                        Put(w, ","u8);
-                    }
-
-                    var rawName = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(members[i]);
-                    var escaped = rawName.IndexOf((byte)'\\') >= 0;
-                    if (escaped)
-                    {
-                        WriteString(members[i].Name, w);
-                    }
-                    else
-                    {
-                        Put(w, "\""u8);
-                        Put(w, rawName);
-                        Put(w, "\""u8);
-                    }
-
-                    Put(w, ":"u8);
-                    path.Push(escaped ? members[i].Name : PathTracker.Known(rawName));
-                    if (redactor is not null && redactor.TryRedact(path, members[i].Value, out var replacement))
-                    {
-                        WriteString(replacement, w);
-                    }
-                    else
-                    {
-                        Write(members[i].Value, w, redactor, path);
-                    }
-
-                    path.Pop();
-                }
-
-                Put(w, "}"u8);
+                WriteObject(e, w, redactor, path);
                 break;
             case JsonValueKind.Array:
                 Put(w, "["u8);
@@ -116,6 +86,74 @@ public static class CanonicalJson
             default:
                 Put(w, "null"u8);
                 break;
+        }
+    }
+
+    private static void WriteObject(JsonElement e, ArrayBufferWriter<byte> w, IRedactor? redactor, PathTracker path)
+    {
+        // Members are sorted in a pooled array (objects are small; this runs for every object of every event).
+        var members = ArrayPool<JsonProperty>.Shared.Rent(16);
+        var count = 0;
+        try
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                if (count == members.Length)
+                {
+                    var bigger = ArrayPool<JsonProperty>.Shared.Rent(count * 2);
+                    members.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
+                    members = bigger;
+                }
+
+                members[count++] = p;
+            }
+
+            if (count > 1)
+            {
+                members.AsSpan(0, count).Sort(static (a, b) => CompareNames(a, b));
+            }
+
+            Put(w, "{"u8);
+            for (var i = 0; i < count; i++)
+            {
+                if (i > 0)
+                {
+                    Put(w, ","u8);
+                }
+
+                var rawName = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(members[i]);
+                var escaped = rawName.IndexOf((byte)'\\') >= 0;
+                if (escaped)
+                {
+                    WriteString(members[i].Name, w);
+                }
+                else
+                {
+                    Put(w, "\""u8);
+                    Put(w, rawName);
+                    Put(w, "\""u8);
+                }
+
+                Put(w, ":"u8);
+                path.Push(escaped ? members[i].Name : PathTracker.Known(rawName));
+                if (redactor is not null && redactor.TryRedact(path, members[i].Value, out var replacement))
+                {
+                    WriteString(replacement, w);
+                }
+                else
+                {
+                    Write(members[i].Value, w, redactor, path);
+                }
+
+                path.Pop();
+            }
+
+            Put(w, "}"u8);
+        }
+        finally
+        {
+            ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
         }
     }
 

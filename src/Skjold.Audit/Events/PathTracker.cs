@@ -28,6 +28,9 @@ public sealed class PathTracker
 
     public void Pop() => Depth--;
 
+    /// <summary>Empties the path for the next document (trackers are reused).</summary>
+    public void Reset() => Depth = 0;
+
     private static readonly string[] KnownNames =
         ["requestObject", "responseObject", "items", "data", "stringData", "metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration", "binaryData"];
 
@@ -45,7 +48,15 @@ public sealed class PathTracker
             }
         }
 
-        return ExtraNames.TryGetValue(System.Text.Encoding.UTF8.GetString(rawName), out var extra) ? extra : string.Empty;
+        // Names registered by redaction rules; most stores have none, and no name is made to look one up.
+        if (ExtraNames.IsEmpty || rawName.Length > 256)
+        {
+            return ExtraNames.IsEmpty ? string.Empty : ExtraNames.TryGetValue(System.Text.Encoding.UTF8.GetString(rawName), out var longName) ? longName : string.Empty;
+        }
+
+        Span<char> chars = stackalloc char[256];
+        var n = System.Text.Encoding.UTF8.GetChars(rawName, chars);
+        return ExtraNames.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..n], out var extra) ? extra : string.Empty;
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ExtraNames = new(StringComparer.Ordinal);

@@ -233,18 +233,14 @@ public sealed class SqliteAuditStore : SqlAuditStore
             Text(ev, 17, JoinGroups(f.Groups));
             raw.sqlite3_bind_blob(ev, 18, e.Canonical);
             Step(db, ev);
-            AddToOpenChunk(db, index, ts, TermPostings.Of(f.Username, f.Namespace, f.SourceIp, f.Resource, f.ApiGroup, f.Groups));
-            index++;
-        }
-    }
+            _open!.Add(index, ts, f.Username, f.Namespace, f.SourceIp, f.Resource, f.ApiGroup, f.Groups);
+            if (_open.Complete)
+            {
+                Flush(db, _open);
+                _open = new TermPostings.OpenChunk(_open.Chunk + 1, ChunkSize, _open.Terms);
+            }
 
-    private void AddToOpenChunk(sqlite3 db, long index, long ts, IEnumerable<string> terms)
-    {
-        _open!.Add(index, ts, terms);
-        if (_open.Complete)
-        {
-            Flush(db, _open);
-            _open = new TermPostings.OpenChunk(_open.Chunk + 1, ChunkSize);
+            index++;
         }
     }
 
@@ -265,7 +261,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
     {
         IndexCompletedChunks(db, size, int.MaxValue);
         var open = new TermPostings.OpenChunk(size >> _chunkBits, ChunkSize);
-        ReadTerms(db, open.Start, size, (idx, ts, terms) => open.Add(idx, ts, terms));
+        ReadTerms(db, open.Start, size, open);
         open.Next = size;
         return open;
     }
@@ -288,7 +284,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
             }
 
             var chunk = new TermPostings.OpenChunk(next, ChunkSize);
-            ReadTerms(db, chunk.Start, chunk.Start + ChunkSize, (idx, ts, terms) => chunk.Add(idx, ts, terms));
+            ReadTerms(db, chunk.Start, chunk.Start + ChunkSize, chunk);
             Flush(db, chunk);
         }
 
@@ -301,8 +297,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
         return raw.sqlite3_step(st) == raw.SQLITE_ROW ? raw.sqlite3_column_int64(st, 0) : 0;
     }
 
-    /// <summary>Reads the indexed fields of leaves [from, to) (those present) and hands each event's terms on.</summary>
-    private static void ReadTerms(sqlite3 db, long from, long to, Action<long, long, IEnumerable<string>> add)
+    /// <summary>Files the leaves [from, to) that are present under their terms, from their stored fields.</summary>
+    private static void ReadTerms(sqlite3 db, long from, long to, TermPostings.OpenChunk into)
     {
         using var st = Prepare(db, "SELECT idx, ts, username, namespace, source_ip, resource, api_group, groups FROM events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
         raw.sqlite3_bind_int64(st, 1, from);
@@ -312,8 +308,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         while ((rc = raw.sqlite3_step(st)) == raw.SQLITE_ROW)
         {
             var groups = Col(7);
-            add(raw.sqlite3_column_int64(st, 0), raw.sqlite3_column_int64(st, 1),
-                TermPostings.Of(Col(2), Col(3), Col(4), Col(5), Col(6), groups is null ? [] : groups.Split('\n')));
+            into.Add(raw.sqlite3_column_int64(st, 0), raw.sqlite3_column_int64(st, 1), Col(2), Col(3), Col(4), Col(5), Col(6), groups is null ? [] : groups.Split('\n'));
         }
 
         if (rc != raw.SQLITE_DONE)
@@ -327,7 +322,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
     {
         using (var st = Prepare(db, "INSERT OR REPLACE INTO postings(term, chunk, n, data) VALUES (?1, ?2, ?3, ?4)"))
         {
-            foreach (var (term, offsets) in chunk.Terms.OrderBy(t => t.Key, StringComparer.Ordinal))
+            foreach (var (term, offsets) in chunk.Terms.Select(t => (Term: t.Key.ToString(), Offsets: t.Value)).OrderBy(t => t.Term, StringComparer.Ordinal))
             {
                 raw.sqlite3_bind_text(st, 1, term);
                 raw.sqlite3_bind_int64(st, 2, chunk.Chunk);
@@ -518,7 +513,9 @@ public sealed class SqliteAuditStore : SqlAuditStore
         }
         else
         {
-            raw.sqlite3_bind_text(stmt, index, value);
+            // SQLite converts from UTF-16 itself: no UTF-8 copy on the managed heap for every value.
+            // (An empty span would bind NULL.)
+            _ = value.Length == 0 ? raw.sqlite3_bind_text(stmt, index, value) : raw.sqlite3_bind_text16(stmt, index, value.AsSpan());
         }
     }
 

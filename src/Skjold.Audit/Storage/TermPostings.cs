@@ -12,45 +12,13 @@ namespace Skjold.Audit.Storage;
 /// </summary>
 internal static class TermPostings
 {
-    /// <summary>The terms an event is filed under.</summary>
-    public static IEnumerable<string> Of(string? user, string? ns, string? ip, string? resource, string? apiGroup, IReadOnlyList<string> groups)
+    /// <summary>
+    /// A term: its kind (u user, n namespace, i source IP, R resource, r resource in a namespace,
+    /// a API group, g group) and value. Stored as text, "u:alice" or "r:secrets/payments".
+    /// </summary>
+    public readonly record struct Term(char Kind, string Value, string? Scope = null)
     {
-        if (user is not null)
-        {
-            yield return "u:" + user;
-        }
-
-        if (ns is not null)
-        {
-            yield return "n:" + ns;
-        }
-
-        if (ip is not null)
-        {
-            yield return "i:" + ip;
-        }
-
-        if (resource is not null)
-        {
-            yield return "R:" + resource;
-            if (ns is not null)
-            {
-                yield return "r:" + resource + "/" + ns;
-            }
-        }
-
-        if (!string.IsNullOrEmpty(apiGroup))
-        {
-            yield return "a:" + apiGroup;
-        }
-
-        foreach (var g in groups)
-        {
-            if (!SqlAuditStore.IsImplicitGroup(g))
-            {
-                yield return "g:" + g;
-            }
-        }
+        public override string ToString() => Scope is null ? $"{Kind}:{Value}" : $"{Kind}:{Value}/{Scope}";
     }
 
     /// <summary>Terms every match of the query carries; any one of them narrows the candidates.</summary>
@@ -58,32 +26,32 @@ internal static class TermPostings
     {
         if (q.User is not null)
         {
-            yield return "u:" + q.User;
+            yield return new Term('u', q.User).ToString();
         }
 
         if (q.Namespace is not null)
         {
-            yield return "n:" + q.Namespace;
+            yield return new Term('n', q.Namespace).ToString();
         }
 
         if (q.SourceIp is not null)
         {
-            yield return "i:" + q.SourceIp;
+            yield return new Term('i', q.SourceIp).ToString();
         }
 
         if (q.Resource is not null)
         {
-            yield return q.Namespace is not null ? "r:" + q.Resource + "/" + q.Namespace : "R:" + q.Resource;
+            yield return (q.Namespace is not null ? new Term('r', q.Resource, q.Namespace) : new Term('R', q.Resource)).ToString();
         }
 
         if (!string.IsNullOrEmpty(q.ApiGroup))
         {
-            yield return "a:" + q.ApiGroup;
+            yield return new Term('a', q.ApiGroup).ToString();
         }
 
         if (q.Group is not null && !SqlAuditStore.IsImplicitGroup(q.Group))
         {
-            yield return "g:" + q.Group;
+            yield return new Term('g', q.Group).ToString();
         }
     }
 
@@ -137,7 +105,8 @@ internal static class TermPostings
     }
 
     /// <summary>The postings of the open (not yet completed) chunk, kept by the writer.</summary>
-    public sealed class OpenChunk(long chunk, int chunkSize)
+    /// <param name="reuse">A finished chunk's term table to clear and fill again (it has grown to the right size).</param>
+    public sealed class OpenChunk(long chunk, int chunkSize, Dictionary<Term, List<int>>? reuse = null)
     {
         public long Chunk { get; } = chunk;
 
@@ -150,28 +119,72 @@ internal static class TermPostings
 
         public long MaxTs { get; private set; } = long.MinValue;
 
-        public Dictionary<string, List<int>> Terms { get; } = new(StringComparer.Ordinal);
+        public Dictionary<Term, List<int>> Terms { get; } = Cleared(reuse);
 
-        public void Add(long idx, long ts, IEnumerable<string> terms)
+        private static Dictionary<Term, List<int>> Cleared(Dictionary<Term, List<int>>? table)
+        {
+            table?.Clear();
+            return table ?? [];
+        }
+
+        /// <summary>Files leaf <paramref name="idx"/> under the terms of its fields (without building any strings).</summary>
+        public void Add(long idx, long ts, string? user, string? ns, string? ip, string? resource, string? apiGroup, IReadOnlyList<string> groups)
         {
             var offset = (int)(idx - Start);
-            foreach (var t in terms)
+            if (user is not null)
             {
-                if (!Terms.TryGetValue(t, out var list))
-                {
-                    Terms[t] = list = [];
-                }
+                Put(new Term('u', user), offset);
+            }
 
-                // Groups can repeat within an event; offsets stay strictly ascending.
-                if (list.Count == 0 || list[^1] != offset)
+            if (ns is not null)
+            {
+                Put(new Term('n', ns), offset);
+            }
+
+            if (ip is not null)
+            {
+                Put(new Term('i', ip), offset);
+            }
+
+            if (resource is not null)
+            {
+                Put(new Term('R', resource), offset);
+                if (ns is not null)
                 {
-                    list.Add(offset);
+                    Put(new Term('r', resource, ns), offset);
+                }
+            }
+
+            if (!string.IsNullOrEmpty(apiGroup))
+            {
+                Put(new Term('a', apiGroup), offset);
+            }
+
+            for (var i = 0; i < groups.Count; i++)
+            {
+                if (!SqlAuditStore.IsImplicitGroup(groups[i]))
+                {
+                    Put(new Term('g', groups[i]), offset);
                 }
             }
 
             MinTs = Math.Min(MinTs, ts);
             MaxTs = Math.Max(MaxTs, ts);
             Next = idx + 1;
+        }
+
+        private void Put(Term term, int offset)
+        {
+            if (!Terms.TryGetValue(term, out var list))
+            {
+                Terms[term] = list = [];
+            }
+
+            // A group can repeat within an event; offsets stay strictly ascending.
+            if (list.Count == 0 || list[^1] != offset)
+            {
+                list.Add(offset);
+            }
         }
 
         public bool Complete => Next == Start + chunkSize;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -59,20 +60,42 @@ public sealed partial class AuditReceiverHandler
             return;
         }
 
-        using var body = new MemoryStream();
-        var buffer = new byte[81920];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+        // The body goes into a pooled buffer (batches are often hundreds of KB; fresh arrays that
+        // size would land on the large object heap for every batch).
+        var body = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(context.Request.ContentLength ?? 65536, _options.MaxBodyBytes) + 1, Array.MaxLength));
+        try
         {
-            body.Write(buffer, 0, read);
-            if (body.Length > _options.MaxBodyBytes)
+            var received = 0;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(body.AsMemory(received), context.RequestAborted).ConfigureAwait(false)) > 0)
             {
-                await RejectAsync(context, 413, "too-large", $"audit batch exceeds the limit of {_options.MaxBodyBytes} bytes").ConfigureAwait(false);
-                return;
-            }
-        }
+                received += read;
+                if (received > _options.MaxBodyBytes)
+                {
+                    await RejectAsync(context, 413, "too-large", $"audit batch exceeds the limit of {_options.MaxBodyBytes} bytes").ConfigureAwait(false);
+                    return;
+                }
 
-        var parsed = AuditEventReader.ReadBody(body.GetBuffer().AsMemory(0, (int)body.Length));
+                if (received == body.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min((long)body.Length * 2, _options.MaxBodyBytes + 1), Array.MaxLength));
+                    body.AsSpan(0, received).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(body);
+                    body = bigger;
+                }
+            }
+
+            using var parsed = AuditEventReader.ReadBody(body.AsMemory(0, received));
+            await StoreAsync(context, parsed, started).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private async Task StoreAsync(HttpContext context, AuditEventReader.ReadResult parsed, long started)
+    {
         if (parsed.Events.Count == 0 && parsed.Errors.Count > 0)
         {
             await RejectAsync(context, 400, "malformed", parsed.Errors[0]).ConfigureAwait(false);
