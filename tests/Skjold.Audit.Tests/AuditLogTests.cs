@@ -55,6 +55,63 @@ public sealed class AuditLogTests
         Assert.True(MerkleTree.VerifyConsistency(small.Size, big.Size, small.Root, big.Root, consistency));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EveryProof_OfAnUnevenTree_Verifies_FromTilesOrWithout(bool withoutTiles)
+    {
+        // 83 leaves in uneven appends: tiles of 16 begun in one append and completed in the next, and
+        // an open tile of 3 leaves at the right edge whose low nodes come from its leaves.
+        await using var t = await AuditTestLog.CreateAsync();
+        var n = 0;
+        foreach (var size in new[] { 7, 13, 1, 30, 32 })
+        {
+            await t.Log.AppendAsync(Events(size, n));
+            n += size;
+        }
+
+        var head = await t.Log.SignNowAsync(default);
+        Assert.Equal(83, head!.Size);
+        if (withoutTiles)
+        {
+            // A store written before tiles: low nodes come from the nodes table where it has them
+            // (here, level 1) and are otherwise computed from the leaves.
+            await Sql(t, "DELETE FROM tiles");
+            var leaves = await ToListAsync(t.Store.ReadLeavesAsync(0, 82, false, default));
+            var values = string.Join(", ", Enumerable.Range(0, 41).Select(k =>
+                $"(1, {k}, x'{Convert.ToHexString(MerkleHash.Node(leaves[2 * k].LeafHash, leaves[(2 * k) + 1].LeafHash))}')"));
+            await Sql(t, $"INSERT INTO nodes(lvl, idx, hash) VALUES {values}");
+        }
+
+        await using var cold = new SqliteAuditStore(t.Directory);
+        for (long index = 0; index < head.Size; index++)
+        {
+            var leaf = (await ToListAsync(cold.ReadLeavesAsync(index, index + 1, false, default)))[0].LeafHash;
+            var proof = await MerkleTree.InclusionProofAsync(index, head.Size, cold, default);
+            Assert.True(MerkleTree.VerifyInclusion(index, head.Size, leaf, proof, head.Root), $"leaf {index}");
+        }
+
+        for (long m = 1; m < head.Size; m++)
+        {
+            var rootM = await MerkleTree.RootAsync(m, cold, default);
+            var consistency = await MerkleTree.ConsistencyProofAsync(m, head.Size, cold, default);
+            Assert.True(MerkleTree.VerifyConsistency(m, head.Size, rootM, head.Root, consistency), $"size {m}");
+        }
+
+        if (withoutTiles)
+        {
+            // The nodes table is really read: a wrong level-1 hash makes the proofs over it fail.
+            await Sql(t, "UPDATE nodes SET hash = zeroblob(32) WHERE lvl = 1 AND idx = 20");
+            await using var again = new SqliteAuditStore(t.Directory);
+            var leaf0 = (await ToListAsync(again.ReadLeavesAsync(0, 1, false, default)))[0].LeafHash;
+            var leaf43 = (await ToListAsync(again.ReadLeavesAsync(43, 44, false, default)))[0].LeafHash;
+            var proof0 = await MerkleTree.InclusionProofAsync(0, head.Size, again, default);
+            var proof43 = await MerkleTree.InclusionProofAsync(43, head.Size, again, default);
+            Assert.False(MerkleTree.VerifyInclusion(43, head.Size, leaf43, proof43, head.Root));
+            Assert.True(MerkleTree.VerifyInclusion(0, head.Size, leaf0, proof0, head.Root));
+        }
+    }
+
     [Fact]
     public async Task InclusionProofs_FromCachedUpperNodes_VerifyOnWarmAndColdStores()
     {

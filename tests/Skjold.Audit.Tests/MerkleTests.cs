@@ -116,4 +116,25 @@ public sealed class MerkleTests
             }
         }
     }
+
+    [Fact]
+    public void SubtreeHashCache_KeepsLevelsFromItsMinimum_WithinItsBound()
+    {
+        var cache = new SubtreeHashCache(minLevel: 4, maxHashes: 2 * 4096);
+        var h = System.Security.Cryptography.SHA256.HashData([1, 2, 3]);
+        cache.Set(3, 5, h);
+        Assert.False(cache.TryGet(3, 5, out _)); // below the minimum level: never kept
+        cache.Set(4, 5, h);
+        Assert.True(cache.TryGet(4, 5, out var got));
+        Assert.Equal(h, got);
+        Assert.False(cache.TryGet(4, 6, out _)); // same page, not set
+        Assert.False(cache.TryGet(5, 5, out _));
+        cache.Set(4, 4096 * 3, h); // second page: still within the bound of two pages
+        Assert.True(cache.TryGet(4, 4096 * 3, out _));
+        cache.Set(9, 0, h); // a third page would exceed it
+        Assert.False(cache.TryGet(9, 0, out _));
+        got[0] ^= 1;
+        Assert.True(cache.TryGet(4, 5, out var again));
+        Assert.Equal(h, again); // callers get copies
+    }
 }

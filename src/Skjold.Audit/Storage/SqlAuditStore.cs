@@ -32,15 +32,14 @@ public abstract class SqlAuditStore : IAuditStore
     public static string? JoinGroups(IReadOnlyList<string> groups) => groups.Count == 0 ? null : string.Join('\n', groups);
 
     /// <summary>
-    /// Hashes of perfect subtrees never change once written, so those of level 6 and up (one per 64
-    /// leaves or more: about 310,000 for 10 million events, some 30 MB) are kept in memory as they
-    /// are written or first read. An inclusion proof then reads only its lowest six hashes.
+    /// Hashes of perfect subtrees never change once written, so those of level 4 and up (one per 16
+    /// leaves or more: about 1.25 million for 10 million events, 40 MB) are kept in memory as they
+    /// are written or first read, up to 4 million hashes (128 MB). An inclusion proof then reads
+    /// only its lowest four hashes.
     /// </summary>
-    private const int CachedLevel = 6;
+    private const int CachedLevel = 4;
 
-    private const int MaxCachedNodes = 1 << 20;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Level, long Index), byte[]> _upperNodes = new();
+    private readonly SubtreeHashCache _upperNodes = new(CachedLevel, 4L << 20);
 
     public abstract string Description { get; }
 
@@ -167,10 +166,7 @@ public abstract class SqlAuditStore : IAuditStore
             committed = true;
             foreach (var (level, idx, hash) in nodes)
             {
-                if (level >= CachedLevel)
-                {
-                    CacheUpperNode((level, idx), hash);
-                }
+                _upperNodes.Set(level, idx, hash);
             }
 
             return new AppendResult(first, frontier.Size, frontier.Root());
@@ -236,7 +232,7 @@ public abstract class SqlAuditStore : IAuditStore
                 continue;
             }
 
-            if (n.Level >= CachedLevel && _upperNodes.TryGetValue(n, out var cached))
+            if (_upperNodes.TryGet(n.Level, n.Index, out var cached))
             {
                 result[n] = cached;
             }
@@ -258,9 +254,9 @@ public abstract class SqlAuditStore : IAuditStore
         await ReadNodesAsync(leaves.Distinct().ToList(), inner.Distinct().ToList(), result, cancellationToken).ConfigureAwait(false);
         foreach (var n in inner)
         {
-            if (n.Level >= CachedLevel && result.TryGetValue(n, out var hash))
+            if (result.TryGetValue(n, out var hash))
             {
-                CacheUpperNode(n, hash);
+                _upperNodes.Set(n.Level, n.Index, hash);
             }
         }
 
@@ -302,14 +298,6 @@ public abstract class SqlAuditStore : IAuditStore
             {
                 into[(r.GetInt32(0), r.GetInt64(1))] = (byte[])r.GetValue(2);
             }
-        }
-    }
-
-    private void CacheUpperNode((int Level, long Index) node, byte[] hash)
-    {
-        if (_upperNodes.Count < MaxCachedNodes)
-        {
-            _upperNodes.TryAdd(node, hash);
         }
     }
 

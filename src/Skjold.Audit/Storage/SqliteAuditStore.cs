@@ -42,6 +42,16 @@ public sealed class SqliteAuditStore : SqlAuditStore
     private SqliteConnection? _proofConnection;
     private sqlite3_stmt? _leafRead;
     private sqlite3_stmt? _nodeRead;
+    private sqlite3_stmt? _tileRead;
+
+    /// <summary>
+    /// Leaf hashes are also stored 16 to a row (a tile) when 16 leaves are complete; a proof's four
+    /// lowest hashes (levels 0 to 3) are then one read and a few hashes of that tile, and the nodes
+    /// table keeps only levels 4 and up.
+    /// </summary>
+    private const int TileLevels = 4;
+
+    private const int TileSize = 1 << TileLevels;
 
     public SqliteAuditStore(string dataDirectory)
         : this(dataDirectory, DefaultChunkBits)
@@ -100,6 +110,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, chunk INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(term, chunk)) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS chunks(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS tiles(tile INTEGER PRIMARY KEY, hashes BLOB NOT NULL)",
         .. TimeIndexStatements,
         .. FieldIndexStatements.Select(sql => "DROP INDEX IF EXISTS " + sql.Split(' ')[5]),
     ];
@@ -182,11 +193,17 @@ public sealed class SqliteAuditStore : SqlAuditStore
             InsertEvents(db, firstIndex, events, ct);
         }
 
+        InsertTiles(db, firstIndex, events);
         if (nodes.Count > 0)
         {
             using var nd = Prepare(db, "INSERT INTO nodes(lvl, idx, hash) VALUES (?1, ?2, ?3)");
             foreach (var (level, idx, hash) in nodes)
             {
+                if (level < TileLevels)
+                {
+                    continue; // in the tiles
+                }
+
                 raw.sqlite3_bind_int(nd, 1, level);
                 raw.sqlite3_bind_int64(nd, 2, idx);
                 raw.sqlite3_bind_blob(nd, 3, hash);
@@ -195,6 +212,39 @@ public sealed class SqliteAuditStore : SqlAuditStore
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Writes a tile for every run of 16 leaves the append completes (the first may have begun in an earlier append).</summary>
+    private static void InsertTiles(sqlite3 db, long firstIndex, IReadOnlyList<PreparedEvent> events)
+    {
+        var tile = new byte[TileSize * 32];
+        var filled = (int)(firstIndex & (TileSize - 1));
+        if (filled > 0)
+        {
+            using var earlier = Prepare(db, "SELECT idx, leaf_hash FROM events WHERE idx >= ?1 AND idx < ?2");
+            raw.sqlite3_bind_int64(earlier, 1, firstIndex - filled);
+            raw.sqlite3_bind_int64(earlier, 2, firstIndex);
+            while (raw.sqlite3_step(earlier) == raw.SQLITE_ROW)
+            {
+                var offset = (int)(raw.sqlite3_column_int64(earlier, 0) & (TileSize - 1));
+                raw.sqlite3_column_blob(earlier, 1).CopyTo(tile.AsSpan(offset * 32, 32));
+            }
+        }
+
+        using var st = Prepare(db, "INSERT OR REPLACE INTO tiles(tile, hashes) VALUES (?1, ?2)");
+        var index = firstIndex;
+        foreach (var e in events)
+        {
+            e.LeafHash.CopyTo(tile.AsSpan((int)(index & (TileSize - 1)) * 32));
+            if ((index & (TileSize - 1)) == TileSize - 1)
+            {
+                raw.sqlite3_bind_int64(st, 1, index >> TileLevels);
+                raw.sqlite3_bind_blob(st, 2, tile);
+                Step(db, st);
+            }
+
+            index++;
+        }
     }
 
     private void InsertEvents(sqlite3 db, long firstIndex, IReadOnlyList<PreparedEvent> events, CancellationToken ct)
@@ -536,18 +586,35 @@ public sealed class SqliteAuditStore : SqlAuditStore
 
                 _leafRead = Prepare(c.Handle!, "SELECT leaf_hash FROM events WHERE idx = ?1");
                 _nodeRead = Prepare(c.Handle!, "SELECT hash FROM nodes WHERE lvl = ?1 AND idx = ?2");
+                _tileRead = Prepare(c.Handle!, "SELECT hashes FROM tiles WHERE tile = ?1");
                 _proofConnection = c;
             }
 
             var db = _proofConnection.Handle!;
-            foreach (var idx in leaves)
+
+            // Levels 0 to 3 from the tile they lie in, one read per tile.
+            var low = leaves.Select(i => (Level: 0, Index: i)).Concat(inner.Where(n => n.Level < TileLevels));
+            foreach (var group in low.GroupBy(n => (n.Index << n.Level) >> TileLevels))
             {
                 ct.ThrowIfCancellationRequested();
-                raw.sqlite3_bind_int64(_leafRead, 1, idx);
-                ReadHash(db, _leafRead!, (0, idx), into);
+                raw.sqlite3_bind_int64(_tileRead, 1, group.Key);
+                var tile = ReadBlob(db, _tileRead!);
+                foreach (var n in group)
+                {
+                    if (tile is { Length: TileSize * 32 })
+                    {
+                        var first = (int)((n.Index << n.Level) & (TileSize - 1));
+                        into[n] = SubtreeHash(tile, first, 1 << n.Level);
+                    }
+                    else
+                    {
+                        // The open tile at the right edge, or a store written before tiles.
+                        ReadWithoutTile(db, n, into);
+                    }
+                }
             }
 
-            foreach (var (level, idx) in inner)
+            foreach (var (level, idx) in inner.Where(n => n.Level >= TileLevels))
             {
                 raw.sqlite3_bind_int(_nodeRead, 1, level);
                 raw.sqlite3_bind_int64(_nodeRead, 2, idx);
@@ -556,6 +623,57 @@ public sealed class SqliteAuditStore : SqlAuditStore
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>A leaf from events; a low node from the nodes table (stores before tiles) or else from its leaves.</summary>
+    private void ReadWithoutTile(sqlite3 db, (int Level, long Index) n, Dictionary<(int, long), byte[]> into)
+    {
+        if (n.Level > 0)
+        {
+            raw.sqlite3_bind_int(_nodeRead, 1, n.Level);
+            raw.sqlite3_bind_int64(_nodeRead, 2, n.Index);
+            ReadHash(db, _nodeRead!, n, into);
+            if (into.ContainsKey(n))
+            {
+                return;
+            }
+        }
+
+        var count = 1 << n.Level;
+        var hashes = new byte[count * 32];
+        for (var i = 0; i < count; i++)
+        {
+            raw.sqlite3_bind_int64(_leafRead, 1, (n.Index << n.Level) + i);
+            if (ReadBlob(db, _leafRead!) is not { Length: 32 } leaf)
+            {
+                return; // missing: the caller reports it
+            }
+
+            leaf.CopyTo(hashes, i * 32);
+        }
+
+        into[n] = SubtreeHash(hashes, 0, count);
+    }
+
+    /// <summary>The hash of the perfect subtree over <paramref name="count"/> consecutive leaf hashes from <paramref name="first"/>.</summary>
+    private static byte[] SubtreeHash(byte[] hashes, int first, int count) =>
+        count == 1
+            ? hashes.AsSpan(first * 32, 32).ToArray()
+            : Merkle.MerkleHash.Node(SubtreeHash(hashes, first, count / 2), SubtreeHash(hashes, first + (count / 2), count / 2));
+
+    private static byte[]? ReadBlob(sqlite3 db, sqlite3_stmt stmt)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        try
+        {
+            return rc == raw.SQLITE_ROW ? raw.sqlite3_column_blob(stmt, 0).ToArray()
+                : rc == raw.SQLITE_DONE ? null
+                : throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
     }
 
     private static void ReadHash(sqlite3 db, sqlite3_stmt stmt, (int, long) key, Dictionary<(int, long), byte[]> into)
@@ -588,6 +706,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         {
             _leafRead?.Dispose();
             _nodeRead?.Dispose();
+            _tileRead?.Dispose();
             _proofConnection?.Dispose();
             _proofConnection = null;
         }
