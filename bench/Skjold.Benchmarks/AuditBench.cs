@@ -70,6 +70,7 @@ internal static class AuditBench
                 await Task.WhenAll(tasks);
                 var ingest = sw.Elapsed;
                 sampler?.Print(events);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  writer busy {log.WriterBusy.TotalSeconds / ingest.TotalSeconds:P0} of the time, {log.Commits} commits"));
                 await log.SignNowAsync(default);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ingest (durable, sealed): {events / ingest.TotalSeconds:N0} events/s ({ingest.TotalSeconds:F1} s)"));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -38,6 +38,12 @@ public sealed class AuditLog : IAsyncDisposable
 
     public IAuditStore Store => _store;
 
+    /// <summary>Time the single writer spent in the store's append (rows, commit, fsync): diagnostics for benchmarks.</summary>
+    internal TimeSpan WriterBusy { get; private set; }
+
+    /// <summary>Group commits made so far.</summary>
+    internal long Commits { get; private set; }
+
     public AuditKeys Keys => _keys;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -149,7 +155,10 @@ public sealed class AuditLog : IAsyncDisposable
 
             try
             {
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var result = await _store.AppendAsync(events, batch[0].Offset, CancellationToken.None).ConfigureAwait(false);
+                WriterBusy += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+                Commits++;
                 _size = result.Size;
                 _root = result.Root;
                 var index = result.FirstIndex;
