@@ -21,6 +21,8 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly ThreadLocal<KeyedRedactor> _redactors;
+    private readonly SemaphoreSlim _prepareGate = new(Math.Max(1, Environment.ProcessorCount - 1));
+    private int _appendsInFlight;
     private Task? _writer;
     private long _lastSignedSize;
     private long _size;
@@ -63,17 +65,50 @@ public sealed class AuditLog : IAsyncDisposable
             throw new InvalidOperationException("the audit log is not started");
         }
 
-        var prepared = Prepare(events);
+        PreparedEvent[] prepared;
+        Interlocked.Increment(ref _appendsInFlight);
+        try
+        {
+            // At most one preparing thread fewer than there are cores, so that the single writer
+            // always has one; a batch is prepared in parallel only when no other append is waiting.
+            await _prepareGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                prepared = Prepare(events, parallel: Volatile.Read(ref _appendsInFlight) == 1);
+            }
+            finally
+            {
+                _prepareGate.Release();
+            }
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _appendsInFlight);
+            throw;
+        }
+
+        try
+        {
+            return await EnqueueAsync(prepared, offset, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _appendsInFlight);
+        }
+    }
+
+    private async Task<AppendResult> EnqueueAsync(PreparedEvent[] prepared, IngestOffset? offset, CancellationToken cancellationToken)
+    {
         var pending = new Pending(prepared, offset, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Redacts, canonicalises and hashes events (in parallel for large batches).</summary>
-    public PreparedEvent[] Prepare(IReadOnlyList<JsonElement> events)
+    /// <summary>Redacts, canonicalises and hashes events (in parallel for large batches, when <paramref name="parallel"/>).</summary>
+    public PreparedEvent[] Prepare(IReadOnlyList<JsonElement> events, bool parallel = true)
     {
         var prepared = new PreparedEvent[events.Count];
-        if (events.Count < 256)
+        if (events.Count < 256 || !parallel)
         {
             for (var i = 0; i < events.Count; i++)
             {
@@ -241,6 +276,7 @@ public sealed class AuditLog : IAsyncDisposable
 
         _stop.Dispose();
         _redactors.Dispose();
+        _prepareGate.Dispose();
     }
 
     private sealed record Pending(PreparedEvent[] Events, IngestOffset? Offset, TaskCompletionSource<AppendResult> Done);

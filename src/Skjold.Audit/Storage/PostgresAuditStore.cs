@@ -87,7 +87,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
     }
 
     protected override async Task InsertAsync(DbConnection connection, DbTransaction tx, long firstIndex, IReadOnlyList<PreparedEvent> events,
-        List<(int Level, long Index, byte[] Hash)> nodes, CancellationToken ct)
+        Task<List<(int Level, long Index, byte[] Hash)>> hashing, CancellationToken ct)
     {
         var c = (NpgsqlConnection)connection;
         await using (var copy = await c.BeginBinaryImportAsync($"COPY events({Columns}, payload) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false))
@@ -147,6 +147,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
             await copy.CompleteAsync(ct).ConfigureAwait(false);
         }
 
+        var nodes = await hashing.ConfigureAwait(false);
         if (nodes.Count > 0)
         {
             await using var copy = await c.BeginBinaryImportAsync("COPY nodes(lvl, idx, hash) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);

@@ -176,8 +176,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
         return await ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false)).ConfigureAwait(false);
     }
 
-    protected override Task InsertAsync(DbConnection connection, DbTransaction tx, long firstIndex, IReadOnlyList<PreparedEvent> events,
-        List<(int Level, long Index, byte[] Hash)> nodes, CancellationToken ct)
+    protected override async Task InsertAsync(DbConnection connection, DbTransaction tx, long firstIndex, IReadOnlyList<PreparedEvent> events,
+        Task<List<(int Level, long Index, byte[] Hash)>> hashing, CancellationToken ct)
     {
         // The hot path of ingestion: statements prepared once per batch and driven through SQLite's
         // own API (bind, step, reset), which costs a fraction of an ADO.NET command per row. The
@@ -194,6 +194,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         }
 
         InsertTiles(db, firstIndex, events);
+        var nodes = await hashing.ConfigureAwait(false);
         if (nodes.Count > 0)
         {
             using var nd = Prepare(db, "INSERT INTO nodes(lvl, idx, hash) VALUES (?1, ?2, ?3)");
@@ -210,8 +211,6 @@ public sealed class SqliteAuditStore : SqlAuditStore
                 Step(db, nd);
             }
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>Writes a tile for every run of 16 leaves the append completes (the first may have begun in an earlier append).</summary>
