@@ -9,6 +9,7 @@ using Skjold.Audit.Export;
 using Skjold.Audit.Ingest;
 using Skjold.Audit.Merkle;
 using Skjold.Audit.Signing;
+using Skjold.Audit.Query;
 using Skjold.Audit.Storage;
 using Skjold.Reports;
 
@@ -214,18 +215,10 @@ internal static partial class AuditCommand
         switch (format)
         {
             case "json":
-                await output.WriteLineAsync(JsonSerializer.Serialize(rows, CliJsonContext.Relaxed.GetTypeInfo(typeof(IReadOnlyList<AuditRecord>)))).ConfigureAwait(false);
+                await output.WriteLineAsync(AuditRecordFormats.Json(rows)).ConfigureAwait(false);
                 break;
             case "csv":
-                await output.WriteLineAsync("index,time,verb,user,groups,sourceIp,resource,subresource,namespace,name,code,auditId").ConfigureAwait(false);
-                foreach (var r in rows)
-                {
-                    string[] cells = [r.Index.ToString(CultureInfo.InvariantCulture), r.Time.ToString("O", CultureInfo.InvariantCulture), r.Verb ?? "", r.Username ?? "",
-                        string.Join(';', r.Groups), r.SourceIp ?? "", r.Resource ?? "", r.Subresource ?? "", r.Namespace ?? "", r.Name ?? "",
-                        r.Code?.ToString(CultureInfo.InvariantCulture) ?? "", r.AuditId ?? ""];
-                    await output.WriteLineAsync(string.Join(',', cells.Select(Csv.Field))).ConfigureAwait(false);
-                }
-
+                await AuditRecordFormats.WriteCsvAsync(rows, output).ConfigureAwait(false);
                 break;
             default:
                 await output.WriteLineAsync($"{"INDEX",8}  {"TIME (UTC)",-20}  {"VERB",-8}  {"USER",-32}  {"RESOURCE",-36}  {"CODE",4}  SOURCE").ConfigureAwait(false);

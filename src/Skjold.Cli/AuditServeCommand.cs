@@ -22,9 +22,10 @@ internal static class AuditServeCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file" };
         var tokenFile = new Option<string?>("--token-file") { Description = "File holding the bearer token the API server sends" };
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA that issues the API server's client certificate" };
-        var command = new Command("serve", "Receive the API server's audit webhook at POST /audit and seal every batch before answering 200.")
+        var queryTokenFile = new Option<string?>("--query-token-file") { Description = "Also serve the read API (GET /audit/events, GET /audit/proof/INDEX) to holders of the bearer token in this file" };
+        var command = new Command("serve", "Receive the API server's audit webhook at POST /audit and seal every batch before answering 200; optionally serve queries and proofs.")
         {
-            listen, selfSigned, tlsCert, tlsKey, tokenFile, clientCa,
+            listen, selfSigned, tlsCert, tlsKey, tokenFile, clientCa, queryTokenFile,
         };
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -38,7 +39,7 @@ internal static class AuditServeCommand
             AuditReceiverOptions receiver;
             try
             {
-                receiver = ReceiverOptions(parse.GetValue(tokenFile), parse.GetValue(clientCa), context);
+                receiver = ReceiverOptions(parse.GetValue(tokenFile), parse.GetValue(clientCa), parse.GetValue(queryTokenFile), context);
                 receiver.Validate();
             }
             catch (Exception ex) when (ex is ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
@@ -83,9 +84,10 @@ internal static class AuditServeCommand
         return command;
     }
 
-    internal static AuditReceiverOptions ReceiverOptions(string? tokenFile, string? clientCa, CliContext context) => new()
+    internal static AuditReceiverOptions ReceiverOptions(string? tokenFile, string? clientCa, string? queryTokenFile, CliContext context) => new()
     {
         Token = tokenFile is null ? null : File.ReadAllText(Path.GetFullPath(tokenFile, context.WorkingDirectory)).Trim(),
+        QueryToken = queryTokenFile is null ? null : File.ReadAllText(Path.GetFullPath(queryTokenFile, context.WorkingDirectory)).Trim(),
         ClientCa = clientCa is null ? null : X509Certificate2.CreateFromPemFile(Path.GetFullPath(clientCa, context.WorkingDirectory)),
     };
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using Skjold.Audit.Query;
 using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
@@ -68,60 +68,31 @@ internal sealed class QueryOptions
         };
         if (p.GetValue(_whoRead) is { } secret)
         {
-            var parts = secret.Split('/');
-            if (parts.Length != 2)
-            {
-                throw new FormatException("--who-read-secret takes NAMESPACE/NAME");
-            }
-
-            q = q with { Resource = "secrets", Namespace = parts[0], Name = parts[1], IncludeCollection = true, Verbs = ["get", "list", "watch"] };
+            q = AuditQuestions.WhoReadSecret(q, secret);
         }
 
         if (p.GetValue(_activity) is { } user)
         {
-            q = q with { User = user };
+            q = AuditQuestions.ActivityOf(q, user);
         }
 
         if (p.GetValue(_exec))
         {
-            q = q with { Resource = "pods", Subresources = ["exec", "attach", "portforward"] };
+            q = AuditQuestions.ExecSessions(q);
         }
 
         if (p.GetValue(_denied))
         {
-            q = q with { Codes = [401, 403] };
+            q = AuditQuestions.Denied(q);
         }
 
         if (p.GetValue(_rbac))
         {
-            q = q with { ApiGroup = "rbac.authorization.k8s.io", Verbs = ["create", "update", "patch", "delete", "deletecollection"] };
+            q = AuditQuestions.RbacChanges(q);
         }
 
         return q;
     }
 
-    private static DateTimeOffset? Time(string? text, string flag)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        var t = text.Trim();
-        if (t.Length > 1 && char.IsAsciiLetter(t[^1]) && int.TryParse(t[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-        {
-            var span = t[^1] switch
-            {
-                'm' => TimeSpan.FromMinutes(n),
-                'h' => TimeSpan.FromHours(n),
-                'd' => TimeSpan.FromDays(n),
-                _ => throw new FormatException($"{flag}: '{text}' is not a duration (use m, h or d)"),
-            };
-            return DateTimeOffset.UtcNow - span;
-        }
-
-        return DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
-            ? time
-            : throw new FormatException($"{flag}: '{text}' is not a time; use RFC 3339 (2026-11-24T10:00:00Z), a date, or a duration such as 24h");
-    }
+    private static DateTimeOffset? Time(string? text, string flag) => AuditQuestions.ParseTime(text, flag, DateTimeOffset.UtcNow);
 }

@@ -35,11 +35,12 @@ internal static class ServeCommand
         var auditKeyDir = new Option<string?>("--audit-key-dir") { Description = "Audit key directory (default: --audit-data-dir)" };
         var auditToken = new Option<string?>("--audit-token-file") { Description = "Bearer token file the API server's audit webhook presents" };
         var auditCa = new Option<string?>("--audit-client-ca") { Description = "CA of the API server's audit client certificate" };
+        var auditQueryToken = new Option<string?>("--audit-query-token-file") { Description = "Also serve the audit read API (GET /audit/events, GET /audit/proof/INDEX) to holders of this bearer token" };
 
         var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
         {
             listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, kubeconfig, kubeContext, timeout, denyOnTimeout, maxSize, noop,
-            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa,
+            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -140,7 +141,7 @@ internal static class ServeCommand
             {
                 try
                 {
-                    receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), context);
+                    receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), parse.GetValue(auditQueryToken), context);
                     receiver.Validate();
                     var keyDir = Path.GetFullPath(parse.GetValue(auditKeyDir) ?? parse.GetValue(auditDir) ?? ".", context.WorkingDirectory);
                     var keys = Skjold.Audit.Signing.AuditKeys.Load(keyDir);

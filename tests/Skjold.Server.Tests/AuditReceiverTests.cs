@@ -22,6 +22,7 @@ namespace Skjold.Server.Tests;
 public sealed class AuditReceiverTests : IAsyncLifetime
 {
     private const string Token = "test-token-0123456789abcdef";
+    private const string QueryToken = "auditor-token-fedcba9876543210";
     private string _dir = null!;
     private AuditKeys _keys = null!;
     private SqliteAuditStore _store = null!;
@@ -49,7 +50,7 @@ public sealed class AuditReceiverTests : IAsyncLifetime
             EnableAdmission = false,
         };
         _app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), logging: b => b.SetMinimumLevel(LogLevel.Warning),
-            audit: _log, auditOptions: new AuditReceiverOptions { Token = Token, ClientCa = _clientCa, MaxBodyBytes = 1024 * 1024 });
+            audit: _log, auditOptions: new AuditReceiverOptions { Token = Token, QueryToken = QueryToken, ClientCa = _clientCa, MaxBodyBytes = 1024 * 1024 });
         await _app.StartAsync();
         _client = new HttpClient(WebhookServer.TrustingHandler(_certs.CaPem)) { BaseAddress = ServerHost.BoundAddress(_app) };
     }
@@ -109,6 +110,105 @@ public sealed class AuditReceiverTests : IAsyncLifetime
         await _log.SignNowAsync(default);
         using var v = new TreeHeadVerifier(_keys.PublicKeyPem);
         Assert.True((await AuditVerifier.VerifyStoreAsync(_store, v, null, default)).Ok);
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string path, string? token = QueryToken, string? accept = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+
+        return await _client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task ReadApi_AnswersQueriesAndNamedQuestions_AsJsonAndCsv_OnlyWithItsOwnToken()
+    {
+        var bob = EventJson("q2").Replace("\"alice\"", "\"bob\"", StringComparison.Ordinal).Replace("\"code\":200", "\"code\":403", StringComparison.Ordinal);
+        using (var posted = await PostAsync(EventList(EventJson("q1"), bob, EventJson("q3"))))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+
+        using var byUser = await GetAsync("/audit/events?user=alice&order=desc");
+        Assert.Equal(HttpStatusCode.OK, byUser.StatusCode);
+        Assert.StartsWith("application/json", byUser.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+        using (var doc = System.Text.Json.JsonDocument.Parse(await byUser.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(["q3", "q1"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("auditId").GetString()));
+        }
+
+        using var denied = await GetAsync("/audit/events?denied&format=csv");
+        var csv = (await denied.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("index,time,verb,user,groups,sourceIp,resource,subresource,namespace,name,code,auditId", csv[0]);
+        Assert.EndsWith(",403,q2", Assert.Single(csv[1..]), StringComparison.Ordinal);
+
+        using var secret = await GetAsync("/audit/events?who-read-secret=shop/db&since=2026-11-24T00:00:00Z", accept: "text/csv");
+        Assert.StartsWith("text/csv", secret.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(4, (await secret.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // Bad input is a 400 that says what is wrong; the API server's token and no token are 401.
+        using var badTime = await GetAsync("/audit/events?since=yesterday-ish");
+        Assert.Equal(HttpStatusCode.BadRequest, badTime.StatusCode);
+        Assert.Contains("since", await badTime.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var unknown = await GetAsync("/audit/events?usr=alice");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("unknown parameter 'usr'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var tooMany = await GetAsync("/audit/events?limit=1000000");
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        using var ingestToken = await GetAsync("/audit/events", token: Token);
+        Assert.Equal(HttpStatusCode.Unauthorized, ingestToken.StatusCode);
+        using var none = await GetAsync("/audit/events", token: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadApi_InclusionProof_VerifiesAgainstTheSignedTreeHead()
+    {
+        using (var posted = await PostAsync(EventList([.. Enumerable.Range(0, 21).Select(i => EventJson("p" + i))])))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+
+        using var response = await GetAsync("/audit/proof/13");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var r = doc.RootElement;
+        var head = r.GetProperty("treeHead");
+        var size = head.GetProperty("size").GetInt64();
+        var root = Convert.FromBase64String(head.GetProperty("root").GetString()!);
+        var proof = r.GetProperty("proof").EnumerateArray().Select(p => Convert.FromBase64String(p.GetString()!)).ToList();
+        var leaf = Convert.FromBase64String(r.GetProperty("leafHash").GetString()!);
+        Assert.Equal(21, size);
+        Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(13, size, leaf, proof, root));
+        Assert.False(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(12, size, leaf, proof, root));
+        using var verifier = new TreeHeadVerifier(_keys.PublicKeyPem);
+        var sth = new SignedTreeHead(size, DateTimeOffset.FromUnixTimeMilliseconds(head.GetProperty("timestamp").GetInt64()), root,
+            Convert.FromBase64String(head.GetProperty("signature").GetString()!), head.GetProperty("keyId").GetString()!);
+        Assert.True(verifier.Verify(sth));
+
+        using var missing = await GetAsync("/audit/proof/21");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var notANumber = await GetAsync("/audit/proof/-1");
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        using var unauthenticated = await GetAsync("/audit/proof/1", token: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+    }
+
+    [Fact]
+    public void ReceiverOptions_RefuseAQueryTokenEqualToTheApiServers()
+    {
+        var same = new AuditReceiverOptions { Token = Token, QueryToken = Token };
+        Assert.Contains("differ", Assert.Throws<ArgumentException>(same.Validate).Message, StringComparison.Ordinal);
+        var shortToken = new AuditReceiverOptions { Token = Token, QueryToken = "short" };
+        Assert.Throws<ArgumentException>(shortToken.Validate);
     }
 
     [Fact]

@@ -10,6 +10,13 @@ public sealed record AuditReceiverOptions
 {
     public string? Token { get; init; }
 
+    /// <summary>
+    /// Bearer token of the read API (GET /audit/events, GET /audit/proof/INDEX) for investigators and
+    /// auditors; without it the read API is not served. Never the same as <see cref="Token"/>: the
+    /// API server's credential must not read the trail.
+    /// </summary>
+    public string? QueryToken { get; init; }
+
     public X509Certificate2? ClientCa { get; init; }
 
     /// <summary>Largest batch accepted (413 above). Default 64 MiB.</summary>
@@ -25,6 +32,16 @@ public sealed record AuditReceiverOptions
         if (Token is { Length: < 16 })
         {
             throw new ArgumentException("the audit bearer token must be at least 16 characters");
+        }
+
+        if (QueryToken is { Length: < 16 })
+        {
+            throw new ArgumentException("the audit query token must be at least 16 characters");
+        }
+
+        if (QueryToken is not null && QueryToken == Token)
+        {
+            throw new ArgumentException("the audit query token must differ from the token the API server sends");
         }
     }
 }

@@ -92,6 +92,10 @@ public static class ServerHost
             builder.Services.AddSingleton(audit);
             builder.Services.AddSingleton(auditOptions!);
             builder.Services.AddSingleton<AuditReceiver.AuditReceiverHandler>();
+            if (auditOptions!.QueryToken is not null)
+            {
+                builder.Services.AddSingleton<AuditReceiver.AuditQueryHandler>();
+            }
         }
 
         var app = builder.Build();
@@ -108,7 +112,14 @@ public static class ServerHost
         {
             var receiver = app.Services.GetRequiredService<AuditReceiver.AuditReceiverHandler>();
             app.MapPost("/audit", receiver.HandleAsync);
+            if (auditOptions!.QueryToken is not null)
+            {
+                var reader = app.Services.GetRequiredService<AuditReceiver.AuditQueryHandler>();
+                app.MapGet("/audit/events", reader.EventsAsync);
+                app.MapGet("/audit/proof/{index}", reader.ProofAsync);
+            }
         }
+
         if (options.EnableNoop)
         {
             app.MapPost("/noop", handler.HandleNoopAsync);

@@ -1,0 +1,252 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Skjold.Audit;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Query;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Server.AuditReceiver;
+
+/// <summary>
+/// The audit trail's read API for investigators, beside the receiver. Reading who accessed what is
+/// itself sensitive, so it has its own bearer token (never the API server's):
+/// <list type="bullet">
+/// <item>GET /audit/events: the filters of <c>skjold audit query</c> as query parameters (since, until,
+/// user, group, verb, resource, namespace, name, subresource, source-ip, code, limit, order) or a
+/// named question (who-read-secret=NS/NAME, activity-of=USER, exec-sessions, denied, rbac-changes);
+/// JSON, or CSV with format=csv or Accept: text/csv.</item>
+/// <item>GET /audit/proof/{index}: the event's inclusion proof against the latest signed tree head.</item>
+/// </list>
+/// </summary>
+public sealed partial class AuditQueryHandler
+{
+    /// <summary>Most events one request returns.</summary>
+    public const int MaxLimit = 10_000;
+
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
+    {
+        "since", "until", "user", "group", "verb", "resource", "namespace", "name", "subresource", "source-ip", "code", "limit", "order", "format",
+        "who-read-secret", "activity-of", "exec-sessions", "denied", "rbac-changes",
+    };
+
+    private readonly AuditLog _log;
+    private readonly byte[] _token;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AuditQueryHandler> _logger;
+
+    public AuditQueryHandler(AuditLog log, AuditReceiverOptions options, ILogger<AuditQueryHandler> logger, TimeProvider? time = null)
+    {
+        _log = log;
+        _token = Encoding.UTF8.GetBytes(options.QueryToken ?? throw new ArgumentException("the audit query API needs a query token"));
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public async Task EventsAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        AuditQuery query;
+        try
+        {
+            query = Parse(context.Request.Query, _time.GetUtcNow());
+        }
+        catch (FormatException ex)
+        {
+            await ProblemAsync(context, 400, ex.Message).ConfigureAwait(false);
+            return;
+        }
+
+        var rows = new List<Skjold.Audit.Events.AuditRecord>();
+        await foreach (var (r, _) in _log.Store.QueryAsync(query, false, context.RequestAborted).ConfigureAwait(false))
+        {
+            rows.Add(r);
+        }
+
+        LogQuery(_logger, rows.Count, context.Connection.RemoteIpAddress?.ToString());
+        var csv = context.Request.Query["format"] == "csv"
+            || (context.Request.Query["format"].Count == 0 && context.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+        if (csv)
+        {
+            context.Response.ContentType = "text/csv; charset=utf-8";
+            var text = new StringBuilder(AuditRecordFormats.CsvHeader).Append('\n');
+            foreach (var r in rows)
+            {
+                text.Append(AuditRecordFormats.CsvRow(r)).Append('\n');
+            }
+
+            await context.Response.WriteAsync(text.ToString(), context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(AuditRecordFormats.Json(rows), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public async Task ProofAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (!long.TryParse(context.Request.RouteValues["index"] as string, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            await ProblemAsync(context, 400, "the leaf index must be a non-negative integer").ConfigureAwait(false);
+            return;
+        }
+
+        var head = await _log.SignNowAsync(context.RequestAborted).ConfigureAwait(false);
+        if (head is null || index >= head.Size)
+        {
+            await ProblemAsync(context, 404, $"leaf {index} is not in the log").ConfigureAwait(false);
+            return;
+        }
+
+        var leaf = (await _log.Store.ReadAsync([(0, index)], context.RequestAborted).ConfigureAwait(false)).GetValueOrDefault((0, index));
+        if (leaf is null)
+        {
+            await ProblemAsync(context, 404, $"leaf {index} is missing from the store; run skjold audit verify").ConfigureAwait(false);
+            return;
+        }
+
+        var proof = await MerkleTree.InclusionProofAsync(index, head.Size, _log.Store, context.RequestAborted).ConfigureAwait(false);
+        var body = new Dictionary<string, object>
+        {
+            ["index"] = index,
+            ["leafHash"] = Convert.ToBase64String(leaf),
+            ["proof"] = proof.Select(Convert.ToBase64String).ToArray(),
+            ["treeHead"] = new Dictionary<string, object>
+            {
+                ["size"] = head.Size,
+                ["timestamp"] = head.Timestamp.ToUnixTimeMilliseconds(),
+                ["root"] = Convert.ToBase64String(head.Root),
+                ["signature"] = Convert.ToBase64String(head.Signature),
+                ["keyId"] = head.KeyId,
+            },
+        };
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body, ServerJsonContext.Default.DictionaryStringObject), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The query a request's parameters describe; unknown parameters are refused rather than ignored.</summary>
+    public static AuditQuery Parse(IQueryCollection p, DateTimeOffset now)
+    {
+        foreach (var key in p.Keys)
+        {
+            if (!Known.Contains(key))
+            {
+                throw new FormatException($"unknown parameter '{key}'; known: {string.Join(", ", Known.Order(StringComparer.Ordinal))}");
+            }
+        }
+
+        string? One(string name) => p[name].Count switch
+        {
+            0 => null,
+            1 => p[name][0],
+            _ => throw new FormatException($"'{name}' may be given once"),
+        };
+
+        bool Flag(string name) => One(name) is { } v && (v.Length == 0 || v is "true" or "1"
+            ? true
+            : v is "false" or "0" ? false : throw new FormatException($"'{name}' takes true or false"));
+
+        var limit = 1000;
+        if (One("limit") is { } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
+        {
+            throw new FormatException($"'limit' must be a whole number from 1 to {MaxLimit}");
+        }
+
+        var codes = new List<int>();
+        foreach (var c in p["code"])
+        {
+            codes.Add(int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 100 and <= 599
+                ? code
+                : throw new FormatException($"'code' must be an HTTP status code, not '{c}'"));
+        }
+
+        var order = One("order");
+        if (order is not null and not "asc" and not "desc")
+        {
+            throw new FormatException("'order' is asc (log order, the default) or desc (newest first)");
+        }
+
+        var q = new AuditQuery
+        {
+            Since = AuditQuestions.ParseTime(One("since"), "since", now),
+            Until = AuditQuestions.ParseTime(One("until"), "until", now),
+            User = One("user"),
+            Group = One("group"),
+            Verbs = [.. p["verb"].OfType<string>()],
+            Resource = One("resource"),
+            Namespace = One("namespace"),
+            Name = One("name"),
+            Subresources = [.. p["subresource"].OfType<string>()],
+            SourceIp = One("source-ip"),
+            Codes = codes,
+            Limit = limit,
+            Descending = order == "desc",
+        };
+        if (One("who-read-secret") is { } secret)
+        {
+            q = AuditQuestions.WhoReadSecret(q, secret);
+        }
+
+        if (One("activity-of") is { } user)
+        {
+            q = AuditQuestions.ActivityOf(q, user);
+        }
+
+        if (Flag("exec-sessions"))
+        {
+            q = AuditQuestions.ExecSessions(q);
+        }
+
+        if (Flag("denied"))
+        {
+            q = AuditQuestions.Denied(q);
+        }
+
+        if (Flag("rbac-changes"))
+        {
+            q = AuditQuestions.RbacChanges(q);
+        }
+
+        return q;
+    }
+
+    private async Task<bool> AuthorizedAsync(HttpContext context)
+    {
+        if (context.Request.Headers.Authorization.ToString() is { Length: > 7 } header
+            && header.StartsWith("Bearer ", StringComparison.Ordinal)
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), _token))
+        {
+            return true;
+        }
+
+        LogUnauthorized(_logger, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await ProblemAsync(context, 401, "the audit query API needs its bearer token (--query-token-file)").ConfigureAwait(false);
+        return false;
+    }
+
+    private static async Task ProblemAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(message + "\n", context.RequestAborted).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Audit query answered with {Count} events for {Remote}")]
+    private static partial void LogQuery(ILogger logger, int count, string? remote);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Unauthenticated audit read of {Path} from {Remote} refused")]
+    private static partial void LogUnauthorized(ILogger logger, string path, string? remote);
+}
