@@ -36,11 +36,27 @@ internal static partial class AuditCommand
     private static Command Init(CliContext context)
     {
         var store = new AuditStoreOptions();
-        var command = new Command("init", "Create the signing and redaction keys and the log's storage.");
+        var redact = new Option<string[]>("--redact")
+        {
+            Description = "Also redact these top-level fields of these resources before sealing, RESOURCE=FIELD[,FIELD] (repeatable; e.g. configmaps=data). Secret values are always redacted.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("init", "Create the signing and redaction keys and the log's storage.") { redact };
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var keyDir = store.KeyDirectory(parse, context);
+            List<RedactionRule> rules;
+            try
+            {
+                rules = [.. (parse.GetValue(redact) ?? []).Select(RedactionRules.Parse)];
+            }
+            catch (FormatException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
             try
             {
                 if (AuditKeys.Exist(keyDir))
@@ -52,6 +68,12 @@ internal static partial class AuditCommand
                     using var keys = AuditKeys.Create(keyDir);
                     await context.Out.WriteLineAsync($"Created audit keys in {keyDir} (key id {keys.KeyId}).").ConfigureAwait(false);
                     await context.Out.WriteLineAsync($"Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}; keep {AuditKeys.SigningKeyFile} and {AuditKeys.RedactionKeyFile} secret.").ConfigureAwait(false);
+                }
+
+                if (rules.Count > 0)
+                {
+                    RedactionRules.Save(keyDir, rules);
+                    await context.Out.WriteLineAsync($"Redacting before sealing, besides secret values: {string.Join("; ", rules.Select(r => string.Join(',', r.Resources) + " " + string.Join(',', r.Fields)))} ({RedactionRules.FileName}; applies to events sealed from now on).").ConfigureAwait(false);
                 }
 
                 await using var s = store.Store(parse, context);

@@ -42,10 +42,20 @@ internal sealed class AuditStoreOptions
             throw new InvalidOperationException($"no audit keys in {keyDir}; run 'skjold audit init' first");
         }
 
+        IReadOnlyList<Skjold.Audit.Events.RedactionRule> redaction;
+        try
+        {
+            redaction = Skjold.Audit.Events.RedactionRules.Load(keyDir);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidOperationException(ex.Message, ex);
+        }
+
         var keys = AuditKeys.Load(keyDir);
         var store = Store(parse, context);
         await store.InitializeAsync(ct).ConfigureAwait(false);
-        var log = new AuditLog(store, keys, new AuditLogOptions(), context.Time);
+        var log = new AuditLog(store, keys, new AuditLogOptions { Redaction = redaction }, context.Time);
         await log.StartAsync(ct).ConfigureAwait(false);
         return (log, store, keys);
     }

@@ -149,11 +149,11 @@ internal static class ServeCommand
                         ? new Skjold.Audit.Storage.PostgresAuditStore(pg)
                         : new Skjold.Audit.Storage.SqliteAuditStore(Path.GetFullPath(parse.GetValue(auditDir)!, context.WorkingDirectory));
                     await auditStoreInstance.InitializeAsync(ct).ConfigureAwait(false);
-                    auditLog = new Skjold.Audit.AuditLog(auditStoreInstance, keys, new Skjold.Audit.AuditLogOptions(), context.Time);
+                    auditLog = new Skjold.Audit.AuditLog(auditStoreInstance, keys, new Skjold.Audit.AuditLogOptions { Redaction = Skjold.Audit.Events.RedactionRules.Load(keyDir) }, context.Time);
                     await auditLog.StartAsync(ct).ConfigureAwait(false);
                     decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
                 }
-                catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
+                catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or FormatException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
                 {
                     await err.WriteLineAsync($"error: audit receiver: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;

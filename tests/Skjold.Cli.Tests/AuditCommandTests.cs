@@ -27,6 +27,41 @@ public sealed class AuditCommandTests : IDisposable
     }
 
     [Fact]
+    public void Init_Redact_RulesKeptBesideTheKeys_AppliedWhenSealing()
+    {
+        var bad = Run("audit", "init", "--redact", "ConfigMap=data");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("lower case", bad.Error, StringComparison.Ordinal);
+
+        var init = Run("audit", "init", "--redact", "configmaps=data,binaryData");
+        Assert.True(init.ExitCode == 0, init.Error);
+        Assert.Contains("configmaps data,binaryData", init.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, "skjold-audit", "audit-redaction.rules")));
+
+        File.WriteAllText(Path.Combine(_dir, "cm.log"), """
+            {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"cm-1","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/shop/configmaps","user":{"username":"alice"},"objectRef":{"resource":"configmaps","namespace":"shop","name":"app"},"responseStatus":{"code":201},"requestObject":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"app"},"data":{"password":"hunter2-not-for-the-log"}},"requestReceivedTimestamp":"2026-11-24T10:00:00Z","stageTimestamp":"2026-11-24T10:00:00Z"}
+
+            """);
+        var ingest = Run("audit", "ingest", "cm.log");
+        Assert.True(ingest.ExitCode == 0, ingest.Error);
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "skjold-audit", "audit.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT CAST(payload AS TEXT) FROM events WHERE audit_id = 'cm-1'";
+            var payload = (string)cmd.ExecuteScalar()!;
+            Assert.DoesNotContain("hunter2", payload, StringComparison.Ordinal);
+            Assert.Contains("\"password\":\"hmac-sha256:", payload, StringComparison.Ordinal);
+        }
+
+        // A rules file edited by hand and broken: writers refuse to start and say where.
+        File.AppendAllText(Path.Combine(_dir, "skjold-audit", "audit-redaction.rules"), "configmaps\n");
+        var broken = Run("audit", "ingest", "cm.log");
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("audit-redaction.rules:3", broken.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void VerifyQueryExport_EndToEnd()
     {
         IngestFalco();
