@@ -27,6 +27,7 @@ internal static partial class AuditCommand
         audit.Subcommands.Add(Query(context));
         audit.Subcommands.Add(Export(context));
         audit.Subcommands.Add(Proof(context));
+        audit.Subcommands.Add(Consistency(context));
         audit.Subcommands.Add(Purge(context));
         audit.Subcommands.Add(Hold(context));
         audit.Subcommands.Add(AuditServeCommand.Create(context));
@@ -281,6 +282,31 @@ internal static partial class AuditCommand
         return command;
     }
 
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static Command Consistency(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var size = new Argument<long>("SIZE") { Description = "Size of the earlier tree (for example from a tree head an auditor kept)" };
+        var command = new Command("consistency", "Print the proof that the latest signed tree extends the tree of SIZE leaves unchanged (JSON).") { size };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, s) =>
+        {
+            var sth = await log.SignNowAsync(ct).ConfigureAwait(false);
+            var old = parse.GetValue(size);
+            if (sth is null || old < 1 || old > sth.Size)
+            {
+                await context.Error.WriteLineAsync($"error: the log has {sth?.Size ?? 0} leaves; SIZE must be from 1 to that").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var doc = await ProofDocuments.ConsistencyAsync(s, old, sth, ct).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(doc.ToJsonString(IndentedJson)).ConfigureAwait(false);
+            return doc["verified"]!.GetValue<bool>() ? ExitCodes.Ok : ExitCodes.Findings;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
     private static Command Proof(CliContext context)
     {
         var store = new AuditStoreOptions();
@@ -297,18 +323,13 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var leaf = await FirstAsync(s.ReadLeavesAsync(i, i + 1, false, ct)).ConfigureAwait(false);
-            var proof = await MerkleTree.InclusionProofAsync(i, sth.Size, s, ct).ConfigureAwait(false);
-            var json = new Dictionary<string, object>
+            if (await ProofDocuments.InclusionAsync(s, i, sth, ct).ConfigureAwait(false) is not { } doc)
             {
-                ["index"] = i,
-                ["treeSize"] = sth.Size,
-                ["root"] = Convert.ToBase64String(sth.Root),
-                ["leafHash"] = Convert.ToBase64String(leaf.LeafHash),
-                ["proof"] = proof.Select(Convert.ToBase64String).ToArray(),
-                ["verified"] = MerkleTree.VerifyInclusion(i, sth.Size, leaf.LeafHash, proof, sth.Root),
-            };
-            await context.Out.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Relaxed.GetTypeInfo(typeof(Dictionary<string, object>)))).ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"error: leaf {i} is missing from the store; run skjold audit verify").ConfigureAwait(false);
+                return ExitCodes.Findings;
+            }
+
+            await context.Out.WriteLineAsync(doc.ToJsonString(IndentedJson)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;
@@ -441,15 +462,5 @@ internal static partial class AuditCommand
     private sealed class SyncProgress(Action<long> report) : IProgress<long>
     {
         public void Report(long value) => report(value);
-    }
-
-    private static async Task<T> FirstAsync<T>(IAsyncEnumerable<T> items)
-    {
-        await foreach (var i in items.ConfigureAwait(false))
-        {
-            return i;
-        }
-
-        throw new InvalidOperationException("not found");
     }
 }

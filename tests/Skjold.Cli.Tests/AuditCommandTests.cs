@@ -62,6 +62,36 @@ public sealed class AuditCommandTests : IDisposable
     }
 
     [Fact]
+    public void ProofAndConsistency_PrintVerifiableJson()
+    {
+        IngestFalco();
+        var proof = Run("audit", "proof", "3");
+        Assert.True(proof.ExitCode == 0, proof.Error);
+        long size;
+        byte[] root;
+        using (var doc = JsonDocument.Parse(proof.Out))
+        {
+            Assert.True(doc.RootElement.GetProperty("verified").GetBoolean());
+            size = doc.RootElement.GetProperty("treeHead").GetProperty("size").GetInt64();
+            root = Convert.FromBase64String(doc.RootElement.GetProperty("treeHead").GetProperty("root").GetString()!);
+        }
+
+        var consistency = Run("audit", "consistency", "5");
+        Assert.True(consistency.ExitCode == 0, consistency.Error);
+        using (var doc = JsonDocument.Parse(consistency.Out))
+        {
+            var r = doc.RootElement;
+            Assert.True(r.GetProperty("verified").GetBoolean());
+            Assert.Equal(size, r.GetProperty("treeHead").GetProperty("size").GetInt64());
+            var p = r.GetProperty("proof").EnumerateArray().Select(x => Convert.FromBase64String(x.GetString()!)).ToList();
+            Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyConsistency(5, size, Convert.FromBase64String(r.GetProperty("oldRoot").GetString()!), root, p));
+        }
+
+        Assert.Equal(2, Run("audit", "consistency", (size + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode);
+        Assert.Equal(2, Run("audit", "proof", size.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode);
+    }
+
+    [Fact]
     public void VerifyQueryExport_EndToEnd()
     {
         IngestFalco();

@@ -190,11 +190,33 @@ public sealed class AuditReceiverTests : IAsyncLifetime
         Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(13, size, leaf, proof, root));
         Assert.False(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(12, size, leaf, proof, root));
         using var verifier = new TreeHeadVerifier(_keys.PublicKeyPem);
-        var sth = new SignedTreeHead(size, DateTimeOffset.FromUnixTimeMilliseconds(head.GetProperty("timestamp").GetInt64()), root,
+        var sth = new SignedTreeHead(size, DateTimeOffset.FromUnixTimeMilliseconds(head.GetProperty("timestampMs").GetInt64()), root,
             Convert.FromBase64String(head.GetProperty("signature").GetString()!), head.GetProperty("keyId").GetString()!);
         Assert.True(verifier.Verify(sth));
+        Assert.True(r.GetProperty("verified").GetBoolean());
 
-        using var missing = await GetAsync("/audit/proof/21");
+        // The log keeps extending the tree an auditor saw at 21 leaves.
+        using (var more = await PostAsync(EventList([.. Enumerable.Range(0, 9).Select(i => EventJson("more" + i))])))
+        {
+            Assert.Equal(HttpStatusCode.OK, more.StatusCode);
+        }
+
+        using var consistency = await GetAsync("/audit/consistency/21");
+        Assert.Equal(HttpStatusCode.OK, consistency.StatusCode);
+        using (var c = System.Text.Json.JsonDocument.Parse(await consistency.Content.ReadAsStringAsync()))
+        {
+            var newHead = c.RootElement.GetProperty("treeHead");
+            var newSize = newHead.GetProperty("size").GetInt64();
+            Assert.Equal(30, newSize);
+            Assert.Equal(Convert.ToBase64String(root), c.RootElement.GetProperty("oldRoot").GetString());
+            var cproof = c.RootElement.GetProperty("proof").EnumerateArray().Select(p => Convert.FromBase64String(p.GetString()!)).ToList();
+            Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyConsistency(21, newSize, root, Convert.FromBase64String(newHead.GetProperty("root").GetString()!), cproof));
+        }
+
+        using var tooBig = await GetAsync("/audit/consistency/31");
+        Assert.Equal(HttpStatusCode.NotFound, tooBig.StatusCode);
+
+        using var missing = await GetAsync("/audit/proof/30");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var notANumber = await GetAsync("/audit/proof/-1");
         Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);

@@ -114,15 +114,7 @@ public static class AuditBundle
         return new VerificationReport(sth.Size, count, 0, headOk ? 1 : 0, 0, problems);
     }
 
-    private static JsonObject TreeHead(SignedTreeHead sth) => new()
-    {
-        ["size"] = sth.Size,
-        ["timestampMs"] = sth.Timestamp.ToUnixTimeMilliseconds(),
-        ["timestamp"] = sth.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-        ["root"] = Convert.ToBase64String(sth.Root),
-        ["signature"] = Convert.ToBase64String(sth.Signature),
-        ["keyId"] = sth.KeyId,
-    };
+    private static JsonObject TreeHead(SignedTreeHead sth) => ProofDocuments.TreeHead(sth);
 
     private static byte[] SignedContent(JsonObject bundleWithoutSignature)
     {

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Skjold.Audit;
-using Skjold.Audit.Merkle;
+using Skjold.Audit.Export;
 using Skjold.Audit.Query;
 using Skjold.Audit.Storage;
 
@@ -20,6 +20,7 @@ namespace Skjold.Server.AuditReceiver;
 /// named question (who-read-secret=NS/NAME, activity-of=USER, exec-sessions, denied, rbac-changes);
 /// JSON, or CSV with format=csv or Accept: text/csv.</item>
 /// <item>GET /audit/proof/{index}: the event's inclusion proof against the latest signed tree head.</item>
+/// <item>GET /audit/consistency/{size}: proof that the latest signed tree extends the tree of that size.</item>
 /// </list>
 /// </summary>
 public sealed partial class AuditQueryHandler
@@ -110,30 +111,39 @@ public sealed partial class AuditQueryHandler
             return;
         }
 
-        var leaf = (await _log.Store.ReadAsync([(0, index)], context.RequestAborted).ConfigureAwait(false)).GetValueOrDefault((0, index));
-        if (leaf is null)
+        if (await ProofDocuments.InclusionAsync(_log.Store, index, head, context.RequestAborted).ConfigureAwait(false) is not { } doc)
         {
             await ProblemAsync(context, 404, $"leaf {index} is missing from the store; run skjold audit verify").ConfigureAwait(false);
             return;
         }
 
-        var proof = await MerkleTree.InclusionProofAsync(index, head.Size, _log.Store, context.RequestAborted).ConfigureAwait(false);
-        var body = new Dictionary<string, object>
-        {
-            ["index"] = index,
-            ["leafHash"] = Convert.ToBase64String(leaf),
-            ["proof"] = proof.Select(Convert.ToBase64String).ToArray(),
-            ["treeHead"] = new Dictionary<string, object>
-            {
-                ["size"] = head.Size,
-                ["timestamp"] = head.Timestamp.ToUnixTimeMilliseconds(),
-                ["root"] = Convert.ToBase64String(head.Root),
-                ["signature"] = Convert.ToBase64String(head.Signature),
-                ["keyId"] = head.KeyId,
-            },
-        };
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(body, ServerJsonContext.Default.DictionaryStringObject), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(doc.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public async Task ConsistencyAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (!long.TryParse(context.Request.RouteValues["size"] as string, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size < 1)
+        {
+            await ProblemAsync(context, 400, "the earlier tree size must be a positive integer").ConfigureAwait(false);
+            return;
+        }
+
+        var head = await _log.SignNowAsync(context.RequestAborted).ConfigureAwait(false);
+        if (head is null || size > head.Size)
+        {
+            await ProblemAsync(context, 404, $"the log has {head?.Size ?? 0} leaves, fewer than {size}").ConfigureAwait(false);
+            return;
+        }
+
+        var doc = await ProofDocuments.ConsistencyAsync(_log.Store, size, head, context.RequestAborted).ConfigureAwait(false);
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(doc.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The query a request's parameters describe; unknown parameters are refused rather than ignored.</summary>

@@ -117,6 +117,7 @@ public static class ServerHost
                 var reader = app.Services.GetRequiredService<AuditReceiver.AuditQueryHandler>();
                 app.MapGet("/audit/events", reader.EventsAsync);
                 app.MapGet("/audit/proof/{index}", reader.ProofAsync);
+                app.MapGet("/audit/consistency/{size}", reader.ConsistencyAsync);
             }
         }
 
