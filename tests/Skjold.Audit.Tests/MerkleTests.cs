@@ -137,4 +137,17 @@ public sealed class MerkleTests
         Assert.True(cache.TryGet(4, 5, out var again));
         Assert.Equal(h, again); // callers get copies
     }
+
+    [Fact]
+    public void SubtreeHashCache_WithEviction_KeepsTheMostRecentPages()
+    {
+        var cache = new SubtreeHashCache(minLevel: 0, maxHashes: 2 * 4096, evict: true);
+        var h = System.Security.Cryptography.SHA256.HashData([7]);
+        cache.Set(0, 0, h);          // page 0 of level 0
+        cache.Set(1, 10, h);         // page 0 of level 1
+        cache.Set(0, 4096 * 5, h);   // a third page: the oldest (level 0, page 0) goes
+        Assert.False(cache.TryGet(0, 0, out _));
+        Assert.True(cache.TryGet(1, 10, out _));
+        Assert.True(cache.TryGet(0, 4096 * 5, out _));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using Skjold.Audit;
 using Skjold.Audit.Storage;
 using Skjold.TestSupport;
 
@@ -40,6 +41,29 @@ public sealed class PostgresAuditStoreTests
                 var proof = await Skjold.Audit.Merkle.MerkleTree.InclusionProofAsync(index, head.Size, store, default);
                 Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(index, head.Size, leaf, proof, head.Root));
             }
+        }
+    }
+
+    [Fact]
+    public async Task Proofs_FromRecentHashesInMemory_AndFromTheServerOnceEvicted()
+    {
+        // Room for two pages of 4,096 hashes: after 12,000 events the oldest leaves are no longer in memory.
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var t = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs, recentHashes: 2 * 4096), new AuditLogOptions { SignEvery = 100_000 });
+        for (var b = 0; b < 12; b++)
+        {
+            await t.Log.AppendAsync(Events(1000, b * 1000));
+        }
+
+        var head = await t.Log.SignNowAsync(default);
+        await using var cold = new PostgresAuditStore(cs, recentHashes: 0);
+        foreach (var index in new long[] { 5, 4095, 4096, 9000, 11_999 })
+        {
+            var leaf = (await cold.ReadAsync([(0, index)], default))[(0, index)];
+            var warm = await Skjold.Audit.Merkle.MerkleTree.InclusionProofAsync(index, head!.Size, t.Store, default);
+            var fromServer = await Skjold.Audit.Merkle.MerkleTree.InclusionProofAsync(index, head.Size, cold, default);
+            Assert.True(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(index, head.Size, leaf, warm, head.Root), $"leaf {index}");
+            Assert.Equal(fromServer, warm);
         }
     }
 

@@ -4,10 +4,14 @@ namespace Skjold.Audit.Merkle;
 /// Hashes of perfect subtrees from level <c>minLevel</c> up, kept in memory: they never change once
 /// written, and an inclusion proof needs one per level. Stored flat, 32 bytes per hash in pages of
 /// 4,096 per level (a dictionary entry per hash cost about three times the hash), up to a bound; an
-/// all-zero slot is an absent hash (SHA-256 does not produce it in practice).
+/// all-zero slot is an absent hash (SHA-256 does not produce it in practice). When full, a cache
+/// made with <c>evict</c> drops its oldest page to make room (it keeps the most recent hashes:
+/// the tree grows at its right edge); otherwise it stops taking new pages.
 /// </summary>
-internal sealed class SubtreeHashCache(int minLevel, long maxHashes)
+internal sealed class SubtreeHashCache(int minLevel, long maxHashes, bool evict = false)
 {
+    private readonly Queue<(int Level, int Page)> _order = new();
+
     private const int PageBits = 12;
     private const int PageSize = 1 << PageBits;
 
@@ -65,11 +69,19 @@ internal sealed class SubtreeHashCache(int minLevel, long maxHashes)
             {
                 if ((_pages + 1) * PageSize > maxHashes)
                 {
-                    return; // full: these are read from the store
+                    if (!evict || _order.Count == 0)
+                    {
+                        return; // full: these are read from the store
+                    }
+
+                    var (oldLevel, oldPage) = _order.Dequeue();
+                    _levels[oldLevel][oldPage] = null;
+                    _pages--;
                 }
 
                 pages[p] = page = new byte[PageSize * 32];
                 _pages++;
+                _order.Enqueue((level, p));
             }
 
             hash.CopyTo(page.AsSpan((int)(index & (PageSize - 1)) * 32));

@@ -18,7 +18,17 @@ public sealed class PostgresAuditStore : SqlAuditStore
 
     private readonly NpgsqlDataSource _dataSource;
 
+    /// <summary>Hashes of recent leaves (and levels 1 to 3) kept for proofs: 2 million, 64 MB, about the last million events.</summary>
+    public const long DefaultRecentHashes = 2L << 20;
+
     public PostgresAuditStore(string connectionString)
+        : this(connectionString, DefaultRecentHashes)
+    {
+    }
+
+    /// <param name="recentHashes">How many recent low hashes to keep in memory for proofs (32 bytes each; 0 for none).</param>
+    public PostgresAuditStore(string connectionString, long recentHashes)
+        : base(recentHashes)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         Description = $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";

@@ -41,6 +41,17 @@ public abstract class SqlAuditStore : IAuditStore
 
     private readonly SubtreeHashCache _upperNodes = new(CachedLevel, 4L << 20);
 
+    /// <summary>
+    /// Leaf hashes and levels 1 to 3 of the most recent appends (none unless a store asks for it):
+    /// a store whose every read is a network round trip answers proofs of recent events from memory.
+    /// </summary>
+    private readonly SubtreeHashCache? _recentNodes;
+
+    protected SqlAuditStore(long recentHashes = 0)
+    {
+        _recentNodes = recentHashes > 0 ? new SubtreeHashCache(0, recentHashes, evict: true) : null;
+    }
+
     public abstract string Description { get; }
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken ct);
@@ -180,8 +191,21 @@ public abstract class SqlAuditStore : IAuditStore
 
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             committed = true;
+            if (_recentNodes is not null)
+            {
+                for (var i = 0; i < events.Count; i++)
+                {
+                    _recentNodes.Set(0, first + i, events[i].LeafHash);
+                }
+            }
+
             foreach (var (level, idx, hash) in nodes)
             {
+                if (level < CachedLevel)
+                {
+                    _recentNodes?.Set(level, idx, hash);
+                }
+
                 _upperNodes.Set(level, idx, hash);
             }
 
@@ -248,7 +272,7 @@ public abstract class SqlAuditStore : IAuditStore
                 continue;
             }
 
-            if (_upperNodes.TryGet(n.Level, n.Index, out var cached))
+            if (_upperNodes.TryGet(n.Level, n.Index, out var cached) || (n.Level < CachedLevel && _recentNodes is not null && _recentNodes.TryGet(n.Level, n.Index, out cached)))
             {
                 result[n] = cached;
             }
