@@ -145,7 +145,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
             lock (_termLock)
             {
-                done = IndexCompletedChunks(c.Handle!, UnindexedSize(c.Handle!), 64);
+                done = IndexCompletedChunks(c.Handle!, TreeSize(c.Handle!), 64);
             }
 
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -340,7 +340,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         return true;
     }
 
-    private long UnindexedSize(sqlite3 db)
+    private long TreeSize(sqlite3 db)
     {
         using var st = Prepare(db, "SELECT size FROM tree_state WHERE id = 0");
         return raw.sqlite3_step(st) == raw.SQLITE_ROW ? raw.sqlite3_column_int64(st, 0) : 0;
