@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -33,6 +32,9 @@ public sealed partial class AuditQueryHandler
         "since", "until", "user", "group", "verb", "resource", "namespace", "name", "subresource", "source-ip", "code", "limit", "order", "format",
         "who-read-secret", "activity-of", "exec-sessions", "denied", "rbac-changes",
     };
+
+    // Base64 keeps its '+' (valid JSON either way, but easier to copy).
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly AuditLog _log;
     private readonly byte[] _token;
@@ -118,7 +120,7 @@ public sealed partial class AuditQueryHandler
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(doc.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(doc.ToJsonString(Relaxed), context.RequestAborted).ConfigureAwait(false);
     }
 
     public async Task ConsistencyAsync(HttpContext context)
@@ -143,7 +145,7 @@ public sealed partial class AuditQueryHandler
 
         var doc = await ProofDocuments.ConsistencyAsync(_log.Store, size, head, context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(doc.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(doc.ToJsonString(Relaxed), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The query a request's parameters describe; unknown parameters are refused rather than ignored.</summary>
@@ -234,9 +236,7 @@ public sealed partial class AuditQueryHandler
 
     private async Task<bool> AuthorizedAsync(HttpContext context)
     {
-        if (context.Request.Headers.Authorization.ToString() is { Length: > 7 } header
-            && header.StartsWith("Bearer ", StringComparison.Ordinal)
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), _token))
+        if (AuditReceiverHandler.HasBearer(context, _token))
         {
             return true;
         }

@@ -141,9 +141,7 @@ public sealed partial class AuditReceiverHandler
 
     private bool Authenticated(HttpContext context)
     {
-        if (_token is not null && context.Request.Headers.Authorization.ToString() is { Length: > 7 } header
-            && header.StartsWith("Bearer ", StringComparison.Ordinal)
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), _token))
+        if (_token is not null && HasBearer(context, _token))
         {
             return true;
         }
@@ -160,6 +158,12 @@ public sealed partial class AuditReceiverHandler
 
         return false;
     }
+
+    /// <summary>Whether the request carries <paramref name="token"/> as its bearer token (compared in constant time).</summary>
+    internal static bool HasBearer(HttpContext context, byte[] token) =>
+        context.Request.Headers.Authorization.ToString() is { Length: > 7 } header
+        && header.StartsWith("Bearer ", StringComparison.Ordinal)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), token);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Sealed {Count} audit events at leaf {FirstIndex}; log size {Size}; {Rejected} items rejected")]
     private static partial void LogStored(ILogger logger, int count, long firstIndex, long size, int rejected);
