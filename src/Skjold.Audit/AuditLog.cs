@@ -65,12 +65,12 @@ public sealed class AuditLog : IAsyncDisposable
             throw new InvalidOperationException("the audit log is not started");
         }
 
-        PreparedEvent[] prepared;
         Interlocked.Increment(ref _appendsInFlight);
         try
         {
             // At most one preparing thread fewer than there are cores, so that the single writer
-            // always has one; a batch is prepared in parallel only when no other append is waiting.
+            // always has one; a batch is prepared in parallel only when no other append is in flight.
+            PreparedEvent[] prepared;
             await _prepareGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -80,15 +80,7 @@ public sealed class AuditLog : IAsyncDisposable
             {
                 _prepareGate.Release();
             }
-        }
-        catch
-        {
-            Interlocked.Decrement(ref _appendsInFlight);
-            throw;
-        }
 
-        try
-        {
             return await EnqueueAsync(prepared, offset, cancellationToken).ConfigureAwait(false);
         }
         finally
