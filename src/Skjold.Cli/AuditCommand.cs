@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Skjold.Audit;
 using Skjold.Audit.Events;
@@ -275,14 +274,12 @@ internal static partial class AuditCommand
 
             var bundle = await AuditBundle.ExportAsync(log, query, context.Time, ct).ConfigureAwait(false);
             var path = Path.GetFullPath(parse.GetValue(output)!, context.WorkingDirectory);
-            await File.WriteAllTextAsync(path, bundle.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(path, ProofDocuments.Text(bundle, indented: true), ct).ConfigureAwait(false);
             await context.Out.WriteLineAsync($"Exported {bundle["events"]!.AsArray().Count} events proven against tree head {bundle["treeHead"]!["size"]} to {parse.GetValue(output)}. Verify with: skjold audit verify --bundle {parse.GetValue(output)} --public-key audit-signing-key.pub.pem").ConfigureAwait(false);
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;
     }
-
-    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static Command Consistency(CliContext context)
     {
@@ -301,7 +298,7 @@ internal static partial class AuditCommand
             }
 
             var doc = await ProofDocuments.ConsistencyAsync(s, old, sth, ct).ConfigureAwait(false);
-            await context.Out.WriteLineAsync(doc.ToJsonString(IndentedJson)).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(ProofDocuments.Text(doc, indented: true)).ConfigureAwait(false);
             return doc["verified"]!.GetValue<bool>() ? ExitCodes.Ok : ExitCodes.Findings;
         }).ConfigureAwait(false));
         return command;
@@ -329,7 +326,7 @@ internal static partial class AuditCommand
                 return ExitCodes.Findings;
             }
 
-            await context.Out.WriteLineAsync(doc.ToJsonString(IndentedJson)).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(ProofDocuments.Text(doc, indented: true)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;

@@ -1,12 +1,10 @@
 using System.Text.Json.Serialization;
 using Skjold.Audit;
-using Skjold.Audit.Events;
 
 namespace Skjold.Cli;
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(VerificationReport))]
-[JsonSerializable(typeof(IReadOnlyList<AuditRecord>))]
 [JsonSerializable(typeof(Dictionary<string, object>))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(long))]

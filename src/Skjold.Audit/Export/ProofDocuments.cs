@@ -12,6 +12,13 @@ namespace Skjold.Audit.Export;
 /// </summary>
 public static class ProofDocuments
 {
+    private static readonly System.Text.Json.JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly System.Text.Json.JsonSerializerOptions Indented = new(Compact) { WriteIndented = true };
+
+    /// <summary>A proof document or bundle as text; base64 keeps its '+' (valid JSON either way, but easier to copy).</summary>
+    public static string Text(JsonNode document, bool indented) => document.ToJsonString(indented ? Indented : Compact);
+
     public static JsonObject TreeHead(SignedTreeHead sth) => new()
     {
         ["size"] = sth.Size,

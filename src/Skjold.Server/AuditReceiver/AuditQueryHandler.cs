@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Skjold.Audit;
@@ -32,9 +31,6 @@ public sealed partial class AuditQueryHandler
         "since", "until", "user", "group", "verb", "resource", "namespace", "name", "subresource", "source-ip", "code", "limit", "order", "format",
         "who-read-secret", "activity-of", "exec-sessions", "denied", "rbac-changes",
     };
-
-    // Base64 keeps its '+' (valid JSON either way, but easier to copy).
-    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly AuditLog _log;
     private readonly byte[] _token;
@@ -120,7 +116,7 @@ public sealed partial class AuditQueryHandler
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(doc.ToJsonString(Relaxed), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(ProofDocuments.Text(doc, indented: false), context.RequestAborted).ConfigureAwait(false);
     }
 
     public async Task ConsistencyAsync(HttpContext context)
@@ -145,7 +141,7 @@ public sealed partial class AuditQueryHandler
 
         var doc = await ProofDocuments.ConsistencyAsync(_log.Store, size, head, context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(doc.ToJsonString(Relaxed), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(ProofDocuments.Text(doc, indented: false), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The query a request's parameters describe; unknown parameters are refused rather than ignored.</summary>
