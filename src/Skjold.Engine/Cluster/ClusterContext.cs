@@ -18,10 +18,8 @@ internal sealed class ClusterContext(IReadOnlyList<Resource> resources, Resource
 
     public DateTimeOffset Now { get; } = now;
 
-    public RbacModel Rbac => _rbac ??= RbacModel.Build(Resources);
+    /// <summary>Where namespaced objects without a namespace were placed (the loader's rule; kept for objects built elsewhere).</summary>
+    public string DefaultNamespace => Policy.DefaultNamespace;
 
-    /// <summary>Subjects that belong to the platform itself and are expected to hold broad rights.</summary>
-    public static bool IsSystemSubject(RbacSubject s) => s.IsPlatform;
-
-    public static bool IsSystemBinding(Resource binding) => binding.Ref.Name.StartsWith("system:", StringComparison.Ordinal);
+    public RbacModel Rbac => _rbac ??= RbacModel.Build(Resources, new RbacModelOptions { KubeMinor = Policy.KubeMinor, Now = Now, DefaultNamespace = Policy.DefaultNamespace });
 }

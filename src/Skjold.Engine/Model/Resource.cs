@@ -27,7 +27,21 @@ public sealed class Resource
         _map = map;
     }
 
+    private Resource(JsonElement root, ResourceRef reference, ISourceMap? map, object? location)
+    {
+        Root = root;
+        Ref = reference;
+        _map = map;
+        _location = location;
+    }
+
     public JsonElement Root { get; }
+
+    /// <summary>
+    /// Whether <see cref="Ref"/>'s namespace was not in the object but given by the loader, as
+    /// <c>kubectl apply -n</c> places namespaced objects that name none.
+    /// </summary>
+    public bool NamespaceDefaulted { get; private init; }
 
     public ResourceRef Ref { get; }
 
@@ -38,6 +52,9 @@ public sealed class Resource
 
     /// <summary>The location of the field at <paramref name="path"/>, or of the object when unknown.</summary>
     public SourceLocation Locate(string path) => _map is null || path.Length == 0 ? Location : _map.Locate(path);
+
+    /// <summary>The same object placed in <paramref name="ns"/> because it names no namespace.</summary>
+    public Resource InDefaultNamespace(string ns) => new(Root, Ref with { Namespace = ns }, _map, _location) { NamespaceDefaulted = true };
 
     /// <summary>Builds a resource from a JSON object, reading apiVersion, kind and metadata.</summary>
     public static Resource FromJson(JsonElement root, SourceLocation location, ISourceMap? map = null) =>

@@ -59,6 +59,15 @@ public sealed class ScanPolicy
     /// <summary>The Kubernetes minor version manifests must work on (the <c>upgrade.targetVersion</c> key); defaults to the newest known.</summary>
     public int UpgradeTargetMinor { get; init; } = Pss.PssVersion.NewestKnownMinor;
 
+    /// <summary>
+    /// The Kubernetes minor version manifests are judged for (<c>--kube-version</c>) when the input is
+    /// not a snapshot that records it; null: the oldest minor still supported upstream.
+    /// </summary>
+    public int? KubeMinor { get; init; }
+
+    /// <summary>The namespace of namespaced objects that name none (<c>--namespace</c>, as kubectl apply -n). Default "default".</summary>
+    public string DefaultNamespace { get; init; } = "default";
+
     /// <summary>Where data may live: <c>eea</c> (default), <c>eu</c>, or explicit region names (the <c>residency.allowed</c> key).</summary>
     public IReadOnlyList<string> AllowedRegions { get; init; } = ["eea"];
 
@@ -79,6 +88,8 @@ public sealed class ScanPolicy
             AllowedRegions = AllowedRegions,
             DataDestinations = DataDestinations,
             Attestations = Attestations,
+            KubeMinor = KubeMinor,
+            DefaultNamespace = DefaultNamespace,
         };
 
     private bool DisabledByPattern(string id)

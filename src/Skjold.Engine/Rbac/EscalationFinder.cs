@@ -5,107 +5,129 @@ namespace Skjold.Engine.Rbac;
 
 /// <summary>
 /// Finds multi-step privilege escalation: a breadth-first search over "subject A can act as subject
-/// B" edges (create pods or workloads in a namespace and run as any of its service accounts; request
-/// tokens for them; read their legacy token secrets; exec into pods running as them; impersonate)
-/// until a subject is reached that holds a cluster-compromising permission (all verbs on all
-/// resources, bind or escalate, impersonate anyone, read every secret, nodes/proxy, approve
-/// certificates, write admission webhooks). Each path is reported step by step.
+/// B" edges (start pods with any service account of a namespace by creating pods or writing pod
+/// controllers; change or exec into running pods; request tokens for service accounts; read their
+/// legacy token secrets; impersonate) until a subject is reached that holds a cluster-compromising
+/// permission (every verb on every resource, binding cluster-admin, escalating ClusterRoles,
+/// impersonating anyone, reading every secret, nodes/proxy, minting client certificates, installing
+/// mutating webhooks). Every hop is a request the authorizer allows, so `rbac can` confirms it.
 /// </summary>
 public sealed class EscalationFinder
 {
     private const int MaxDepth = 4;
-    private static readonly string[] WorkloadKinds = ["deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs", "replicationcontrollers"];
+    private const string Rbac = "rbac.authorization.k8s.io";
 
     private readonly RbacModel _model;
-    private readonly Dictionary<string, List<RbacSubject>> _accountsByNamespace = [];
-    private readonly Dictionary<string, HashSet<string>> _tokenSecretOwners = [];
-    private readonly Dictionary<string, HashSet<string>> _runningAs = [];
-    private readonly Dictionary<RbacSubject, (string Goal, RbacGrant Grant)?> _goalCache = [];
+    private readonly SortedDictionary<string, SortedSet<string>> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _runningAs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(string Secret, string Owner)>> _tokenSecrets = new(StringComparer.Ordinal);
+    private readonly Dictionary<RbacSubject, EscalationGoal?> _goalCache = [];
 
-    public EscalationFinder(RbacModel model, IReadOnlyList<Resource> resources)
+    public EscalationFinder(RbacModel model, IReadOnlyList<Resource> resources, string defaultNamespace = "default")
     {
         _model = model;
         foreach (var (ns, name) in model.ServiceAccounts)
         {
-            Accounts(ns).Add(new RbacSubject(RbacSubject.ServiceAccount, name, ns));
+            Set(_accounts, ns).Add(name);
         }
 
         foreach (var r in resources)
         {
-            var ns = r.Ref.Namespace ?? "default";
+            var ns = r.Ref.Namespace ?? defaultNamespace;
             if (r.Kind == "Secret")
             {
-                var owner = Json.GetString(Json.Get(Json.Get(r.Root, "metadata"u8), "annotations"u8), "kubernetes.io/service-account.name");
-                if (owner is not null)
+                var annotations = Json.Get(Json.Get(r.Root, "metadata"u8), "annotations"u8);
+                if (Json.GetString(annotations, "kubernetes.io/service-account.name") is { } owner)
                 {
-                    Set(_tokenSecretOwners, ns).Add(owner);
+                    List(_tokenSecrets, ns).Add((r.Ref.Name, owner));
                 }
             }
-            else if (r.Kind == "Pod")
+            else if (Pss.PodTemplateView.TryLocate(r.Root, r.Kind, out var template, out _))
             {
-                Set(_runningAs, ns).Add(Json.GetString(Json.Get(r.Root, "spec"u8), "serviceAccountName") ?? "default");
+                var sa = Json.GetString(Json.Get(template, "spec"u8), "serviceAccountName") ?? "default";
+                Set(_runningAs, ns).Add(sa);
+                if (!model.IsSnapshot)
+                {
+                    Set(_accounts, ns).Add(sa);
+                }
             }
+        }
+
+        // A manifest set need not list the service accounts it binds; a snapshot does.
+        if (!model.IsSnapshot)
+        {
+            foreach (var s in model.Subjects())
+            {
+                if (s.Kind == RbacSubject.ServiceAccount)
+                {
+                    Set(_accounts, s.Namespace!).Add(s.Name);
+                }
+            }
+        }
+
+        foreach (var (_, names) in _accounts)
+        {
+            names.Add("default"); // every namespace has one
         }
     }
 
     /// <summary>The cluster-compromising permission this subject holds directly, if any.</summary>
-    public (string Goal, RbacGrant Grant)? Goal(RbacSubject s)
+    public EscalationGoal? Goal(RbacSubject s)
     {
         if (_goalCache.TryGetValue(s, out var cached))
         {
             return cached;
         }
 
-        (string, RbacGrant)? goal = null;
-        foreach (var g in _model.GrantsOf(s))
+        var grants = _model.GrantsOf(s).Where(g => g.Namespace is null).ToList();
+        EscalationGoal? goal = null;
+        bool Any(RbacRequest r) => grants.Any(g => g.Allows(r));
+        foreach (var g in grants)
         {
-            if (g.Namespace is not null)
+            RbacRequest r;
+            if (g.Rule.IsFullWildcard)
             {
-                continue;
+                goal = new("holds cluster-admin (every verb on every resource)", g, RbacCapabilities.In(g, "*", "*", "*"));
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("bind", Rbac, "clusterroles", name: "cluster-admin"))
+                && (Any(RbacCapabilities.Cluster("create", Rbac, "clusterrolebindings")) || Any(RbacCapabilities.Cluster("update", Rbac, "clusterrolebindings", name: null))
+                    || Any(RbacCapabilities.Cluster("patch", Rbac, "clusterrolebindings", name: null))))
+            {
+                goal = new("can bind cluster-admin to anyone (bind on ClusterRole cluster-admin and write access to ClusterRoleBindings)", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("escalate", Rbac, "clusterroles", name: null))
+                && (Any(RbacCapabilities.Cluster("update", Rbac, "clusterroles", name: null)) || Any(RbacCapabilities.Cluster("patch", Rbac, "clusterroles", name: null))))
+            {
+                goal = new("can escalate ClusterRoles beyond its own permissions", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("impersonate", "", "users", name: null)))
+            {
+                goal = new("can impersonate any user", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("impersonate", "", "groups", name: RbacUser.Masters)))
+            {
+                goal = new("can impersonate system:masters", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.In(g, "list", "", "secrets")) || g.Allows(r = RbacCapabilities.In(g, "get", "", "secrets", name: null)))
+            {
+                goal = new("can read every secret in the cluster", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("get", "", "nodes", "proxy", name: null)) || g.Allows(r = RbacCapabilities.Cluster("create", "", "nodes", "proxy", name: null)))
+            {
+                goal = new("can use nodes/proxy, the kubelet API of every node", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("update", "certificates.k8s.io", "certificatesigningrequests", "approval", name: null))
+                && Any(RbacCapabilities.Cluster("approve", "certificates.k8s.io", "signers", name: "kubernetes.io/kube-apiserver-client")))
+            {
+                goal = new("can approve client certificate requests (mint credentials for any user)", g, r);
+            }
+            else if (g.Allows(r = RbacCapabilities.Cluster("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations")))
+            {
+                goal = new("can install mutating admission webhooks", g, r);
             }
 
-            var r = g.Rule;
-            string? what = null;
-            if (r.Verbs.Contains("*") && r.Resources.Contains("*") && r.ApiGroups.Contains("*"))
+            if (goal is not null)
             {
-                what = "holds cluster-admin (every verb on every resource)";
-            }
-            else if (r.Allows("bind", "rbac.authorization.k8s.io", "clusterroles", null, null) && r.ResourceNames.Count == 0)
-            {
-                what = "can bind any ClusterRole, including cluster-admin";
-            }
-            else if (r.Allows("escalate", "rbac.authorization.k8s.io", "clusterroles", null, null))
-            {
-                what = "can escalate ClusterRoles beyond its own permissions";
-            }
-            else if (r.Allows("impersonate", "", "users", null, null) && r.ResourceNames.Count == 0)
-            {
-                what = "can impersonate any user";
-            }
-            else if (r.Allows("impersonate", "", "groups", null, "system:masters"))
-            {
-                what = "can impersonate system:masters";
-            }
-            else if (r.Allows("get", "", "secrets", null, null) || r.Allows("list", "", "secrets", null, null))
-            {
-                what = "can read every secret in the cluster";
-            }
-            else if (r.Allows("create", "", "nodes", "proxy", null) || r.Allows("get", "", "nodes", "proxy", null))
-            {
-                what = "can use nodes/proxy, the kubelet API of every node";
-            }
-            else if (r.Allows("update", "certificates.k8s.io", "certificatesigningrequests", "approval", null) && r.Allows("approve", "certificates.k8s.io", "signers", null, null))
-            {
-                what = "can approve certificate requests (mint client credentials)";
-            }
-            else if (r.Allows("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", null, null))
-            {
-                what = "can install mutating admission webhooks";
-            }
-
-            if (what is not null)
-            {
-                goal = (what, g);
                 break;
             }
         }
@@ -119,92 +141,77 @@ public sealed class EscalationFinder
     {
         foreach (var g in _model.GrantsOf(s))
         {
-            var r = g.Rule;
-            var namespaces = g.Namespace is null ? _accountsByNamespace.Keys.ToList() : [g.Namespace];
-            if (r.Allows("create", "", "pods", null, null))
+            IEnumerable<string> namespaces = g.Namespace is null ? _accounts.Keys : [g.Namespace];
+            foreach (var ns in namespaces)
             {
-                foreach (var ns in namespaces)
+                var accounts = Accounts(ns);
+                if (RbacCapabilities.RunsAnyServiceAccount(g, ns) is { } run)
                 {
-                    foreach (var sa in AccountsOrDefault(ns))
+                    foreach (var sa in accounts)
                     {
-                        yield return new EscalationStep(s, $"can create pods in {ns}", sa, g);
+                        yield return new EscalationStep(s, $"can {Verb(run)} in {ns}", Sa(ns, sa), g, run);
                     }
                 }
-            }
 
-            foreach (var kind in WorkloadKinds)
-            {
-                if (r.Allows("create", RbacModel.GroupOf(kind), kind, null, null) || r.Allows("patch", RbacModel.GroupOf(kind), kind, null, null))
+                // bind on a powerful ClusterRole plus creating RoleBindings makes the subject an
+                // administrator of the namespace (the bind check is asked in the binding's namespace).
+                var bind = RbacCapabilities.In(g, "bind", Rbac, "clusterroles", name: "cluster-admin", ns: ns);
+                if (g.Allows(bind) && _model.Can(s, RbacRequest.ForResource("create", Rbac, "rolebindings", ns: ns)) is not null)
                 {
-                    foreach (var ns in namespaces)
+                    foreach (var sa in accounts)
                     {
-                        foreach (var sa in AccountsOrDefault(ns))
+                        yield return new EscalationStep(s, $"can bind ClusterRole cluster-admin in {ns} (and create pods there)", Sa(ns, sa), g, bind);
+                    }
+                }
+
+                if (RbacCapabilities.RunsInExistingPods(g, _model.KubeMinor, ns) is { } inPods)
+                {
+                    // In a snapshot the running pods are known; manifests may leave pods out, so
+                    // any service account of the namespace may be running.
+                    IEnumerable<string> running = _runningAs.TryGetValue(ns, out var known) ? known : _model.IsSnapshot ? [] : accounts;
+                    foreach (var sa in running)
+                    {
+                        yield return new EscalationStep(s, $"can {Verb(inPods)} in {ns}", Sa(ns, sa), g, inPods);
+                    }
+                }
+
+                foreach (var sa in accounts)
+                {
+                    var token = RbacCapabilities.In(g, "create", "", "serviceaccounts", "token", sa, ns);
+                    if (g.Allows(token))
+                    {
+                        yield return new EscalationStep(s, $"can request tokens for service account {ns}/{sa}", Sa(ns, sa), g, token);
+                    }
+
+                    var impersonate = RbacCapabilities.In(g, "impersonate", "", "serviceaccounts", name: sa, ns: ns);
+                    if (g.Allows(impersonate))
+                    {
+                        yield return new EscalationStep(s, $"can impersonate service account {ns}/{sa}", Sa(ns, sa), g, impersonate);
+                    }
+                }
+
+                if (_tokenSecrets.TryGetValue(ns, out var secrets))
+                {
+                    foreach (var (secret, owner) in secrets)
+                    {
+                        var read = RbacCapabilities.First(g, [RbacCapabilities.In(g, "get", "", "secrets", name: secret, ns: ns), RbacCapabilities.In(g, "list", "", "secrets", ns: ns)]);
+                        if (read is not null)
                         {
-                            yield return new EscalationStep(s, $"can create or patch {kind} in {ns}", sa, g);
-                        }
-                    }
-
-                    break;
-                }
-            }
-
-            if (r.AllowsVerb("create") && r.AllowsGroup("") && r.AllowsResource("serviceaccounts", "token"))
-            {
-                foreach (var ns in namespaces)
-                {
-                    foreach (var sa in AccountsOrDefault(ns).Where(a => r.AllowsName(a.Name)))
-                    {
-                        yield return new EscalationStep(s, $"can request tokens for service accounts in {ns}", sa, g);
-                    }
-                }
-            }
-
-            if (r.Allows("get", "", "secrets", null, null) || r.Allows("list", "", "secrets", null, null))
-            {
-                foreach (var ns in namespaces)
-                {
-                    if (_tokenSecretOwners.TryGetValue(ns, out var owners))
-                    {
-                        foreach (var owner in owners)
-                        {
-                            yield return new EscalationStep(s, $"can read the legacy token secret of {ns}/{owner}", new RbacSubject(RbacSubject.ServiceAccount, owner, ns), g);
-                        }
-                    }
-                }
-            }
-
-            if (r.AllowsVerb("create") && r.AllowsGroup("") && (r.AllowsResource("pods", "exec") || r.AllowsResource("pods", "attach")))
-            {
-                foreach (var ns in namespaces)
-                {
-                    if (_runningAs.TryGetValue(ns, out var accounts))
-                    {
-                        foreach (var a in accounts)
-                        {
-                            yield return new EscalationStep(s, $"can exec into pods in {ns}", new RbacSubject(RbacSubject.ServiceAccount, a, ns), g);
+                            yield return new EscalationStep(s, $"can read the legacy token secret {ns}/{secret} of service account {ns}/{owner}", Sa(ns, owner), g, read);
                         }
                     }
                 }
             }
 
-            if (r.AllowsVerb("impersonate") && r.AllowsGroup(""))
+            if (g.Namespace is null)
             {
-                if (r.AllowsResource("serviceaccounts", null))
+                foreach (var name in g.Rule.ResourceNames)
                 {
-                    foreach (var ns in namespaces)
+                    var r = RbacCapabilities.Cluster("impersonate", "", "users", name: name);
+                    if (g.Allows(r))
                     {
-                        foreach (var sa in AccountsOrDefault(ns).Where(a => r.AllowsName(a.Name)))
-                        {
-                            yield return new EscalationStep(s, $"can impersonate service accounts in {ns}", sa, g);
-                        }
-                    }
-                }
-
-                if (g.Namespace is null && r.AllowsResource("users", null))
-                {
-                    foreach (var name in r.ResourceNames)
-                    {
-                        yield return new EscalationStep(s, $"can impersonate user {name}", new RbacSubject(RbacSubject.User, name), g);
+                        var to = RbacSubject.FromBinding(RbacSubject.User, name, null, null)!;
+                        yield return new EscalationStep(s, $"can impersonate user {name}", to, g, r);
                     }
                 }
             }
@@ -243,7 +250,7 @@ public sealed class EscalationFinder
                             steps.Insert(0, p);
                         }
 
-                        steps.Add(new EscalationStep(step.To, $"{step.To} {goal.Goal}", null, goal.Grant));
+                        steps.Add(new EscalationStep(step.To, $"{step.To} {goal.Goal}", null, goal.Grant, goal.Request));
                         return new EscalationPath(start, steps, goal.Goal);
                     }
 
@@ -257,26 +264,32 @@ public sealed class EscalationFinder
         return null;
     }
 
-    private List<RbacSubject> Accounts(string ns)
-    {
-        if (!_accountsByNamespace.TryGetValue(ns, out var list))
-        {
-            _accountsByNamespace[ns] = list = [];
-        }
+    private SortedSet<string> Accounts(string ns) => _accounts.TryGetValue(ns, out var set) ? set : ["default"];
 
-        return list;
-    }
+    private static RbacSubject Sa(string ns, string name) => new(RbacSubject.ServiceAccount, name, ns);
 
-    private IEnumerable<RbacSubject> AccountsOrDefault(string ns) =>
-        _accountsByNamespace.TryGetValue(ns, out var list) && list.Count > 0 ? list : [new RbacSubject(RbacSubject.ServiceAccount, "default", ns)];
+    /// <summary>"create pods", "patch deployments.apps", "create pods/exec".</summary>
+    internal static string Verb(RbacRequest r) =>
+        $"{r.Verb} {r.Resource}{(r.Subresource.Length > 0 ? "/" + r.Subresource : string.Empty)}{(r.ApiGroup.Length > 0 ? "." + r.ApiGroup : string.Empty)}";
 
-    private static HashSet<string> Set(Dictionary<string, HashSet<string>> map, string key)
+    private static SortedSet<string> Set<TMap>(TMap map, string key)
+        where TMap : IDictionary<string, SortedSet<string>>
     {
         if (!map.TryGetValue(key, out var set))
         {
-            map[key] = set = [];
+            map[key] = set = new SortedSet<string>(StringComparer.Ordinal);
         }
 
         return set;
+    }
+
+    private static List<(string, string)> List(Dictionary<string, List<(string, string)>> map, string key)
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        return list;
     }
 }

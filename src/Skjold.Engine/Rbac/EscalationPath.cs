@@ -1,7 +1,7 @@
 namespace Skjold.Engine.Rbac;
 
-/// <summary>One hop of an escalation: what the subject can do and whom it becomes.</summary>
-public sealed record EscalationStep(RbacSubject From, string Action, RbacSubject? To, RbacGrant Grant);
+/// <summary>One hop of an escalation: what the subject can do (the request the authorizer allows, and the grant that allows it) and whom it becomes.</summary>
+public sealed record EscalationStep(RbacSubject From, string Action, RbacSubject? To, RbacGrant Grant, RbacRequest Request);
 
 /// <summary>How <see cref="Start"/> reaches <see cref="Goal"/>, hop by hop.</summary>
 public sealed record EscalationPath(RbacSubject Start, IReadOnlyList<EscalationStep> Steps, string Goal)

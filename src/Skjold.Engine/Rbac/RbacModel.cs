@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 using Skjold.Engine.Model;
 using Skjold.Engine.Workloads;
@@ -6,41 +5,40 @@ using Skjold.Engine.Workloads;
 namespace Skjold.Engine.Rbac;
 
 /// <summary>
-/// Who may do what: Roles, ClusterRoles (aggregation resolved), RoleBindings and
-/// ClusterRoleBindings flattened into grants, indexed by subject. Built once per snapshot; answers
-/// who-can and can questions without touching the resources again.
+/// Who may do what, decided as the API server's RBAC authorizer decides: Roles, ClusterRoles
+/// (aggregation resolved as the aggregation controller does), RoleBindings and
+/// ClusterRoleBindings flattened into grants and indexed by the user or group they apply to
+/// (a ServiceAccount subject is the user system:serviceaccount:NS:NAME). The bootstrap policy fills
+/// in the roles and bindings every API server has when the input lacks them. Built once per input.
 /// </summary>
 public sealed class RbacModel
 {
-    private static readonly FrozenDictionary<string, string> DefaultGroups = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["deployments"] = "apps", ["statefulsets"] = "apps", ["daemonsets"] = "apps", ["replicasets"] = "apps", ["controllerrevisions"] = "apps",
-        ["jobs"] = "batch", ["cronjobs"] = "batch",
-        ["roles"] = "rbac.authorization.k8s.io", ["rolebindings"] = "rbac.authorization.k8s.io",
-        ["clusterroles"] = "rbac.authorization.k8s.io", ["clusterrolebindings"] = "rbac.authorization.k8s.io",
-        ["validatingwebhookconfigurations"] = "admissionregistration.k8s.io", ["mutatingwebhookconfigurations"] = "admissionregistration.k8s.io",
-        ["validatingadmissionpolicies"] = "admissionregistration.k8s.io",
-        ["certificatesigningrequests"] = "certificates.k8s.io", ["signers"] = "certificates.k8s.io",
-        ["networkpolicies"] = "networking.k8s.io", ["ingresses"] = "networking.k8s.io",
-        ["customresourcedefinitions"] = "apiextensions.k8s.io",
-        ["poddisruptionbudgets"] = "policy", ["podsecuritypolicies"] = "policy",
-        ["storageclasses"] = "storage.k8s.io", ["csidrivers"] = "storage.k8s.io",
-        ["horizontalpodautoscalers"] = "autoscaling", ["leases"] = "coordination.k8s.io",
-        ["tokenreviews"] = "authentication.k8s.io", ["subjectaccessreviews"] = "authorization.k8s.io",
-    }.ToFrozenDictionary(StringComparer.Ordinal);
-
     private readonly List<RbacGrant> _grants = [];
-    private readonly Dictionary<(string Kind, string Name, string? Ns), List<RbacGrant>> _bySubject = [];
+    private readonly Dictionary<string, List<RbacGrant>> _byPrincipal = new(StringComparer.Ordinal);
+    private readonly Dictionary<RbacSubject, bool> _subjects = [];
 
-    private RbacModel()
+    private RbacModel(int kubeMinor, bool isSnapshot, ApiResources api)
     {
+        KubeMinor = kubeMinor;
+        IsSnapshot = isSnapshot;
+        Api = api;
     }
 
     public IReadOnlyList<RbacGrant> Grants => _grants;
 
-    /// <summary>Roles and ClusterRoles by kind, namespace and name, with resolved rules.</summary>
+    /// <summary>The Kubernetes minor the answers are for (some permissions depend on it).</summary>
+    public int KubeMinor { get; }
+
+    /// <summary>Whether the input is a snapshot of a live cluster, so what it lacks does not exist.</summary>
+    public bool IsSnapshot { get; }
+
+    /// <summary>Built-in resources plus the input's CustomResourceDefinitions.</summary>
+    public ApiResources Api { get; }
+
+    /// <summary>Roles and ClusterRoles by kind, namespace and name, with their effective (aggregated) rules.</summary>
     public Dictionary<(string Kind, string? Ns, string Name), (Resource Resource, IReadOnlyList<RbacRule> Rules)> Roles { get; } = [];
 
+    /// <summary>Every RoleBinding and ClusterRoleBinding, the input's and the bootstrap policy's.</summary>
     public List<Resource> Bindings { get; } = [];
 
     /// <summary>Service accounts present in the input, by namespace and name.</summary>
@@ -49,83 +47,131 @@ public sealed class RbacModel
     /// <summary>Namespaces whose service accounts the input lists (so absence means non-existence).</summary>
     public HashSet<string> NamespacesWithServiceAccounts { get; } = [];
 
-    /// <summary>Bindings whose role is not in the input, with the missing role.</summary>
+    /// <summary>Bindings whose role is not in the input nor the bootstrap policy, with the missing role.</summary>
     public List<(Resource Binding, string RoleKind, string RoleName)> DanglingBindings { get; } = [];
 
-    /// <summary>The API group a resource belongs to by default (core is the empty string).</summary>
-    public static string GroupOf(string resource) => DefaultGroups.TryGetValue(resource, out var g) ? g : string.Empty;
+    /// <summary>Bootstrap roles the input's bindings refer to without defining them.</summary>
+    public SortedSet<string> BootstrapRolesUsed { get; } = new(StringComparer.Ordinal);
 
-    public static RbacModel Build(IReadOnlyList<Resource> resources)
+    public static RbacModel Build(IReadOnlyList<Resource> resources, RbacModelOptions? options = null)
     {
-        var model = new RbacModel();
-        var clusterRoles = new List<Resource>();
+        options ??= RbacModelOptions.Default;
+        var minor = KubernetesVersion.Effective(resources, options.KubeMinor, options.Now);
+        var custom = new List<ApiResource>();
         foreach (var r in resources)
         {
-            switch (r.Ref.Kind)
+            if (r.Kind == "CustomResourceDefinition" && ReadCrd(r) is { } crd)
             {
-                case "Role" when r.Ref.ApiVersion.StartsWith("rbac.authorization.k8s.io/", StringComparison.Ordinal):
-                    model.Roles[("Role", r.Ref.Namespace, r.Ref.Name)] = (r, ReadRules(r.Root));
-                    break;
-                case "ClusterRole" when r.Ref.ApiVersion.StartsWith("rbac.authorization.k8s.io/", StringComparison.Ordinal):
-                    clusterRoles.Add(r);
-                    model.Roles[("ClusterRole", null, r.Ref.Name)] = (r, ReadRules(r.Root));
-                    break;
-                case "RoleBinding" or "ClusterRoleBinding" when r.Ref.ApiVersion.StartsWith("rbac.authorization.k8s.io/", StringComparison.Ordinal):
-                    model.Bindings.Add(r);
-                    break;
-                case "ServiceAccount":
-                    var ns = r.Ref.Namespace ?? "default";
+                custom.Add(crd);
+            }
+        }
+
+        var model = new RbacModel(minor, KubernetesVersion.IsSnapshot(resources), ApiResources.BuiltIn.WithCustom(custom));
+        var clusterRoles = new Dictionary<string, Resource>(StringComparer.Ordinal);
+        var roles = new Dictionary<(string, string), Resource>();
+        var bindings = new Dictionary<(string Kind, string? Ns, string Name), Resource>();
+        foreach (var r in resources)
+        {
+            if (!IsRbac(r))
+            {
+                if (r.Kind == "ServiceAccount" && r.Ref.ApiVersion == "v1")
+                {
+                    var ns = r.Ref.Namespace ?? options.DefaultNamespace;
                     model.ServiceAccounts.Add((ns, r.Ref.Name));
                     model.NamespacesWithServiceAccounts.Add(ns);
+                }
+
+                continue;
+            }
+
+            switch (r.Kind)
+            {
+                case "ClusterRole":
+                    clusterRoles[r.Ref.Name] = r;
+                    break;
+                case "Role":
+                    roles[(r.Ref.Namespace ?? options.DefaultNamespace, r.Ref.Name)] = r;
+                    break;
+                case "ClusterRoleBinding":
+                    bindings[(r.Kind, null, r.Ref.Name)] = r;
+                    break;
+                case "RoleBinding":
+                    bindings[(r.Kind, r.Ref.Namespace ?? options.DefaultNamespace, r.Ref.Name)] = r;
                     break;
                 default:
                     break;
             }
         }
 
-        // Aggregated ClusterRoles take the rules of every ClusterRole their selectors match.
-        foreach (var cr in clusterRoles)
+        var bootstrapRoles = new HashSet<(string Kind, string? Ns, string Name)>();
+        if (options.IncludeBootstrap)
         {
-            var selectors = Json.Get(Json.Get(cr.Root, "aggregationRule"u8), "clusterRoleSelectors"u8);
-            if (selectors.ValueKind != JsonValueKind.Array)
+            foreach (var b in BootstrapPolicy.Objects)
             {
-                continue;
-            }
-
-            var rules = new List<RbacRule>(model.Roles[("ClusterRole", null, cr.Ref.Name)].Rules);
-            foreach (var sel in selectors.EnumerateArray())
-            {
-                var selector = ResourceIndex.ReadSelector(sel);
-                foreach (var other in clusterRoles)
+                switch (b.Kind)
                 {
-                    if (other != cr && !selector.IsEmpty && selector.Matches(Json.Get(Json.Get(other.Root, "metadata"u8), "labels"u8)))
-                    {
-                        rules.AddRange(ReadRules(other.Root));
-                    }
+                    case "ClusterRole" when clusterRoles.TryAdd(b.Ref.Name, b):
+                        bootstrapRoles.Add(("ClusterRole", null, b.Ref.Name));
+                        break;
+                    case "Role" when roles.TryAdd((b.Ref.Namespace!, b.Ref.Name), b):
+                        bootstrapRoles.Add(("Role", b.Ref.Namespace, b.Ref.Name));
+                        break;
+                    case "ClusterRoleBinding":
+                        bindings.TryAdd((b.Kind, null, b.Ref.Name), b);
+                        break;
+                    case "RoleBinding":
+                        bindings.TryAdd((b.Kind, b.Ref.Namespace, b.Ref.Name), b);
+                        break;
+                    default:
+                        break;
                 }
             }
-
-            model.Roles[("ClusterRole", null, cr.Ref.Name)] = (cr, rules.Distinct().ToList());
         }
 
-        foreach (var b in model.Bindings)
+        foreach (var ((ns, name), r) in roles)
         {
+            model.Roles[("Role", ns, name)] = (r, ReadRules(r.Root));
+        }
+
+        foreach (var (name, rules) in Aggregate(clusterRoles))
+        {
+            model.Roles[("ClusterRole", null, name)] = (clusterRoles[name], rules);
+        }
+
+        foreach (var (key, b) in bindings)
+        {
+            model.Bindings.Add(b);
             var roleRef = Json.Get(b.Root, "roleRef"u8);
-            var roleKind = Json.GetString(roleRef, "kind") ?? "ClusterRole";
+            var roleKind = Json.GetString(roleRef, "kind") ?? string.Empty;
             var roleName = Json.GetString(roleRef, "name") ?? string.Empty;
-            var bindingNs = b.Ref.Kind == "RoleBinding" ? b.Ref.Namespace ?? "default" : null;
-            var key = roleKind == "Role" ? ("Role", bindingNs, roleName) : ("ClusterRole", (string?)null, roleName);
-            if (!model.Roles.TryGetValue(key, out var role))
+            var bindingNs = key.Ns;
+
+            // A ClusterRoleBinding can only refer to a ClusterRole; a RoleBinding to a Role of its
+            // own namespace or a ClusterRole.
+            (string, string?, string)? roleKey = (roleKind, bindingNs) switch
+            {
+                ("ClusterRole", _) => ("ClusterRole", null, roleName),
+                ("Role", not null) => ("Role", bindingNs, roleName),
+                _ => null,
+            };
+            if (roleKey is null || !model.Roles.TryGetValue(roleKey.Value, out var role))
             {
                 model.DanglingBindings.Add((b, roleKind, roleName));
                 continue;
             }
 
+            var fromBootstrap = bootstrapRoles.Contains(roleKey.Value);
+            if (fromBootstrap && !BootstrapPolicy.IsFromBootstrap(b))
+            {
+                model.BootstrapRolesUsed.Add($"{roleKind} {roleName}");
+            }
+
             foreach (var subject in Subjects(b.Root, bindingNs))
             {
-                foreach (var rule in role.Rules)
+                model._subjects.TryAdd(subject, true);
+                for (var i = 0; i < role.Rules.Count; i++)
                 {
-                    model.Add(new RbacGrant(subject, rule, bindingNs, b, roleKind, roleName));
+                    model.Add(new RbacGrant(subject, role.Rules[i], i, bindingNs, b, roleKind, roleName, fromBootstrap));
                 }
             }
         }
@@ -133,6 +179,7 @@ public sealed class RbacModel
         return model;
     }
 
+    /// <summary>The subjects a binding names, as the authorizer matches them (see <see cref="RbacSubject.FromBinding"/>).</summary>
     public static IEnumerable<RbacSubject> Subjects(JsonElement binding, string? bindingNamespace)
     {
         var subjects = Json.Get(binding, "subjects"u8);
@@ -145,77 +192,287 @@ public sealed class RbacModel
         {
             var kind = Json.GetString(s, "kind");
             var name = Json.GetString(s, "name");
-            if (kind is null || name is null)
+            if (kind is not null && name is not null && RbacSubject.FromBinding(kind, name, Json.GetString(s, "namespace"), bindingNamespace) is { } subject)
             {
-                continue;
+                yield return subject;
             }
-
-            yield return kind == RbacSubject.ServiceAccount
-                ? new RbacSubject(kind, name, Json.GetString(s, "namespace") ?? bindingNamespace ?? "default")
-                : new RbacSubject(kind, name);
         }
-    }
-
-    private void Add(RbacGrant grant)
-    {
-        _grants.Add(grant);
-        var key = (grant.Subject.Kind, grant.Subject.Name, grant.Subject.Namespace);
-        if (!_bySubject.TryGetValue(key, out var list))
-        {
-            _bySubject[key] = list = [];
-        }
-
-        list.Add(grant);
     }
 
     /// <summary>
-    /// Every grant that allows <paramref name="verb"/> on the resource in <paramref name="ns"/>
-    /// (cluster-wide grants included; any namespace when <paramref name="ns"/> is null).
+    /// Resolves a question: a resource name (optionally RESOURCE/SUB and RESOURCE.GROUP) or a
+    /// non-resource path (starting with "/"), the verb, an object name and a namespace (null: any).
+    /// Cluster-scoped resources are asked without a namespace, as the API server does.
     /// </summary>
-    public IEnumerable<RbacGrant> WhoCan(string verb, string resource, string? subresource = null, string? ns = null, string? name = null, string? group = null)
+    public RbacQuery Query(string verb, string resourceText, string? subresource = null, string? name = null, string? ns = null, string? group = null)
     {
-        var g = group ?? GroupOf(resource);
+        if (resourceText.StartsWith('/'))
+        {
+            return new RbacQuery(RbacRequest.ForPath(verb, resourceText), false, null, null);
+        }
+
+        var text = resourceText;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            subresource ??= text[(slash + 1)..];
+            text = text[..slash];
+        }
+
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0 && group is null)
+        {
+            group = text[(dot + 1)..];
+            text = text[..dot];
+        }
+
+        subresource ??= string.Empty;
+        var resolved = Api.Resolve(text, group, KubeMinor);
+        string? warning = null;
+        if (resolved is null)
+        {
+            warning = group is null
+                ? $"'{text}' is not a built-in resource of Kubernetes 1.{KubeMinor} and no CustomResourceDefinition in the input defines it; asking about it in the core API group (write RESOURCE.GROUP for another group)"
+                : $"'{text}.{group}' is not a built-in resource of Kubernetes 1.{KubeMinor} and no CustomResourceDefinition in the input defines it; answering as written";
+        }
+        else if (!resolved.ServedIn(KubeMinor))
+        {
+            warning = $"{resolved.Display} is not served by Kubernetes 1.{KubeMinor}";
+        }
+        else if (subresource.Length > 0 && !resolved.HasSubresource(subresource, KubeMinor) && resolved.Subresources.Count > 0)
+        {
+            warning = $"{resolved.Display} has no subresource '{subresource}' in Kubernetes 1.{KubeMinor}";
+        }
+
+        var namespaced = resolved?.Namespaced ?? true;
+        var request = RbacRequest.ForResource(verb, resolved?.Group ?? group ?? string.Empty, text, subresource, name, namespaced ? ns ?? string.Empty : string.Empty);
+        return new RbacQuery(request, namespaced, resolved, warning) { AnyNamespace = namespaced && ns is null };
+    }
+
+    /// <summary>
+    /// Every grant that allows the request (the subject locator): ClusterRoleBinding grants, and
+    /// RoleBinding grants of the request's namespace, or of every namespace when the query named
+    /// none. Members of system:masters are allowed everything before RBAC is asked; they are not
+    /// listed here (see <see cref="RbacUser.Masters"/>).
+    /// </summary>
+    public IEnumerable<RbacGrant> WhoCan(RbacQuery query)
+    {
+        var request = query.Request;
         foreach (var grant in _grants)
         {
-            if ((ns is null || grant.Namespace is null || grant.Namespace == ns) && grant.Rule.Allows(verb, g, resource, subresource, name))
+            if (grant.Namespace is not null && query.AnyNamespace)
+            {
+                if (request.IsResourceRequest && grant.Rule.Allows(request))
+                {
+                    yield return grant;
+                }
+            }
+            else if (grant.Allows(request))
             {
                 yield return grant;
             }
         }
     }
 
-    /// <summary>The grants a subject holds, directly and through its implicit groups.</summary>
-    public IEnumerable<RbacGrant> GrantsOf(RbacSubject subject)
+    /// <summary>Every grant that allows the request, exactly as the subject locator (no "any namespace").</summary>
+    public IEnumerable<RbacGrant> WhoCan(RbacRequest request)
     {
-        foreach (var s in subject.ImplicitGroups().Prepend(subject))
+        foreach (var grant in _grants)
         {
-            if (_bySubject.TryGetValue((s.Kind, s.Name, s.Namespace), out var list))
+            if (grant.Allows(request))
             {
-                foreach (var g in list)
-                {
-                    yield return g;
-                }
+                yield return grant;
             }
         }
     }
 
-    /// <summary>Whether <paramref name="subject"/> may do it, and through which grant.</summary>
-    public RbacGrant? Can(RbacSubject subject, string verb, string resource, string? subresource = null, string? ns = null, string? name = null, string? group = null)
+    /// <summary>Convenience: who may do it, with the question written as on the command line.</summary>
+    public IEnumerable<RbacGrant> WhoCan(string verb, string resource, string? subresource = null, string? ns = null, string? name = null, string? group = null) =>
+        WhoCan(Query(verb, resource, subresource, name, ns, group));
+
+    /// <summary>The grant that allows the user's request, if any (the authorizer's decision; system:masters is not RBAC's and is not answered here).</summary>
+    public RbacGrant? Authorize(RbacUser user, RbacRequest request)
     {
-        var g = group ?? GroupOf(resource);
-        foreach (var grant in GrantsOf(subject))
+        foreach (var list in ListsFor(user))
         {
-            if ((ns is null || grant.Namespace is null || grant.Namespace == ns) && grant.Rule.Allows(verb, g, resource, subresource, name))
+            foreach (var g in list)
             {
-                return grant;
+                if (g.Allows(request))
+                {
+                    return g;
+                }
             }
         }
 
         return null;
     }
 
+    /// <summary>The grants that apply to a user: bound to its name or to one of its groups.</summary>
+    public IEnumerable<RbacGrant> GrantsOf(RbacUser user)
+    {
+        foreach (var list in ListsFor(user))
+        {
+            foreach (var g in list)
+            {
+                yield return g;
+            }
+        }
+    }
+
+    /// <summary>The grants a subject holds, directly and through the groups the API server puts it in.</summary>
+    public IEnumerable<RbacGrant> GrantsOf(RbacSubject subject) => GrantsOf(RbacUser.Of(subject));
+
+    /// <summary>Whether the subject may do it, and through which grant.</summary>
+    public RbacGrant? Can(RbacSubject subject, RbacRequest request) => Authorize(RbacUser.Of(subject), request);
+
+    /// <summary>Convenience: whether the subject may do it, with the question written as on the command line.</summary>
+    public RbacGrant? Can(RbacSubject subject, string verb, string resource, string? subresource = null, string? ns = null, string? name = null, string? group = null) =>
+        Can(subject, Query(verb, resource, subresource, name, ns ?? "default", group).Request);
+
     /// <summary>Every subject that holds at least one grant.</summary>
-    public IEnumerable<RbacSubject> Subjects() => _bySubject.Keys.Select(k => new RbacSubject(k.Kind, k.Name, k.Ns));
+    public IEnumerable<RbacSubject> Subjects() => _subjects.Keys;
+
+    private IEnumerable<List<RbacGrant>> ListsFor(RbacUser user)
+    {
+        if (user.Name.Length > 0 && _byPrincipal.TryGetValue("u:" + user.Name, out var own))
+        {
+            yield return own;
+        }
+
+        foreach (var g in user.Groups)
+        {
+            if (_byPrincipal.TryGetValue("g:" + g, out var list))
+            {
+                yield return list;
+            }
+        }
+    }
+
+    private void Add(RbacGrant grant)
+    {
+        _grants.Add(grant);
+        var key = grant.Subject.Kind == RbacSubject.Group ? "g:" + grant.Subject.Name : "u:" + grant.Subject.UserName;
+        if (!_byPrincipal.TryGetValue(key, out var list))
+        {
+            _byPrincipal[key] = list = [];
+        }
+
+        list.Add(grant);
+    }
+
+    private static bool IsRbac(Resource r) => r.Ref.ApiVersion.StartsWith("rbac.authorization.k8s.io/", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The rules of every ClusterRole, as the aggregation controller leaves them: a role with an
+    /// aggregationRule holds the union of the rules of every other ClusterRole that one of its
+    /// selectors matches (an empty selector matches all), repeated until nothing changes, since
+    /// aggregated roles aggregate each other (view into edit into admin).
+    /// </summary>
+    private static Dictionary<string, IReadOnlyList<RbacRule>> Aggregate(Dictionary<string, Resource> clusterRoles)
+    {
+        var rules = new Dictionary<string, IReadOnlyList<RbacRule>>(StringComparer.Ordinal);
+        var aggregated = new List<(string Name, List<LabelSelector> Selectors)>();
+        foreach (var (name, r) in clusterRoles)
+        {
+            var selectors = Json.Get(Json.Get(r.Root, "aggregationRule"u8), "clusterRoleSelectors"u8);
+            if (selectors.ValueKind == JsonValueKind.Array)
+            {
+                aggregated.Add((name, [.. selectors.EnumerateArray().Where(s => s.ValueKind == JsonValueKind.Object).Select(ResourceIndex.ReadSelector)]));
+                rules[name] = [];
+            }
+            else
+            {
+                rules[name] = ReadRules(r.Root);
+            }
+        }
+
+        if (aggregated.Count == 0)
+        {
+            return rules;
+        }
+
+        var matches = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (name, selectors) in aggregated)
+        {
+            var list = new List<string>();
+            foreach (var (other, r) in clusterRoles)
+            {
+                if (other != name && selectors.Any(s => s.Matches(Json.Get(Json.Get(r.Root, "metadata"u8), "labels"u8))))
+                {
+                    list.Add(other);
+                }
+            }
+
+            list.Sort(StringComparer.Ordinal);
+            matches[name] = list;
+        }
+
+        for (var pass = 0; pass <= aggregated.Count; pass++)
+        {
+            var changed = false;
+            foreach (var (name, _) in aggregated)
+            {
+                var union = new List<RbacRule>();
+                var seen = new HashSet<RbacRule>();
+                foreach (var m in matches[name])
+                {
+                    foreach (var rule in rules[m])
+                    {
+                        if (seen.Add(rule))
+                        {
+                            union.Add(rule);
+                        }
+                    }
+                }
+
+                if (union.Count != rules[name].Count)
+                {
+                    rules[name] = union;
+                    changed = true;
+                }
+            }
+
+            if (!changed)
+            {
+                break;
+            }
+        }
+
+        return rules;
+    }
+
+    private static ApiResource? ReadCrd(Resource crd)
+    {
+        var spec = Json.Get(crd.Root, "spec"u8);
+        var group = Json.GetString(spec, "group");
+        var names = Json.Get(spec, "names"u8);
+        var plural = Json.GetString(names, "plural");
+        if (group is null || plural is null)
+        {
+            return null;
+        }
+
+        var subs = new List<(string, int)>();
+        var versions = Json.Get(spec, "versions"u8);
+        if (versions.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var v in versions.EnumerateArray())
+            {
+                var sr = Json.Get(v, "subresources"u8);
+                if (Json.Exists(Json.Get(sr, "status"u8)))
+                {
+                    subs.Add(("status", 0));
+                }
+
+                if (Json.Exists(Json.Get(sr, "scale"u8)))
+                {
+                    subs.Add(("scale", 0));
+                }
+            }
+        }
+
+        return new ApiResource(group, plural, Json.GetString(names, "kind"), Json.GetString(spec, "scope") != "Cluster", subs.Distinct().ToList(), 0, null, false);
+    }
 
     private static List<RbacRule> ReadRules(JsonElement role)
     {

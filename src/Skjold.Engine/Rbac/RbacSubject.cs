@@ -8,21 +8,20 @@ public sealed record RbacSubject(string Kind, string Name, string? Namespace = n
     public const string ServiceAccount = "ServiceAccount";
 
     /// <summary>The username a service account authenticates as.</summary>
-    public string UserName => Kind == ServiceAccount ? $"system:serviceaccount:{Namespace}:{Name}" : Name;
+    public string UserName => Kind == ServiceAccount ? $"{RbacUser.ServiceAccountPrefix}{Namespace}:{Name}" : Name;
 
     /// <summary>
-    /// Whether the platform itself runs as this subject and holds broad rights by design:
-    /// system: users and groups (except the catch-all groups) and kube-system service accounts.
+    /// Whether this is one of the control plane's own identities, which hold broad rights by design:
+    /// the subjects of the API server's bootstrap bindings (system:masters, system:nodes, the
+    /// controller manager's and scheduler's users, the kube-system controller service accounts, ...)
+    /// and the few others listed in the bootstrap data. Decided by exact identity, never by a
+    /// "system:" prefix: system:anonymous, system:unauthenticated, system:authenticated and
+    /// system:serviceaccounts are everyone, not the platform.
     /// </summary>
-    public bool IsPlatform => Kind switch
-    {
-        Group => Name.StartsWith("system:", StringComparison.Ordinal)
-            && Name is not ("system:authenticated" or "system:unauthenticated" or "system:serviceaccounts")
-            && !Name.StartsWith("system:serviceaccounts:", StringComparison.Ordinal),
-        User => Name.StartsWith("system:", StringComparison.Ordinal),
-        ServiceAccount => Namespace is "kube-system",
-        _ => false,
-    };
+    public bool IsPlatform => BootstrapPolicy.IsPlatformIdentity(this);
+
+    /// <summary>Whether the subject stands for requests nobody authenticated.</summary>
+    public bool IsAnonymous => (Kind == User && Name == RbacUser.Anonymous) || (Kind == Group && Name == RbacUser.Unauthenticated);
 
     public override string ToString() => Kind switch
     {
@@ -31,19 +30,36 @@ public sealed record RbacSubject(string Kind, string Name, string? Namespace = n
     };
 
     /// <summary>
+    /// The subject a binding names: a User called <c>system:serviceaccount:NS:NAME</c> is that
+    /// service account (the authorizer compares user names); a ServiceAccount without a namespace
+    /// is in the binding's (and matches nothing in a ClusterRoleBinding: null).
+    /// </summary>
+    public static RbacSubject? FromBinding(string kind, string name, string? ns, string? bindingNamespace)
+    {
+        switch (kind)
+        {
+            case ServiceAccount:
+                var saNs = string.IsNullOrEmpty(ns) ? bindingNamespace : ns;
+                return string.IsNullOrEmpty(saNs) ? null : new RbacSubject(ServiceAccount, name, saNs);
+            case User when RbacUser.TryParseServiceAccount(name, out var userNs, out var saName):
+                return new RbacSubject(ServiceAccount, saName, userNs);
+            case User or Group:
+                return new RbacSubject(kind, name);
+            default:
+                return null; // unknown kinds match no request
+        }
+    }
+
+    /// <summary>
     /// Parses <c>user:alice</c>, <c>group:dev</c>, <c>sa:ns/name</c>, <c>serviceaccount:ns/name</c>
     /// or <c>system:serviceaccount:ns:name</c>; a bare name is a user.
     /// </summary>
     public static RbacSubject Parse(string text)
     {
         var t = text.Trim();
-        if (t.StartsWith("system:serviceaccount:", StringComparison.Ordinal))
+        if (RbacUser.TryParseServiceAccount(t, out var ns0, out var name0))
         {
-            var parts = t.Split(':');
-            if (parts.Length == 4)
-            {
-                return new RbacSubject(ServiceAccount, parts[3], parts[2]);
-            }
+            return new RbacSubject(ServiceAccount, name0, ns0);
         }
 
         var colon = t.IndexOf(':', StringComparison.Ordinal);
@@ -54,12 +70,12 @@ public sealed record RbacSubject(string Kind, string Name, string? Namespace = n
             switch (kind)
             {
                 case "user" or "u":
-                    return new RbacSubject(User, rest);
+                    return RbacUser.TryParseServiceAccount(rest, out var ns1, out var name1) ? new RbacSubject(ServiceAccount, name1, ns1) : new RbacSubject(User, rest);
                 case "group" or "g":
                     return new RbacSubject(Group, rest);
                 case "sa" or "serviceaccount":
                     var slash = rest.IndexOf('/', StringComparison.Ordinal);
-                    if (slash > 0)
+                    if (slash > 0 && slash < rest.Length - 1)
                     {
                         return new RbacSubject(ServiceAccount, rest[(slash + 1)..], rest[..slash]);
                     }
@@ -71,21 +87,5 @@ public sealed record RbacSubject(string Kind, string Name, string? Namespace = n
         }
 
         return new RbacSubject(User, t);
-    }
-
-    /// <summary>The groups this subject belongs to implicitly (service accounts and every authenticated subject).</summary>
-    public IEnumerable<RbacSubject> ImplicitGroups()
-    {
-        if (Kind == Group)
-        {
-            yield break;
-        }
-
-        yield return new RbacSubject(Group, "system:authenticated");
-        if (Kind == ServiceAccount)
-        {
-            yield return new RbacSubject(Group, "system:serviceaccounts");
-            yield return new RbacSubject(Group, $"system:serviceaccounts:{Namespace}");
-        }
     }
 }

@@ -9,7 +9,7 @@ internal sealed class DefaultNamespaceCheck : WorkloadCheck
 
     public override void Evaluate(EvaluationInput input, ViolationSink report)
     {
-        if ((input.Pod is not null || input.Kind == "Service") && input.Resource.Ref.Namespace == "default")
+        if ((input.Pod is not null || input.Kind == "Service") && input.Resource.Ref.Namespace == "default" && !input.Resource.NamespaceDefaulted)
         {
             report.Report("metadata.namespace", $"{input.Kind} is in the default namespace");
         }

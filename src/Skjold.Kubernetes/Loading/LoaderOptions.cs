@@ -18,5 +18,11 @@ public sealed record LoaderOptions
     /// <summary>Largest JSON form of one document, in bytes. Default 64 MiB.</summary>
     public long MaxDocumentBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// The namespace of namespaced objects that name none, as <c>kubectl apply -n</c> would place
+    /// them (<c>--namespace</c>). Default "default".
+    /// </summary>
+    public string DefaultNamespace { get; init; } = "default";
+
     public static LoaderOptions Default { get; } = new();
 }

@@ -114,6 +114,7 @@ public sealed class ManifestLoader
             total += bytes;
         }
 
+        NamespaceDefaults.Apply(all, _options.DefaultNamespace);
         return new LoadResult(all, diagnostics, files.Count, total);
     }
 
@@ -128,6 +129,7 @@ public sealed class ManifestLoader
         var diagnostics = new List<Diagnostic>();
         var bytes = Encoding.UTF8.GetBytes(text);
         LoadBytes(name, bytes, resources, diagnostics);
+        NamespaceDefaults.Apply(resources, _options.DefaultNamespace);
         return new LoadResult(resources, diagnostics, 1, bytes.Length);
     }
 
