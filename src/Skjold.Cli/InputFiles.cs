@@ -13,9 +13,9 @@ internal static class InputFiles
     /// Loads PATHs (relative to the working directory; "-" is stdin), writes every diagnostic to
     /// the error stream, and returns the resources, or null when any input could not be read.
     /// </summary>
-    public static IReadOnlyList<Resource>? Load(IEnumerable<string> paths, CliContext context)
+    public static IReadOnlyList<Resource>? Load(IEnumerable<string> paths, CliContext context, string defaultNamespace = "default")
     {
-        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = MaxSnapshotBytes });
+        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = MaxSnapshotBytes, DefaultNamespace = defaultNamespace });
         var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
         foreach (var d in loaded.Diagnostics)
         {

@@ -27,8 +27,8 @@ internal static class NetpolCommand
         Arity = ArgumentArity.OneOrMore,
     };
 
-    private static NetworkModel? Load(string[] paths, CliContext context) =>
-        InputFiles.Load(paths, context) is { } resources ? NetworkModel.Build(resources) : null;
+    private static NetworkModel? Load(string[] paths, ParseResult parse, InputScope scope, CliContext context) =>
+        scope.TryRead(parse, context, out var ns, out _) && InputFiles.Load(paths, context, ns) is { } resources ? NetworkModel.Build(resources) : null;
 
     private static Command Reach(CliContext context)
     {
@@ -41,9 +41,12 @@ internal static class NetpolCommand
         {
             paths, from, to, format,
         };
+        var scope = new InputScope();
+        scope.Namespace.Description = "Namespace of objects without metadata.namespace, as kubectl apply -n would place them (default: default)";
+        command.Options.Add(scope.Namespace);
         command.SetAction(parse =>
         {
-            var model = Load(parse.GetValue(paths)!, context);
+            var model = Load(parse.GetValue(paths)!, parse, scope, context);
             if (model is null)
             {
                 return ExitCodes.UsageOrInputError;
@@ -147,9 +150,12 @@ internal static class NetpolCommand
         {
             paths, format, output,
         };
+        var scope = new InputScope();
+        scope.Namespace.Description = "Namespace of objects without metadata.namespace, as kubectl apply -n would place them (default: default)";
+        command.Options.Add(scope.Namespace);
         command.SetAction(parse =>
         {
-            var model = Load(parse.GetValue(paths)!, context);
+            var model = Load(parse.GetValue(paths)!, parse, scope, context);
             if (model is null)
             {
                 return ExitCodes.UsageOrInputError;

@@ -20,8 +20,8 @@ internal static class RbacCommand
         return rbac;
     }
 
-    /// <summary>The inputs every rbac subcommand shares: PATH..., --cluster, --format.</summary>
-    private sealed class Inputs
+    /// <summary>The inputs every rbac subcommand shares: PATH..., --cluster, --format, --namespace, --kube-version.</summary>
+    private sealed class Inputs(bool questionNamespace)
     {
         public Argument<string[]> PathArgument { get; } = new("PATH")
         {
@@ -32,6 +32,8 @@ internal static class RbacCommand
         public Option<bool> Live { get; } = new("--cluster") { Description = "Read RBAC from the live cluster instead of files" };
 
         public Option<string> Format { get; } = new("--format", "-f") { Description = "Output format: table or json", DefaultValueFactory = _ => "table" };
+
+        public InputScope Scope { get; } = new(questionNamespace);
 
         public ClusterOptions Cluster { get; } = new();
 
@@ -45,11 +47,19 @@ internal static class RbacCommand
 
             c.Options.Add(Live);
             c.Options.Add(Format);
+            Scope.AddTo(c);
             Cluster.AddTo(c);
         }
 
-        public async Task<IReadOnlyList<Resource>?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
+        /// <summary>Loads the input and builds the model (bootstrap policy included); null after writing the error.</summary>
+        public async Task<(IReadOnlyList<Resource> Resources, RbacModel Model, string DefaultNamespace)?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
         {
+            if (!Scope.TryRead(parse, context, out var defaultNamespace, out var kubeMinor))
+            {
+                return null;
+            }
+
+            IReadOnlyList<Resource>? resources;
             if (parse.GetValue(Live))
             {
                 if (paths.Count > 0)
@@ -58,60 +68,77 @@ internal static class RbacCommand
                     return null;
                 }
 
-                return (await Cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false))?.Resources;
+                resources = (await Cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false))?.Resources;
             }
-
-            if (paths.Count == 0)
+            else if (paths.Count == 0)
             {
                 await context.Error.WriteLineAsync("error: give a snapshot, manifests or --cluster").ConfigureAwait(false);
                 return null;
             }
+            else
+            {
+                resources = InputFiles.Load(paths, context, defaultNamespace);
+            }
 
-            return InputFiles.Load(paths, context);
+            if (resources is null)
+            {
+                return null;
+            }
+
+            var model = RbacModel.Build(resources, new RbacModelOptions { DefaultNamespace = defaultNamespace, KubeMinor = kubeMinor, Now = context.Time.GetUtcNow() });
+            return (resources, model, defaultNamespace);
         }
     }
 
     private static Command WhoCan(CliContext context)
     {
-        var inputs = new Inputs();
-        var verb = new Argument<string>("VERB") { Description = "get, list, watch, create, update, patch, delete, bind, escalate, impersonate, ... or *" };
-        var resource = new Argument<string>("RESOURCE") { Description = "Resource, optionally with subresource and group: pods, pods/exec, deployments.apps, clusterroles.rbac.authorization.k8s.io" };
-        var ns = new Option<string?>("--namespace", "-n") { Description = "Only grants that apply in this namespace (cluster-wide grants included)" };
-        var name = new Option<string?>("--name") { Description = "A specific object name (rules limited by resourceNames match only it)" };
-        var sub = new Option<string?>("--subresource") { Description = "Subresource, for example exec, log, proxy, token" };
-        var command = new Command("who-can", "List every subject that may perform VERB on RESOURCE, with the binding and rule that allow it.\nExit codes: 0 answered, 2 usage or input error.")
+        var inputs = new Inputs(questionNamespace: true);
+        var verb = new Argument<string>("VERB") { Description = "get, list, watch, create, update, patch, delete, deletecollection, bind, escalate, impersonate, approve, ... (verbs are case-sensitive)" };
+        var resource = new Argument<string>("RESOURCE")
         {
-            verb, resource, ns, name, sub,
+            Description = "A resource, optionally with subresource and group (pods, pods/exec, deployments.apps, endpointslices, clusterroles.rbac.authorization.k8s.io), or a non-resource URL (/metrics, /logs/kubelet)",
+        };
+        var name = new Option<string?>("--name") { Description = "A specific object name (rules limited by resourceNames match only it; create and deletecollection never carry one)" };
+        var sub = new Option<string?>("--subresource") { Description = "Subresource, for example exec, log, proxy, token" };
+        var command = new Command("who-can",
+            "List every subject that may perform VERB on RESOURCE, with the binding and rule that allow it, as the API server's RBAC authorizer decides.\n" +
+            "Examples:\n  skjold rbac who-can get secrets -n payments cluster.json\n  skjold rbac who-can create pods/exec cluster.json\n  skjold rbac who-can get /metrics manifests/\n" +
+            "Exit codes: 0 answered, 2 usage or input error.")
+        {
+            verb, resource, name, sub,
         };
         inputs.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var resources = await inputs.LoadAsync(parse, parse.GetValue(inputs.PathArgument) ?? [], context, ct).ConfigureAwait(false);
-            if (resources is null)
+            if (await inputs.LoadAsync(parse, parse.GetValue(inputs.PathArgument) ?? [], context, ct).ConfigureAwait(false) is not { } input)
             {
                 return ExitCodes.UsageOrInputError;
             }
 
-            var (res, subresource, group) = SplitResource(parse.GetValue(resource)!, parse.GetValue(sub));
-            var model = RbacModel.Build(resources);
-            var grants = model.WhoCan(parse.GetValue(verb)!, res, subresource, parse.GetValue(ns), parse.GetValue(name), group)
+            var model = input.Model;
+            var ns = parse.GetValue(inputs.Scope.Namespace);
+            var query = model.Query(parse.GetValue(verb)!, parse.GetValue(resource)!, parse.GetValue(sub), parse.GetValue(name), ns);
+            if (query.Warning is { } warning)
+            {
+                await context.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+            }
+
+            if (ns is not null && (!query.Namespaced || !query.Request.IsResourceRequest))
+            {
+                await context.Error.WriteLineAsync($"note: {(query.Request.IsResourceRequest ? query.Resource?.Display + " is cluster-scoped" : "non-resource URLs are not namespaced")}; only ClusterRoleBindings grant it, so --namespace does not narrow the answer").ConfigureAwait(false);
+            }
+
+            var rows = new List<GrantRow> { MastersRow() };
+            rows.AddRange(model.WhoCan(query)
                 .OrderBy(g => g.Subject.Kind, StringComparer.Ordinal).ThenBy(g => g.Subject.Namespace, StringComparer.Ordinal).ThenBy(g => g.Subject.Name, StringComparer.Ordinal)
-                .ToList();
-            var rows = grants.Select(Row).DistinctBy(r => (r.Subject, r.Scope, r.Binding)).ToList();
+                .Select(g => Row(g, model)).DistinctBy(r => (r.Subject, r.Scope, r.Binding)));
             if (parse.GetValue(inputs.Format) == "json")
             {
                 Write(context, rows, RbacJsonContext.Default.ListGrantRow);
                 return ExitCodes.Ok;
             }
 
-            var question = $"{parse.GetValue(verb)} {res}{(subresource is null ? string.Empty : "/" + subresource)}{(group is { Length: > 0 } ? "." + group : string.Empty)}" +
-                $"{(parse.GetValue(name) is { } n ? " named " + n : string.Empty)}{(parse.GetValue(ns) is { } nn ? " in namespace " + nn : string.Empty)}";
-            if (rows.Count == 0)
-            {
-                await context.Out.WriteLineAsync($"No subject may {question}.").ConfigureAwait(false);
-                return ExitCodes.Ok;
-            }
-
+            var question = query.Request.ToString() + (query.AnyNamespace ? " (in any namespace)" : string.Empty);
             var table = NewTable("Subject", "Scope", "Binding", "Rule");
             foreach (var r in rows)
             {
@@ -119,8 +146,9 @@ internal static class RbacCommand
             }
 
             var console = Console(context);
-            console.MarkupLine($"[bold]{rows.Select(r => r.Subject).Distinct().Count()} subjects may {Markup.Escape(question)}[/]");
+            console.MarkupLine($"[bold]{rows.Select(r => r.Subject).Distinct().Count()} subjects may {Markup.Escape(question)}[/] (Kubernetes 1.{model.KubeMinor})");
             console.Write(table);
+            WriteBootstrapNote(context, model);
             return ExitCodes.Ok;
         });
         return command;
@@ -128,12 +156,15 @@ internal static class RbacCommand
 
     private static Command Can(CliContext context)
     {
-        var inputs = new Inputs();
+        var inputs = new Inputs(questionNamespace: true);
         var subject = new Argument<string>("SUBJECT") { Description = "user:NAME, group:NAME, sa:NAMESPACE/NAME or system:serviceaccount:NS:NAME (a bare name is a user)" };
-        var ns = new Option<string?>("--namespace", "-n") { Description = "Only grants that apply in this namespace (cluster-wide grants included)" };
-        var command = new Command("can", "List everything SUBJECT may do, directly and through its groups (including the implicit system:authenticated and system:serviceaccounts groups).\nExit codes: 0 answered, 2 usage or input error.")
+        var groups = new Option<string[]>("--group") { Description = "A group the user is in (repeatable), as kubectl --as-group; system:authenticated (or system:unauthenticated for system:anonymous) is added as the API server does" };
+        var command = new Command("can",
+            "List everything SUBJECT may do, directly and through its groups (system:authenticated, system:serviceaccounts, system:serviceaccounts:NS, or system:unauthenticated for system:anonymous).\n" +
+            "Examples:\n  skjold rbac can sa:ci/deployer cluster.json\n  skjold rbac can user:alice --group dev -n payments manifests/\n" +
+            "Exit codes: 0 answered, 2 usage or input error.")
         {
-            subject, ns,
+            subject, groups,
         };
         inputs.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -143,39 +174,47 @@ internal static class RbacCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var resources = await inputs.LoadAsync(parse, parse.GetValue(inputs.PathArgument) ?? [], context, ct).ConfigureAwait(false);
-            if (resources is null)
+            if (await inputs.LoadAsync(parse, parse.GetValue(inputs.PathArgument) ?? [], context, ct).ConfigureAwait(false) is not { } input)
             {
                 return ExitCodes.UsageOrInputError;
             }
 
-            var model = RbacModel.Build(resources);
-            var filter = parse.GetValue(ns);
-            var rows = model.GrantsOf(s)
+            var model = input.Model;
+            var user = RbacUser.Of(s, parse.GetValue(groups));
+            var filter = parse.GetValue(inputs.Scope.Namespace);
+            var rows = new List<GrantRow>();
+            if (user.IsPrivileged)
+            {
+                rows.Add(MastersRow());
+            }
+
+            rows.AddRange(model.GrantsOf(user)
                 .Where(g => filter is null || g.Namespace is null || g.Namespace == filter)
                 .OrderBy(g => g.Namespace is null ? 0 : 1).ThenBy(g => g.Namespace, StringComparer.Ordinal)
-                .Select(Row).Distinct().ToList();
+                .Select(g => Row(g, model)).Distinct());
             if (parse.GetValue(inputs.Format) == "json")
             {
                 Write(context, rows, RbacJsonContext.Default.ListGrantRow);
                 return ExitCodes.Ok;
             }
 
+            var identity = $"{s} (user {(user.Name.Length == 0 ? "(none)" : user.Name)}, groups {string.Join(", ", user.Groups)})";
             if (rows.Count == 0)
             {
-                await context.Out.WriteLineAsync($"{s} holds no RBAC permissions in the input.").ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"{identity} holds no RBAC permissions in the input.").ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
 
             var table = NewTable("Rule", "Scope", "Through", "Binding");
             foreach (var r in rows)
             {
-                table.AddRow(Text(r.Rule), Text(r.Scope), Text(r.Subject), Text(r.Binding));
+                table.AddRow(Text(r.Rule + (r.Effective ? string.Empty : " (no effect: a RoleBinding grants no cluster-scoped resource or URL)")), Text(r.Scope), Text(r.Subject), Text(r.Binding));
             }
 
             var console = Console(context);
-            console.MarkupLine($"[bold]{Markup.Escape(s.ToString())} may:[/]");
+            console.MarkupLine($"[bold]{Markup.Escape(identity)} may:[/]");
             console.Write(table);
+            WriteBootstrapNote(context, model);
             return ExitCodes.Ok;
         });
         return command;
@@ -183,13 +222,16 @@ internal static class RbacCommand
 
     private static Command Paths(CliContext context)
     {
-        var inputs = new Inputs();
+        var inputs = new Inputs(questionNamespace: false);
         var args = new Argument<string[]>("[SUBJECT] PATH")
         {
             Description = "An optional subject (user:NAME, group:NAME, sa:NS/NAME) followed by snapshot files, manifests or directories",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("paths", "Find privilege escalation paths: how a subject (or every non-system subject) reaches a cluster-compromising permission, hop by hop.\nExit codes: 0 no path, 1 paths found, 2 usage or input error.")
+        var command = new Command("paths",
+            "Find privilege escalation paths: how a subject (or every subject outside the control plane) reaches a cluster-compromising permission, hop by hop.\n" +
+            "Examples:\n  skjold rbac paths cluster.json\n  skjold rbac paths group:ci-runners manifests/ --namespace ci\n" +
+            "Exit codes: 0 no path, 1 paths found, 2 usage or input error.")
         {
             args,
         };
@@ -211,14 +253,13 @@ internal static class RbacCommand
                 paths.RemoveAt(0);
             }
 
-            var resources = await inputs.LoadAsync(parse, paths, context, ct).ConfigureAwait(false);
-            if (resources is null)
+            if (await inputs.LoadAsync(parse, paths, context, ct).ConfigureAwait(false) is not { } input)
             {
                 return ExitCodes.UsageOrInputError;
             }
 
-            var model = RbacModel.Build(resources);
-            var finder = new EscalationFinder(model, resources);
+            var model = input.Model;
+            var finder = new EscalationFinder(model, input.Resources, input.DefaultNamespace);
             var subjects = start is not null
                 ? [start]
                 : model.Subjects().Where(s => !s.IsPlatform).OrderBy(s => s.ToString(), StringComparer.Ordinal).ToList();
@@ -227,11 +268,11 @@ internal static class RbacCommand
             {
                 if (finder.Goal(s) is { } direct)
                 {
-                    results.Add(new PathRow(s.ToString(), direct.Goal, [new PathStep(s.ToString(), $"{s} {direct.Goal} directly", null, direct.Grant.Via)]));
+                    results.Add(new PathRow(s.ToString(), direct.Goal, [new PathStep(s.ToString(), $"{s} {direct.Goal} directly", null, direct.Grant.Via, direct.Grant.RuleText)]));
                 }
                 else if (finder.Find(s) is { } path)
                 {
-                    results.Add(new PathRow(s.ToString(), path.Goal, path.Steps.Select(st => new PathStep(st.From.ToString(), st.Action, st.To?.ToString(), st.Grant.Via)).ToList()));
+                    results.Add(new PathRow(s.ToString(), path.Goal, path.Steps.Select(st => new PathStep(st.From.ToString(), st.Action, st.To?.ToString(), st.Grant.Via, st.Grant.RuleText)).ToList()));
                 }
             }
 
@@ -256,30 +297,18 @@ internal static class RbacCommand
                     {
                         var becomes = st.To is null ? string.Empty : $" -> acts as {st.To}";
                         console.WriteLine($"  {i++}. {st.Action}{becomes}");
-                        console.MarkupLine($"     [grey]via {Markup.Escape(st.Via)}[/]");
+                        console.MarkupLine($"     [grey]via {Markup.Escape(st.Via)}, {Markup.Escape(st.Rule)}[/]");
                     }
 
                     console.WriteLine();
                 }
+
+                WriteBootstrapNote(context, model);
             }
 
             return results.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;
         });
         return command;
-    }
-
-    /// <summary>"pods/exec" → (pods, exec, null); "deployments.apps" → (deployments, null, apps).</summary>
-    internal static (string Resource, string? Subresource, string? Group) SplitResource(string text, string? subresource)
-    {
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0)
-        {
-            subresource ??= text[(slash + 1)..];
-            text = text[..slash];
-        }
-
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        return dot > 0 ? (text[..dot], subresource, text[(dot + 1)..]) : (text, subresource, null);
     }
 
     private static bool TryParseSubject(string text, CliContext context, out RbacSubject subject)
@@ -297,8 +326,49 @@ internal static class RbacCommand
         }
     }
 
-    private static GrantRow Row(RbacGrant g) =>
-        new(g.Subject.ToString(), g.Subject.Kind, g.Subject.Name, g.Subject.Namespace, g.Scope, g.Via, g.Rule.ToString());
+    private static GrantRow Row(RbacGrant g, RbacModel model) =>
+        new(g.Subject.ToString(), g.Subject.Kind, g.Subject.Name, g.Subject.Namespace, g.Scope, g.Via, g.RuleText, g.RoleFromBootstrap || g.BindingFromBootstrap, IsEffective(g, model));
+
+    /// <summary>The API server authorizes members of system:masters before asking RBAC.</summary>
+    private static GrantRow MastersRow() =>
+        new("Group system:masters", RbacSubject.Group, RbacUser.Masters, null, "cluster-wide", "(none: the API server allows system:masters every request before RBAC is asked)", "everything", true, true);
+
+    /// <summary>A RoleBinding's rule that names only cluster-scoped resources or URLs grants nothing.</summary>
+    private static bool IsEffective(RbacGrant g, RbacModel model)
+    {
+        if (g.Namespace is null)
+        {
+            return true;
+        }
+
+        foreach (var r in g.Rule.Resources)
+        {
+            var slash = r.IndexOf('/', StringComparison.Ordinal);
+            var resource = slash < 0 ? r : r[..slash];
+            if (resource == "*")
+            {
+                return true;
+            }
+
+            foreach (var group in g.Rule.ApiGroups)
+            {
+                if (group == "*" || model.Api.IsNamespaced(group, resource) != false)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static void WriteBootstrapNote(CliContext context, RbacModel model)
+    {
+        if (model.BootstrapRolesUsed.Count > 0)
+        {
+            context.Out.WriteLine($"Roles from Kubernetes' bootstrap policy (the input does not define them): {string.Join(", ", model.BootstrapRolesUsed)}.");
+        }
+    }
 
     private static Table NewTable(params string[] columns)
     {
@@ -337,10 +407,10 @@ internal static class RbacCommand
 }
 
 /// <summary>One grant as who-can and can report it.</summary>
-internal sealed record GrantRow(string Subject, string SubjectKind, string SubjectName, string? SubjectNamespace, string Scope, string Binding, string Rule);
+internal sealed record GrantRow(string Subject, string SubjectKind, string SubjectName, string? SubjectNamespace, string Scope, string Binding, string Rule, bool Bootstrap, bool Effective);
 
 /// <summary>One hop of an escalation path.</summary>
-internal sealed record PathStep(string From, string Action, string? To, string Via);
+internal sealed record PathStep(string From, string Action, string? To, string Via, string Rule);
 
 /// <summary>A subject's way to a cluster-compromising permission.</summary>
 internal sealed record PathRow(string Subject, string Goal, IReadOnlyList<PathStep> Steps);

@@ -35,6 +35,7 @@ internal static class ReportCommand
         var signingKey = new Option<string?>("--signing-key") { Description = "PEM private key for --bundle (create one with skjold report keygen)" };
         var failUnder = new Option<double?>("--fail-under") { Description = "Exit with 1 when the score is below this (0-100)" };
         var cluster = new ClusterOptions();
+        var scope = new InputScope();
         var command = new Command("report",
             "Report a framework's controls (pass, partial, fail, manual, not applicable) with the findings behind each, a score, and a diff against an earlier report.\n" +
             "Exit codes: 0 written, 1 score below --fail-under, 2 usage or input error.")
@@ -42,6 +43,7 @@ internal static class ReportCommand
             paths, framework, live, nodeResults, format, output, baseline, config, bundle, signingKey, failUnder,
         };
         cluster.AddTo(command);
+        scope.AddTo(command);
         command.Subcommands.Add(Verify(context));
         command.Subcommands.Add(Keygen(context));
         command.SetAction(async (parse, ct) =>
@@ -60,10 +62,13 @@ internal static class ReportCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy))
+            if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy)
+                || !scope.TryRead(parse, context, out var defaultNamespace, out var kubeMinor))
             {
                 return ExitCodes.UsageOrInputError;
             }
+
+            policy = policy.With(kubeMinor ?? policy.KubeMinor, defaultNamespace);
 
             // Input: manifests, snapshot or the live cluster; node results are optional.
             var inputs = new List<string>();
@@ -81,7 +86,7 @@ internal static class ReportCommand
             }
             else if (given.Length > 0)
             {
-                if (InputFiles.Load(given, context) is not { } loaded)
+                if (InputFiles.Load(given, context, defaultNamespace) is not { } loaded)
                 {
                     return ExitCodes.UsageOrInputError;
                 }

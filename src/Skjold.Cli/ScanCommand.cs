@@ -45,14 +45,21 @@ internal static class ScanCommand
         var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };
         var live = new Option<bool>("--cluster") { Description = "Scan the live cluster through the Kubernetes API (kubeconfig or in-cluster) instead of files" };
         var cluster = new ClusterOptions();
+        var scope = new InputScope();
 
         var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
         {
             paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor, live,
         };
         cluster.AddTo(command);
+        scope.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (!scope.TryRead(parse, context, out var defaultNamespace, out var kubeMinor))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
             LoadResult? preloaded = null;
             if (parse.GetValue(live))
             {
@@ -79,7 +86,9 @@ internal static class ScanCommand
                 parse.GetValue(pssVersion),
                 parse.GetValue(config),
                 parse.GetValue(maxFileSize)!,
-                parse.GetValue(noColor)),
+                parse.GetValue(noColor),
+                defaultNamespace,
+                kubeMinor),
             context,
             preloaded);
         });
@@ -131,10 +140,11 @@ internal static class ScanCommand
         }
 
         policy = policy.With(level, version);
+        policy = policy.With(kubeMinor: request.KubeMinor ?? policy.KubeMinor, defaultNamespace: request.DefaultNamespace);
         SeverityNames.TryParse(request.FailOn, out var failOn);
 
         var stopwatch = Stopwatch.StartNew();
-        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = maxBytes });
+        var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = maxBytes, DefaultNamespace = request.DefaultNamespace });
         var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)).ToList();
         var loaded = preloaded ?? loader.LoadPaths(resolved, context.Stdin);
         var resources = loaded.Resources;

@@ -9,4 +9,6 @@ internal sealed record ScanRequest(
     string? PssVersion,
     string? Config,
     string MaxFileSize,
-    bool NoColor);
+    bool NoColor,
+    string DefaultNamespace = "default",
+    int? KubeMinor = null);

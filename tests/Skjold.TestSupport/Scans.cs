@@ -9,9 +9,9 @@ namespace Skjold.TestSupport;
 /// <summary>Helpers that load YAML text and scan it.</summary>
 public static class Scans
 {
-    public static IReadOnlyList<Resource> Load(string yaml, string name = "test.yaml")
+    public static IReadOnlyList<Resource> Load(string yaml, string name = "test.yaml", string defaultNamespace = "default")
     {
-        var result = new ManifestLoader().LoadText(name, yaml);
+        var result = new ManifestLoader(new LoaderOptions { DefaultNamespace = defaultNamespace }).LoadText(name, yaml);
         if (result.Diagnostics.Any(d => d.Level == DiagnosticLevel.Error))
         {
             throw new InvalidOperationException("test input did not load: " + string.Join("; ", result.Diagnostics));

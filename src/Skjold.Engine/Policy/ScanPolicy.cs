@@ -81,15 +81,21 @@ public sealed class ScanPolicy
     public IReadOnlyList<Compliance.Attestation> Attestations { get; init; } = [];
 
     public ScanPolicy With(PssLevel? level = null, PssVersion? version = null, IEnumerable<string>? disabled = null) =>
-        new(level ?? PssLevel, version ?? PssVersion, disabled ?? Disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
+        Copy(level ?? PssLevel, version ?? PssVersion, disabled ?? Disabled, KubeMinor, DefaultNamespace);
+
+    /// <summary>The same policy judging manifests for another Kubernetes minor or placing namespace-less objects elsewhere.</summary>
+    public ScanPolicy With(int? kubeMinor, string defaultNamespace) => Copy(PssLevel, PssVersion, Disabled, kubeMinor, defaultNamespace);
+
+    private ScanPolicy Copy(PssLevel level, PssVersion version, IEnumerable<string> disabled, int? kubeMinor, string defaultNamespace) =>
+        new(level, version, disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
         {
             Admission = Admission,
             UpgradeTargetMinor = UpgradeTargetMinor,
             AllowedRegions = AllowedRegions,
             DataDestinations = DataDestinations,
             Attestations = Attestations,
-            KubeMinor = KubeMinor,
-            DefaultNamespace = DefaultNamespace,
+            KubeMinor = kubeMinor,
+            DefaultNamespace = defaultNamespace,
         };
 
     private bool DisabledByPattern(string id)

@@ -319,6 +319,22 @@ public sealed class RbacModel
         }
     }
 
+    /// <summary>
+    /// The grants that apply to the user in a namespace, as the authorizer's rule resolver lists
+    /// them: ClusterRoleBinding grants, and RoleBinding grants of that namespace (none when
+    /// <paramref name="ns"/> is empty, the cluster-scoped case).
+    /// </summary>
+    public IEnumerable<RbacGrant> RulesFor(RbacUser user, string ns)
+    {
+        foreach (var g in GrantsOf(user))
+        {
+            if (g.Namespace is null || (ns.Length > 0 && g.Namespace == ns))
+            {
+                yield return g;
+            }
+        }
+    }
+
     /// <summary>The grants a subject holds, directly and through the groups the API server puts it in.</summary>
     public IEnumerable<RbacGrant> GrantsOf(RbacSubject subject) => GrantsOf(RbacUser.Of(subject));
 
