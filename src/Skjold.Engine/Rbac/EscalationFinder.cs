@@ -268,9 +268,9 @@ public sealed class EscalationFinder
 
     private static RbacSubject Sa(string ns, string name) => new(RbacSubject.ServiceAccount, name, ns);
 
-    /// <summary>"create pods", "patch deployments.apps", "create pods/exec".</summary>
+    /// <summary>"create pods", "patch deployments.apps", "create pods/exec", "update certificatesigningrequests.certificates.k8s.io/approval" (kubectl's RESOURCE.GROUP/SUBRESOURCE).</summary>
     internal static string Verb(RbacRequest r) =>
-        $"{r.Verb} {r.Resource}{(r.Subresource.Length > 0 ? "/" + r.Subresource : string.Empty)}{(r.ApiGroup.Length > 0 ? "." + r.ApiGroup : string.Empty)}";
+        $"{r.Verb} {r.Resource}{(r.ApiGroup.Length > 0 ? "." + r.ApiGroup : string.Empty)}{(r.Subresource.Length > 0 ? "/" + r.Subresource : string.Empty)}";
 
     private static SortedSet<string> Set<TMap>(TMap map, string key)
         where TMap : IDictionary<string, SortedSet<string>>

@@ -211,12 +211,22 @@ public sealed class RbacModel
             return new RbacQuery(RbacRequest.ForPath(verb, resourceText), false, null, null);
         }
 
+        // kubectl writes RESOURCE.GROUP/SUBRESOURCE; RESOURCE/SUBRESOURCE.GROUP is read too
+        // (subresource names have no dots).
         var text = resourceText;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (slash > 0)
         {
-            subresource ??= text[(slash + 1)..];
+            var sub = text[(slash + 1)..];
             text = text[..slash];
+            var subDot = sub.IndexOf('.', StringComparison.Ordinal);
+            if (subDot > 0 && !text.Contains('.', StringComparison.Ordinal))
+            {
+                text += sub[subDot..];
+                sub = sub[..subDot];
+            }
+
+            subresource ??= sub;
         }
 
         var dot = text.IndexOf('.', StringComparison.Ordinal);
@@ -244,7 +254,9 @@ public sealed class RbacModel
             warning = $"{resolved.Display} has no subresource '{subresource}' in Kubernetes 1.{KubeMinor}";
         }
 
-        var namespaced = resolved?.Namespaced ?? true;
+        // The API server asks for bind and escalate in the namespace of the binding or role being
+        // written, so for those verbs even ClusterRoles are asked about in a namespace.
+        var namespaced = (resolved?.Namespaced ?? true) || (verb is "bind" or "escalate" && resolved?.Group == "rbac.authorization.k8s.io");
         var request = RbacRequest.ForResource(verb, resolved?.Group ?? group ?? string.Empty, text, subresource, name, namespaced ? ns ?? string.Empty : string.Empty);
         return new RbacQuery(request, namespaced, resolved, warning) { AnyNamespace = namespaced && ns is null };
     }
