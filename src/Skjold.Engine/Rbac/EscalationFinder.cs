@@ -22,6 +22,8 @@ public sealed class EscalationFinder
     private readonly Dictionary<string, SortedSet<string>> _runningAs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(string Secret, string Owner)>> _tokenSecrets = new(StringComparer.Ordinal);
     private readonly Dictionary<RbacSubject, EscalationGoal?> _goalCache = [];
+    private readonly Dictionary<RbacSubject, List<EscalationStep>> _edgeCache = [];
+    private readonly Dictionary<RbacGrant, GrantCapabilities> _capabilities = new(ReferenceEqualityComparer.Instance);
 
     public EscalationFinder(RbacModel model, IReadOnlyList<Resource> resources, string defaultNamespace = "default")
     {
@@ -136,74 +138,104 @@ public sealed class EscalationFinder
         return goal;
     }
 
-    /// <summary>Subjects this one can become, with how.</summary>
-    public IEnumerable<EscalationStep> Edges(RbacSubject s)
+    /// <summary>Subjects this one can become, with how (computed once per subject).</summary>
+    public IReadOnlyList<EscalationStep> Edges(RbacSubject s)
     {
-        foreach (var g in _model.GrantsOf(s))
+        if (!_edgeCache.TryGetValue(s, out var edges))
         {
+            _edgeCache[s] = edges = ComputeEdges(s);
+        }
+
+        return edges;
+    }
+
+    private List<EscalationStep> ComputeEdges(RbacSubject s)
+    {
+        var steps = new List<EscalationStep>();
+        var grants = _model.GrantsOf(s).ToList();
+        bool? rolebindingsEverywhere = null;
+        bool CanCreateRoleBindings(string ns)
+        {
+            rolebindingsEverywhere ??= grants.Any(g => g.Namespace is null && g.Allows(RbacRequest.ForResource("create", Rbac, "rolebindings", ns: "default")));
+            return rolebindingsEverywhere.Value || grants.Any(g => g.Namespace == ns && g.Allows(RbacRequest.ForResource("create", Rbac, "rolebindings", ns: ns)));
+        }
+
+        foreach (var g in grants)
+        {
+            var caps = CapabilitiesOf(g);
+            if (caps.None)
+            {
+                continue;
+            }
+
             IEnumerable<string> namespaces = g.Namespace is null ? _accounts.Keys : [g.Namespace];
             foreach (var ns in namespaces)
             {
                 var accounts = Accounts(ns);
-                if (RbacCapabilities.RunsAnyServiceAccount(g, ns) is { } run)
+                if (caps.Run is { } run)
                 {
+                    var r = run with { Namespace = ns };
                     foreach (var sa in accounts)
                     {
-                        yield return new EscalationStep(s, $"can {Verb(run)} in {ns}", Sa(ns, sa), g, run);
+                        steps.Add(new EscalationStep(s, $"can {Verb(r)} in {ns}", Sa(ns, sa), g, r));
                     }
                 }
 
                 // bind on a powerful ClusterRole plus creating RoleBindings makes the subject an
                 // administrator of the namespace (the bind check is asked in the binding's namespace).
-                var bind = RbacCapabilities.In(g, "bind", Rbac, "clusterroles", name: "cluster-admin", ns: ns);
-                if (g.Allows(bind) && _model.Can(s, RbacRequest.ForResource("create", Rbac, "rolebindings", ns: ns)) is not null)
+                if (caps.Bind is { } bind && CanCreateRoleBindings(ns))
                 {
+                    var r = bind with { Namespace = ns };
                     foreach (var sa in accounts)
                     {
-                        yield return new EscalationStep(s, $"can bind ClusterRole cluster-admin in {ns} (and create pods there)", Sa(ns, sa), g, bind);
+                        steps.Add(new EscalationStep(s, $"can bind ClusterRole cluster-admin in {ns} (and create pods there)", Sa(ns, sa), g, r));
                     }
                 }
 
-                if (RbacCapabilities.RunsInExistingPods(g, _model.KubeMinor, ns) is { } inPods)
+                if (caps.InPods is { } inPods)
                 {
                     // In a snapshot the running pods are known; manifests may leave pods out, so
                     // any service account of the namespace may be running.
+                    var r = inPods with { Namespace = ns };
                     IEnumerable<string> running = _runningAs.TryGetValue(ns, out var known) ? known : _model.IsSnapshot ? [] : accounts;
                     foreach (var sa in running)
                     {
-                        yield return new EscalationStep(s, $"can {Verb(inPods)} in {ns}", Sa(ns, sa), g, inPods);
+                        steps.Add(new EscalationStep(s, $"can {Verb(r)} in {ns}", Sa(ns, sa), g, r));
                     }
                 }
 
-                foreach (var sa in accounts)
+                if (caps.Tokens || caps.ImpersonateAccounts)
                 {
-                    var token = RbacCapabilities.In(g, "create", "", "serviceaccounts", "token", sa, ns);
-                    if (g.Allows(token))
+                    foreach (var sa in accounts)
                     {
-                        yield return new EscalationStep(s, $"can request tokens for service account {ns}/{sa}", Sa(ns, sa), g, token);
-                    }
+                        var token = RbacCapabilities.In(g, "create", "", "serviceaccounts", "token", sa, ns);
+                        if (caps.Tokens && g.Allows(token))
+                        {
+                            steps.Add(new EscalationStep(s, $"can request tokens for service account {ns}/{sa}", Sa(ns, sa), g, token));
+                        }
 
-                    var impersonate = RbacCapabilities.In(g, "impersonate", "", "serviceaccounts", name: sa, ns: ns);
-                    if (g.Allows(impersonate))
-                    {
-                        yield return new EscalationStep(s, $"can impersonate service account {ns}/{sa}", Sa(ns, sa), g, impersonate);
+                        var impersonate = RbacCapabilities.In(g, "impersonate", "", "serviceaccounts", name: sa, ns: ns);
+                        if (caps.ImpersonateAccounts && g.Allows(impersonate))
+                        {
+                            steps.Add(new EscalationStep(s, $"can impersonate service account {ns}/{sa}", Sa(ns, sa), g, impersonate));
+                        }
                     }
                 }
 
-                if (_tokenSecrets.TryGetValue(ns, out var secrets))
+                if (caps.Secrets && _tokenSecrets.TryGetValue(ns, out var secrets))
                 {
                     foreach (var (secret, owner) in secrets)
                     {
                         var read = RbacCapabilities.First(g, [RbacCapabilities.In(g, "get", "", "secrets", name: secret, ns: ns), RbacCapabilities.In(g, "list", "", "secrets", ns: ns)]);
                         if (read is not null)
                         {
-                            yield return new EscalationStep(s, $"can read the legacy token secret {ns}/{secret} of service account {ns}/{owner}", Sa(ns, owner), g, read);
+                            steps.Add(new EscalationStep(s, $"can read the legacy token secret {ns}/{secret} of service account {ns}/{owner}", Sa(ns, owner), g, read));
                         }
                     }
                 }
             }
 
-            if (g.Namespace is null)
+            if (g.Namespace is null && caps.ImpersonateUsers)
             {
                 foreach (var name in g.Rule.ResourceNames)
                 {
@@ -211,11 +243,40 @@ public sealed class EscalationFinder
                     if (g.Allows(r))
                     {
                         var to = RbacSubject.FromBinding(RbacSubject.User, name, null, null)!;
-                        yield return new EscalationStep(s, $"can impersonate user {name}", to, g, r);
+                        steps.Add(new EscalationStep(s, $"can impersonate user {name}", to, g, r));
                     }
                 }
             }
         }
+
+        return steps;
+    }
+
+    /// <summary>What a grant can do toward other identities, worked out once per grant (namespace-independent for a cluster-wide grant).</summary>
+    private GrantCapabilities CapabilitiesOf(RbacGrant g)
+    {
+        if (_capabilities.TryGetValue(g, out var caps))
+        {
+            return caps;
+        }
+
+        var rule = g.Rule;
+        bool Touches(string resource) => rule.Resources.Any(r => r == "*" || r == resource || r.StartsWith(resource + "/", StringComparison.Ordinal) || r.StartsWith("*/", StringComparison.Ordinal));
+        caps = new GrantCapabilities(
+            RbacCapabilities.RunsAnyServiceAccount(g),
+            RbacCapabilities.RunsInExistingPods(g, _model.KubeMinor),
+            g.Allows(RbacCapabilities.In(g, "bind", Rbac, "clusterroles", name: "cluster-admin")) ? RbacCapabilities.In(g, "bind", Rbac, "clusterroles", name: "cluster-admin") : null,
+            rule.AllowsVerb("create") && Touches("serviceaccounts"),
+            rule.AllowsVerb("impersonate") && Touches("serviceaccounts"),
+            (rule.AllowsVerb("get") || rule.AllowsVerb("list")) && Touches("secrets"),
+            g.Namespace is null && rule.AllowsVerb("impersonate") && rule.ResourceNames.Count > 0 && Touches("users"));
+        _capabilities[g] = caps;
+        return caps;
+    }
+
+    private sealed record GrantCapabilities(RbacRequest? Run, RbacRequest? InPods, RbacRequest? Bind, bool Tokens, bool ImpersonateAccounts, bool Secrets, bool ImpersonateUsers)
+    {
+        public bool None => Run is null && InPods is null && Bind is null && !Tokens && !ImpersonateAccounts && !Secrets && !ImpersonateUsers;
     }
 
     /// <summary>The shortest path from <paramref name="start"/> to a cluster-compromising permission, if there is one of two or more steps.</summary>
