@@ -164,12 +164,38 @@ public sealed class WorkloadCheckTests
     [InlineData("DB_PASSWORD", "$(DB_PASSWORD_FROM_SECRET)", false)]
     [InlineData("DB_PASSWORD", "changeme", false)]
     [InlineData("LOG_LEVEL", "debug", false)]
+    [InlineData("STRIPE_KEY", "rk_live_51HabcdefghijklmnopqrstUVWX", true)]
+    [InlineData("AZURE_STORAGE_KEY", "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4", true)]
+    [InlineData("dbPassword", "Winter2026!x", true)]
+    [InlineData("DB_PASSWORD", "{{ .Values.db.password }}", false)]
+    [InlineData("API_KEY", "INSERT_YOUR_KEY_HERE", false)]
+    [InlineData("AWS_SECRET_ACCESS_KEY", "<your-secret>", false)]
+    [InlineData("CACHE_KEYSPACE", "sessions", false)]
     public void CredentialLiteral_Heuristics(string name, string value, bool expectFinding)
     {
         var yaml = Deployment(GoodContainer.Replace("{name: c, ", $"{{name: c, env: [{{name: {name}, value: \"{value}\"}}], ", StringComparison.Ordinal));
         var result = Scans.Scan(yaml, Trusted);
         Assert.Equal(expectFinding, result.Ids().Contains("wl/credential-literal"));
         Assert.All(result.Findings, f => Assert.DoesNotContain(value, f.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CredentialPatterns_HostileValues_AreJudgedWithoutThrowing()
+    {
+        // Inputs that make a backtracking engine run for seconds; the verdict must not depend on the clock.
+        string[] values =
+        [
+            "://" + new string('a', 90_000) + ":",
+            "-----BEGIN " + string.Concat(Enumerable.Repeat("A ", 45_000)),
+            "eyJ" + new string('a', 50_000) + ".eyJ" + new string('b', 50_000) + ".",
+            new string('q', 2_000_000) + "AKIAIOSFODNN7EXAMPLE",
+        ];
+        foreach (var v in values)
+        {
+            Assert.False(Skjold.Engine.Workloads.CredentialPatterns.LooksLikeCredential("SETTING", v));
+        }
+
+        Assert.True(Skjold.Engine.Workloads.CredentialPatterns.LooksLikeCredential("SETTING", new string('x', 90_000) + "AKIAIOSFODNN7EXAMPLE"));
     }
 
     [Theory]

@@ -142,6 +142,8 @@ internal sealed class WebhookServer : IAsyncDisposable
     {
         var obj = ToNode(objectYaml);
         var kind = obj?["kind"]?.GetValue<string>() ?? "Pod";
+        var apiVersion0 = obj?["apiVersion"]?.GetValue<string>() ?? "v1";
+        var group = apiVersion0.Contains('/', StringComparison.Ordinal) ? apiVersion0[..apiVersion0.IndexOf('/', StringComparison.Ordinal)] : string.Empty;
         var review = new JsonObject
         {
             ["apiVersion"] = apiVersion,
@@ -149,8 +151,8 @@ internal sealed class WebhookServer : IAsyncDisposable
             ["request"] = new JsonObject
             {
                 ["uid"] = uid ?? Guid.NewGuid().ToString(),
-                ["kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = kind },
-                ["resource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = kind.ToLowerInvariant() + "s" },
+                ["kind"] = new JsonObject { ["group"] = group, ["version"] = "v1", ["kind"] = kind },
+                ["resource"] = new JsonObject { ["group"] = group, ["version"] = "v1", ["resource"] = kind.ToLowerInvariant() + "s" },
                 ["subResource"] = subResource,
                 ["namespace"] = ns,
                 ["name"] = obj?["metadata"]?["name"]?.GetValue<string>(),

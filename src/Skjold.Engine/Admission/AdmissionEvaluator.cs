@@ -67,8 +67,18 @@ public sealed class AdmissionEvaluator
             return AdmissionVerdict.Allow(AdmissionVerdict.DecisionUnchanged);
         }
 
-        var resource = Resource.FromJson(input.Object, new SourceLocation("admission:" + input.Uid, 0));
+        // The request's resource says what the object is (as Pod Security Admission decides), not
+        // the object's own kind field; a pod whose spec is not shaped as the API defines is refused.
+        if (PodShape.Problem(input.Object, input.Kind) is { } malformed)
+        {
+            return new AdmissionVerdict(false, AdmissionVerdict.DecisionDeny, $"malformed {input.Kind}: {malformed}", [],
+                new Dictionary<string, string> { ["decision"] = "deny", ["malformed"] = malformed }, []);
+        }
+
+        var reference = Resource.ReadRef(input.Object) with { Kind = input.Kind };
+        var resource = new Resource(input.Object, reference, new SourceLocation("admission:" + input.Uid, 0));
         var isPod = input.Kind == "Pod";
+        var violations = new List<(string, string)>();
         var hasTemplate = isPod || ControllerKinds.Contains(input.Kind);
         var runtimeExempt = hasTemplate && RuntimeClass(resource) is { } rc && settings.ExemptRuntimeClasses.Contains(rc);
 
@@ -81,6 +91,7 @@ public sealed class AdmissionEvaluator
         {
             // Enforce: only Pods are rejected; for controllers the enforce mode is reported as a warning.
             var enforce = PssFindings(resource, ns.Enforce);
+            violations.AddRange(enforce.Select(f => (f.CheckId, "enforce")).Distinct());
             if (enforce.Count > 0)
             {
                 findings.AddRange(enforce);
@@ -92,6 +103,7 @@ public sealed class AdmissionEvaluator
             }
 
             var warn = ns.Warn == ns.Enforce ? enforce : PssFindings(resource, ns.Warn);
+            violations.AddRange(warn.Select(f => (f.CheckId, "warn")).Distinct());
             if (!isPod && enforce.Count > 0)
             {
                 // Controllers are never rejected by Pod Security; their pods would be, so say so now.
@@ -104,6 +116,7 @@ public sealed class AdmissionEvaluator
             }
 
             var audit = ns.Audit == ns.Enforce ? enforce : PssFindings(resource, ns.Audit);
+            violations.AddRange(audit.Select(f => (f.CheckId, "audit")).Distinct());
             if (audit.Count > 0)
             {
                 annotations["pss-audit-violations"] = $"{ns.Audit}: {Ids(audit)}";
@@ -139,6 +152,7 @@ public sealed class AdmissionEvaluator
 
             audited.Add(f.CheckId);
             findings.Add(f);
+            violations.Add((f.CheckId, action switch { AdmissionAction.Deny => "deny", AdmissionAction.Warn => "warn", _ => "audit" }));
         }
 
         if (audited.Count > 0)
@@ -154,10 +168,10 @@ public sealed class AdmissionEvaluator
         if (denyParts.Count > 0)
         {
             annotations["decision"] = "deny";
-            return new AdmissionVerdict(false, AdmissionVerdict.DecisionDeny, string.Join("; ", denyParts), warnings, annotations, findings);
+            return new AdmissionVerdict(false, AdmissionVerdict.DecisionDeny, string.Join("; ", denyParts), warnings, annotations, findings) { Violations = violations.Distinct().ToList() };
         }
 
-        return new AdmissionVerdict(true, warnings.Count > 0 ? AdmissionVerdict.DecisionWarn : AdmissionVerdict.DecisionAllow, null, warnings, annotations, findings);
+        return new AdmissionVerdict(true, warnings.Count > 0 ? AdmissionVerdict.DecisionWarn : AdmissionVerdict.DecisionAllow, null, warnings, annotations, findings) { Violations = violations.Distinct().ToList() };
     }
 
     /// <summary>Computes mutations for a request; only Pod CREATE in namespaces that opted in is changed.</summary>

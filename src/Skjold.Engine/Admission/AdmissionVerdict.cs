@@ -30,6 +30,12 @@ public sealed record AdmissionVerdict(
 
     public IReadOnlyList<string> Mutations { get; init; } = [];
 
+    /// <summary>
+    /// Each violated check with its own action: the Pod Security mode that found it (enforce, warn,
+    /// audit) or the action configured for a Skjold check (deny, warn, audit).
+    /// </summary>
+    public IReadOnlyList<(string CheckId, string Mode)> Violations { get; init; } = [];
+
     public static AdmissionVerdict Allow(string decision, IReadOnlyDictionary<string, string>? annotations = null) =>
         new(true, decision, null, [], annotations ?? new Dictionary<string, string>(), []);
 }

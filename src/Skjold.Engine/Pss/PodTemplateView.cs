@@ -43,6 +43,15 @@ internal sealed class PodTemplateView
 
     public string PodSecurityContextPath(string field) => JsonPath.Child(JsonPath.Child(SpecPath, "securityContext"), field);
 
+    /// <summary>Where a kind keeps its pod template ("spec.template", ...); null for Pods and kinds without one.</summary>
+    public static string? TemplatePath(string kind) => kind switch
+    {
+        "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet" or "Job" or "ReplicationController" => "spec.template",
+        "CronJob" => "spec.jobTemplate.spec.template",
+        "PodTemplate" => "template",
+        _ => null,
+    };
+
     /// <summary>Finds the pod template in <paramref name="root"/> for kinds that carry one.</summary>
     public static bool TryLocate(JsonElement root, string kind, out JsonElement template, out string templatePath)
     {

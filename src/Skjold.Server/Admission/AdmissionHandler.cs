@@ -155,7 +155,16 @@ public sealed partial class AdmissionHandler(
                     buffer = rented = bigger;
                 }
 
-                var read = await context.Request.Body.ReadAsync(buffer.AsMemory(used), context.RequestAborted).ConfigureAwait(false);
+                int read;
+                try
+                {
+                    read = await context.Request.Body.ReadAsync(buffer.AsMemory(used), context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    return (413, null, $"request body exceeds the limit of {limit} bytes");
+                }
+
                 if (read == 0)
                 {
                     break;
@@ -184,6 +193,11 @@ public sealed partial class AdmissionHandler(
         if (body.IsEmpty)
         {
             return (400, null, "empty request body; expected an AdmissionReview");
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return (400, null, "request body is not valid UTF-8; expected an AdmissionReview in JSON");
         }
 
         AdmissionReview? review;
@@ -231,10 +245,33 @@ public sealed partial class AdmissionHandler(
         return (200, review, null);
     }
 
+    /// <summary>Operations the API server sends; anything else is counted as "other" so clients cannot grow the metrics.</summary>
+    private static string OperationLabel(string operation) => operation is "CREATE" or "UPDATE" or "DELETE" or "CONNECT" ? operation : "other";
+
+    /// <summary>
+    /// The kind the request is about, from its resource (group and resource, as the API server
+    /// routed it) when Skjold knows the resource, else the request's kind. Neither the object's own
+    /// kind field nor a request kind that disagrees with the resource decides.
+    /// </summary>
+    internal static string KindOf(AdmissionRequest r)
+    {
+        if (r.Resource?.Resource is { Length: > 0 } resource
+            && Engine.Rbac.ApiResources.BuiltIn.Resolve(resource, r.Resource.Group ?? string.Empty, Engine.Pss.PssVersion.NewestKnownMinor) is { Kind: { } kind })
+        {
+            return kind;
+        }
+
+        return r.Kind!.Kind!;
+    }
+
+    /// <summary>Kinds Skjold knows are counted by name, others as "other" (the label set stays bounded).</summary>
+    private static string KindLabel(string kind) =>
+        Engine.Rbac.ApiResources.BuiltIn.All.Any(a => a.Kind == kind) ? kind : "other";
+
     private static AdmissionInput ToInput(AdmissionRequest r) => new(
         r.Uid!,
         r.Operation!,
-        r.Kind!.Kind!,
+        KindOf(r),
         r.Resource?.Resource ?? string.Empty,
         string.IsNullOrEmpty(r.SubResource) ? null : r.SubResource,
         string.IsNullOrEmpty(r.Namespace) ? null : r.Namespace,
@@ -247,12 +284,12 @@ public sealed partial class AdmissionHandler(
 
     private void Observe(string endpoint, AdmissionInput input, AdmissionVerdict verdict, TimeSpan elapsed)
     {
-        metrics.Requests.WithLabels(endpoint, input.Operation, input.Kind, verdict.Decision).Inc();
+        metrics.Requests.WithLabels(endpoint, OperationLabel(input.Operation), KindLabel(input.Kind), verdict.Decision).Inc();
         metrics.Duration.WithLabels(endpoint).Observe(elapsed.TotalSeconds);
         var checks = verdict.Findings.Select(f => f.CheckId).Distinct(StringComparer.Ordinal).ToList();
-        foreach (var check in checks)
+        foreach (var (check, mode) in verdict.Violations)
         {
-            metrics.Violations.WithLabels(check, verdict.Decision).Inc();
+            metrics.Violations.WithLabels(check, mode).Inc();
         }
 
         var name = input.Name ?? Engine.Model.Json.GetString(Engine.Model.Json.Get(input.Object, "metadata"u8), "generateName");

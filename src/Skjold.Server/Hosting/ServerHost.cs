@@ -61,7 +61,11 @@ public static class ServerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBodyBytes, auditOptions?.MaxBodyBytes ?? 0) + 1;
+            // A backstop only: the handlers enforce their exact limits on the decoded body. Kestrel
+            // counts chunked framing against its limit, so an exact limit here would refuse a
+            // chunked body of exactly the allowed size that the same body with Content-Length passes.
+            var largest = Math.Max(options.MaxRequestBodyBytes, auditOptions?.MaxBodyBytes ?? 0);
+            kestrel.Limits.MaxRequestBodySize = (2 * largest) + (1L << 20);
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             var endpoint = Endpoint(options.Listen);
             kestrel.Listen(endpoint, listen =>
