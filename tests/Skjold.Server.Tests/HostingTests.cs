@@ -35,7 +35,7 @@ public sealed class HostingTests
             return new Dictionary<string, string> { ["pod-security.kubernetes.io/enforce"] = "baseline" };
         }
 
-        public void Observe(string name, IReadOnlyDictionary<string, string> labels)
+        public void ObserveCreate(string name, IReadOnlyDictionary<string, string> labels)
         {
         }
     }

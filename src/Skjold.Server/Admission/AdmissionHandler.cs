@@ -111,9 +111,12 @@ public sealed partial class AdmissionHandler(
 
     private async ValueTask<AdmissionVerdict> DecideAsync(AdmissionInput input, bool mutate, CancellationToken ct)
     {
-        if (input.Kind == "Namespace" && input.Operation is "CREATE" or "UPDATE" && input.SubResource is null && !input.DryRun && input.Name is { } nsName)
+        // Only a create of a namespace not yet known is remembered, and only provisionally: this
+        // request may still be refused, and an update (or a create of an existing namespace, which
+        // storage will refuse) must never change what the API says the namespace's labels are.
+        if (input.Kind == "Namespace" && input.Operation == "CREATE" && input.SubResource is null && !input.DryRun && input.Name is { } nsName)
         {
-            namespaces.Observe(nsName, NamespacePolicy.Labels(input.Object));
+            namespaces.ObserveCreate(nsName, NamespacePolicy.Labels(input.Object));
         }
 
         NamespacePolicy policy;

@@ -5,7 +5,7 @@ namespace Skjold.Server.Namespaces;
 
 /// <summary>
 /// Namespaces read once from a file of Namespace objects (YAML or JSON, lists allowed), for
-/// offline use and tests. Admission requests for namespaces still update it.
+/// offline use and tests. Admission requests can add namespaces the file lacks, never change one it has.
 /// </summary>
 public sealed class FileNamespaceCache : INamespaceCache
 {
@@ -21,7 +21,7 @@ public sealed class FileNamespaceCache : INamespaceCache
 
         foreach (var r in loaded.Resources.Where(r => r.Kind == "Namespace"))
         {
-            _store.Set(r.Ref.Name, NamespacePolicy.Labels(r.Root));
+            _store.SetConfirmed(r.Ref.Name, NamespacePolicy.Labels(r.Root));
         }
     }
 
@@ -33,8 +33,12 @@ public sealed class FileNamespaceCache : INamespaceCache
 
     public int Count => _store.Count;
 
+    /// <summary>
+    /// The file is the only authority offline: its namespaces are confirmed; a namespace created
+    /// through admission and not in the file keeps the labels of its (first) create request.
+    /// </summary>
     public ValueTask<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string name, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_store.TryGet(name, out var labels) ? labels : null);
+        ValueTask.FromResult(_store.TryGet(name, out var labels, out _) ? labels : null);
 
-    public void Observe(string name, IReadOnlyDictionary<string, string> labels) => _store.Set(name, labels);
+    public void ObserveCreate(string name, IReadOnlyDictionary<string, string> labels) => _store.SetProvisional(name, labels);
 }

@@ -34,16 +34,18 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
 
     public async ValueTask<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string name, CancellationToken cancellationToken)
     {
-        if (_store.TryGet(name, out var labels))
+        if (_store.TryGetConfirmed(name, out var labels))
         {
             return labels;
         }
 
+        // Not known, or known only from an admission request that may have been refused: ask the
+        // API. A namespace the API does not have gets no labels (the configured defaults apply).
         try
         {
             var ns = await _client.CoreV1.ReadNamespaceAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
             var read = LabelsOf(ns);
-            _store.Set(name, read);
+            _store.SetConfirmed(name, read);
             return read;
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
@@ -52,7 +54,7 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
         }
     }
 
-    public void Observe(string name, IReadOnlyDictionary<string, string> labels) => _store.Set(name, labels);
+    public void ObserveCreate(string name, IReadOnlyDictionary<string, string> labels) => _store.SetProvisional(name, labels);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -140,7 +142,7 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
             switch (type)
             {
                 case WatchEventType.Added or WatchEventType.Modified:
-                    _store.Set(ns!.Metadata.Name, LabelsOf(ns));
+                    _store.SetConfirmed(ns!.Metadata.Name, LabelsOf(ns));
                     break;
                 case WatchEventType.Deleted:
                     _store.Remove(ns!.Metadata.Name);
