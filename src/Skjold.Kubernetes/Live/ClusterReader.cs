@@ -168,10 +168,18 @@ public sealed class ClusterReader(k8s.Kubernetes client)
                 w.WriteStartObject("metadata");
                 foreach (var m in p.Value.EnumerateObject())
                 {
-                    if (!m.NameEquals("managedFields"))
+                    if (m.NameEquals("managedFields"))
                     {
-                        m.WriteTo(w);
+                        continue;
                     }
+
+                    if (spec.Kind == "Secret" && m.NameEquals("annotations") && m.Value.ValueKind == JsonValueKind.Object)
+                    {
+                        WriteSecretAnnotations(w, m.Value);
+                        continue;
+                    }
+
+                    m.WriteTo(w);
                 }
 
                 w.WriteEndObject();
@@ -183,6 +191,37 @@ public sealed class ClusterReader(k8s.Kubernetes client)
 
         w.WriteEndObject();
     }
+
+    /// <summary>
+    /// A Secret's annotations without the ones that copy its content: <c>kubectl apply</c> stores the
+    /// whole applied object, data and stringData included, in last-applied-configuration.
+    /// </summary>
+    private static void WriteSecretAnnotations(Utf8JsonWriter w, JsonElement annotations)
+    {
+        w.WriteStartObject("annotations");
+        foreach (var a in annotations.EnumerateObject())
+        {
+            if (SecretValueAnnotations.Contains(a.Name))
+            {
+                w.WriteString(a.Name, RemovedMarker);
+            }
+            else
+            {
+                a.WriteTo(w);
+            }
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>Annotations that may hold a Secret's values, replaced by <see cref="RemovedMarker"/> in snapshots.</summary>
+    public static readonly IReadOnlySet<string> SecretValueAnnotations = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "kubectl.kubernetes.io/last-applied-configuration",
+    };
+
+    /// <summary>What a snapshot keeps in place of an annotation that held secret values.</summary>
+    public const string RemovedMarker = "(removed by skjold snapshot: it holds the secret's values)";
 
     private async Task<JsonDocument> GetAsync(string pathAndQuery, string? accept, CancellationToken ct)
     {
