@@ -3,6 +3,9 @@ using Skjold.Kubernetes.Loading;
 
 namespace Skjold.Cli;
 
+/// <summary>What the cluster-level commands read: the resources, and whether some input could not be read.</summary>
+internal sealed record LoadedInput(IReadOnlyList<Resource> Resources, bool Incomplete);
+
 /// <summary>Snapshots and manifests named on the command line, as the cluster-level commands read them.</summary>
 internal static class InputFiles
 {
@@ -10,18 +13,35 @@ internal static class InputFiles
     private const long MaxSnapshotBytes = 4L << 30;
 
     /// <summary>
-    /// Loads PATHs (relative to the working directory; "-" is stdin), writes every diagnostic to
-    /// the error stream, and returns the resources, or null when any input could not be read.
+    /// Loads PATHs (relative to the working directory; "-" is stdin) and writes every diagnostic to
+    /// the error stream. Documents that cannot be read are reported and skipped; the rest is used,
+    /// and the result says it is incomplete (the command then exits 2 after its answer). Null only
+    /// when nothing at all was read and that was not allowed: no Kubernetes object in the input is
+    /// an error unless <paramref name="allowEmpty"/>, so a broken pipeline does not pass.
     /// </summary>
-    public static IReadOnlyList<Resource>? Load(IEnumerable<string> paths, CliContext context, string defaultNamespace = "default")
+    public static LoadedInput? Load(IEnumerable<string> paths, CliContext context, string defaultNamespace = "default", bool allowEmpty = false)
     {
         var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = MaxSnapshotBytes, DefaultNamespace = defaultNamespace });
         var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
         foreach (var d in loaded.Diagnostics)
         {
-            context.Error.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
+            context.Error.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {RelativeTo(d.Message, context.WorkingDirectory)}");
         }
 
-        return loaded.Diagnostics.Any(d => d.Level == DiagnosticLevel.Error) ? null : loaded.Resources;
+        if (loaded.Resources.Count == 0 && !allowEmpty)
+        {
+            context.Error.WriteLine(NoObjects(loaded.HasErrors));
+            return null;
+        }
+
+        return new LoadedInput(loaded.Resources, loaded.HasErrors);
     }
+
+    /// <summary>The message for an input without a single Kubernetes object.</summary>
+    public static string NoObjects(bool hadErrors) =>
+        hadErrors
+            ? "error: no Kubernetes object could be read from the input"
+            : "error: the input holds no Kubernetes objects (empty file or stdin, or a failed `helm template`/`kustomize build`?); give --allow-empty to accept that";
+
+    private static string RelativeTo(string message, string dir) => message.Replace(dir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal);
 }

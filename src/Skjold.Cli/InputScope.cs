@@ -28,10 +28,16 @@ internal sealed partial class InputScope
         Description = "Kubernetes version the manifests are for, such as 1.33 (default: the version a snapshot records, else the oldest minor still supported upstream)",
     };
 
+    public Option<bool> AllowEmpty { get; } = new("--allow-empty")
+    {
+        Description = "Accept an input without any Kubernetes object (by default that is an error, exit 2, so a failed helm template or kustomize build does not pass)",
+    };
+
     public void AddTo(Command c)
     {
         c.Options.Add(Namespace);
         c.Options.Add(KubeVersion);
+        c.Options.Add(AllowEmpty);
     }
 
     /// <summary>Reads and checks both options; writes an error naming the option when one is malformed.</summary>

@@ -27,8 +27,18 @@ internal static class NetpolCommand
         Arity = ArgumentArity.OneOrMore,
     };
 
-    private static NetworkModel? Load(string[] paths, ParseResult parse, InputScope scope, CliContext context) =>
-        scope.TryRead(parse, context, out var ns, out _) && InputFiles.Load(paths, context, ns) is { } resources ? NetworkModel.Build(resources) : null;
+    /// <summary>The model of the input; null after an error. <paramref name="incomplete"/> says some input could not be read (the command exits 2 after answering).</summary>
+    private static NetworkModel? Load(string[] paths, ParseResult parse, InputScope scope, CliContext context, out bool incomplete)
+    {
+        incomplete = false;
+        if (!scope.TryRead(parse, context, out var ns, out _) || InputFiles.Load(paths, context, ns, parse.GetValue(scope.AllowEmpty)) is not { } loaded)
+        {
+            return null;
+        }
+
+        incomplete = loaded.Incomplete;
+        return NetworkModel.Build(loaded.Resources);
+    }
 
     private static Command Reach(CliContext context)
     {
@@ -44,9 +54,10 @@ internal static class NetpolCommand
         var scope = new InputScope();
         scope.Namespace.Description = "Namespace of objects without metadata.namespace, as kubectl apply -n would place them (default: default)";
         command.Options.Add(scope.Namespace);
+        command.Options.Add(scope.AllowEmpty);
         command.SetAction(parse =>
         {
-            var model = Load(parse.GetValue(paths)!, parse, scope, context);
+            var model = Load(parse.GetValue(paths)!, parse, scope, context, out var incomplete);
             if (model is null)
             {
                 return ExitCodes.UsageOrInputError;
@@ -101,7 +112,7 @@ internal static class NetpolCommand
                 Explain(o, "ingress of the destination", answer.IngressPolicies, answer.IngressAllowedBy, answer.IngressAllowed);
             }
 
-            return allowed ? ExitCodes.Ok : ExitCodes.Findings;
+            return incomplete ? ExitCodes.UsageOrInputError : allowed ? ExitCodes.Ok : ExitCodes.Findings;
         });
         return command;
     }
@@ -153,9 +164,10 @@ internal static class NetpolCommand
         var scope = new InputScope();
         scope.Namespace.Description = "Namespace of objects without metadata.namespace, as kubectl apply -n would place them (default: default)";
         command.Options.Add(scope.Namespace);
+        command.Options.Add(scope.AllowEmpty);
         command.SetAction(parse =>
         {
-            var model = Load(parse.GetValue(paths)!, parse, scope, context);
+            var model = Load(parse.GetValue(paths)!, parse, scope, context, out var incomplete);
             if (model is null)
             {
                 return ExitCodes.UsageOrInputError;
@@ -203,7 +215,7 @@ internal static class NetpolCommand
                 context.Out.Write(text.ToString());
             }
 
-            return ExitCodes.Ok;
+            return incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         });
         return command;
     }

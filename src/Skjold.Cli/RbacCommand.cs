@@ -52,7 +52,7 @@ internal static class RbacCommand
         }
 
         /// <summary>Loads the input and builds the model (bootstrap policy included); null after writing the error.</summary>
-        public async Task<(IReadOnlyList<Resource> Resources, RbacModel Model, string DefaultNamespace)?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
+        public async Task<(IReadOnlyList<Resource> Resources, RbacModel Model, string DefaultNamespace, bool Incomplete)?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
         {
             if (!Scope.TryRead(parse, context, out var defaultNamespace, out var kubeMinor))
             {
@@ -60,6 +60,7 @@ internal static class RbacCommand
             }
 
             IReadOnlyList<Resource>? resources;
+            var incomplete = false;
             if (parse.GetValue(Live))
             {
                 if (paths.Count > 0)
@@ -77,7 +78,9 @@ internal static class RbacCommand
             }
             else
             {
-                resources = InputFiles.Load(paths, context, defaultNamespace);
+                var loaded = InputFiles.Load(paths, context, defaultNamespace, parse.GetValue(Scope.AllowEmpty));
+                resources = loaded?.Resources;
+                incomplete = loaded?.Incomplete ?? false;
             }
 
             if (resources is null)
@@ -86,7 +89,7 @@ internal static class RbacCommand
             }
 
             var model = RbacModel.Build(resources, new RbacModelOptions { DefaultNamespace = defaultNamespace, KubeMinor = kubeMinor, Now = context.Time.GetUtcNow() });
-            return (resources, model, defaultNamespace);
+            return (resources, model, defaultNamespace, incomplete);
         }
     }
 
@@ -135,7 +138,7 @@ internal static class RbacCommand
             if (parse.GetValue(inputs.Format) == "json")
             {
                 Write(context, rows, RbacJsonContext.Default.ListGrantRow);
-                return ExitCodes.Ok;
+                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
             }
 
             var question = query.Request.ToString() + (query.AnyNamespace ? " (in any namespace)" : string.Empty);
@@ -149,7 +152,7 @@ internal static class RbacCommand
             console.MarkupLine($"[bold]{rows.Select(r => r.Subject).Distinct().Count()} subjects may {Markup.Escape(question)}[/] (Kubernetes 1.{model.KubeMinor})");
             console.Write(table);
             WriteBootstrapNote(context, model);
-            return ExitCodes.Ok;
+            return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         });
         return command;
     }
@@ -195,14 +198,14 @@ internal static class RbacCommand
             if (parse.GetValue(inputs.Format) == "json")
             {
                 Write(context, rows, RbacJsonContext.Default.ListGrantRow);
-                return ExitCodes.Ok;
+                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
             }
 
             var identity = $"{s} (user {(user.Name.Length == 0 ? "(none)" : user.Name)}, groups {string.Join(", ", user.Groups)})";
             if (rows.Count == 0)
             {
                 await context.Out.WriteLineAsync($"{identity} holds no RBAC permissions in the input.").ConfigureAwait(false);
-                return ExitCodes.Ok;
+                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
             }
 
             var table = NewTable("Rule", "Scope", "Through", "Binding");
@@ -215,7 +218,7 @@ internal static class RbacCommand
             console.MarkupLine($"[bold]{Markup.Escape(identity)} may:[/]");
             console.Write(table);
             WriteBootstrapNote(context, model);
-            return ExitCodes.Ok;
+            return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         });
         return command;
     }
@@ -306,7 +309,7 @@ internal static class RbacCommand
                 WriteBootstrapNote(context, model);
             }
 
-            return results.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;
+            return input.Incomplete ? ExitCodes.UsageOrInputError : results.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;
         });
         return command;
     }

@@ -72,6 +72,7 @@ internal static class ReportCommand
 
             // Input: manifests, snapshot or the live cluster; node results are optional.
             var inputs = new List<string>();
+            var incomplete = false;
             IReadOnlyList<Resource> resources = [];
             var given = parse.GetValue(paths) ?? [];
             if (parse.GetValue(live))
@@ -86,12 +87,13 @@ internal static class ReportCommand
             }
             else if (given.Length > 0)
             {
-                if (InputFiles.Load(given, context, defaultNamespace) is not { } loaded)
+                if (InputFiles.Load(given, context, defaultNamespace, parse.GetValue(scope.AllowEmpty) || (parse.GetValue(nodeResults)?.Length ?? 0) > 0) is not { } loaded)
                 {
                     return ExitCodes.UsageOrInputError;
                 }
 
-                resources = loaded;
+                resources = loaded.Resources;
+                incomplete = loaded.Incomplete;
                 inputs.AddRange(given);
             }
 
@@ -201,6 +203,12 @@ internal static class ReportCommand
                     await err.WriteLineAsync($"error: cannot write the bundle: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
                 }
+            }
+
+            if (incomplete)
+            {
+                await err.WriteLineAsync("error: some input could not be read (see above); the report covers only what was read").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
             }
 
             return parse.GetValue(failUnder) is { } min && report.Score < min ? ExitCodes.Findings : ExitCodes.Ok;

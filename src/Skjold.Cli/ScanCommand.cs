@@ -88,7 +88,8 @@ internal static class ScanCommand
                 parse.GetValue(maxFileSize)!,
                 parse.GetValue(noColor),
                 defaultNamespace,
-                kubeMinor),
+                kubeMinor,
+                parse.GetValue(scope.AllowEmpty)),
             context,
             preloaded);
         });
@@ -149,6 +150,18 @@ internal static class ScanCommand
         var loaded = preloaded ?? loader.LoadPaths(resolved, context.Stdin);
         var resources = loaded.Resources;
         var diagnostics = loaded.Diagnostics.Select(d => Relativize(d, context.WorkingDirectory)).ToList();
+        if (resources.Count == 0 && !request.AllowEmpty)
+        {
+            // An empty stdin or file is what a failed `helm template ... | skjold scan -` sends: never green.
+            foreach (var d in diagnostics)
+            {
+                err.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
+            }
+
+            err.WriteLine(InputFiles.NoObjects(loaded.HasErrors));
+            return ExitCodes.UsageOrInputError;
+        }
+
         var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
         var result = scanner.Scan(resources, diagnostics);
         result = result with { Findings = result.Findings.Select(f => f with { Location = Relativize(f.Location, context.WorkingDirectory) }).ToList() };

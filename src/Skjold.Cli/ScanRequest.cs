@@ -11,4 +11,5 @@ internal sealed record ScanRequest(
     string MaxFileSize,
     bool NoColor,
     string DefaultNamespace = "default",
-    int? KubeMinor = null);
+    int? KubeMinor = null,
+    bool AllowEmpty = false);

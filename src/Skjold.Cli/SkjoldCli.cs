@@ -42,6 +42,24 @@ internal static class SkjoldCli
             return ExitCodes.UsageOrInputError;
         }
 
-        return parse.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error });
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever went wrong, the run is incomplete: exit 2 (never 1, which CI reads as
+            // "findings") with one line, not a stack trace.
+            var inner = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex;
+            context.Error.WriteLine($"error: {Describe(inner)}");
+            return ExitCodes.UsageOrInputError;
+        }
     }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        OutOfMemoryException => "out of memory; the input is too large for this machine (see docs/scan.md for the limits)",
+        IOException or UnauthorizedAccessException => ex.Message,
+        _ => $"unexpected {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}",
+    };
 }

@@ -140,7 +140,7 @@ public sealed class PostureTests
                 - {name: siem, region: eu-north-1}
                 - {name: backup, region: us-east-1}
             """, "skjold.yaml", Checks.CheckCatalog.Default);
-        var yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: n, labels: {topology.kubernetes.io/region: eu-west-1}}\nspec: {providerID: 'aws:///eu-west-1a/i-1'}\n";
+        var yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: node-1, labels: {topology.kubernetes.io/region: eu-west-1}}\nspec: {providerID: 'aws:///eu-west-1a/i-1'}\n";
         var result = Scans.Scan(yaml, policy, Today);
         Assert.Single(result.Findings, f => f.CheckId == "residency/node-region"); // EU, but not the one region allowed
         var destination = Assert.Single(result.Findings, f => f.CheckId == "residency/destination");

@@ -29,17 +29,20 @@ internal sealed class DocumentSourceMap
     /// The node index of a list item (<c>items[k]</c>) without indexing the JSON array, which is
     /// linear in <paramref name="k"/> for arrays of objects.
     /// </summary>
-    public int ItemNode(int k)
+    public int ItemNode(int k) => ItemNode(Root, 0, k);
+
+    /// <summary>The node index of item <paramref name="k"/> of the list object <paramref name="list"/> (node <paramref name="listNode"/>).</summary>
+    public int ItemNode(JsonElement list, int listNode, int k)
     {
         var table = _table.Value;
-        if (table.Count == 0 || Root.ValueKind != JsonValueKind.Object)
+        if (table.Count == 0 || listNode < 0 || list.ValueKind != JsonValueKind.Object)
         {
             return -1;
         }
 
         var position = -1;
         var p = 0;
-        foreach (var property in Root.EnumerateObject())
+        foreach (var property in list.EnumerateObject())
         {
             if (property.NameEquals("items"u8))
             {
@@ -49,7 +52,7 @@ internal sealed class DocumentSourceMap
             p++;
         }
 
-        var itemsNode = position < 0 ? -1 : table.Child(0, position, isArray: false);
+        var itemsNode = position < 0 ? -1 : table.Child(listNode, position, isArray: false);
         return itemsNode < 0 ? -1 : table.Child(itemsNode, k, isArray: true);
     }
 

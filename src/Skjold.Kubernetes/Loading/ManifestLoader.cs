@@ -62,16 +62,7 @@ public sealed class ManifestLoader
             }
             else if (Directory.Exists(p))
             {
-                var found = Directory.EnumerateFiles(p, "*", new EnumerationOptions
-                    {
-                        RecurseSubdirectories = true,
-                        IgnoreInaccessible = true,
-                        MaxRecursionDepth = 32,
-                        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-                    })
-                    .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase) && !IsSkipped(Path.GetFileName(f)))
-                    .Order(StringComparer.Ordinal)
-                    .ToList();
+                var found = Walk(p, diagnostics);
                 if (found.Count == 0)
                 {
                     diagnostics.Add(Diagnostic.Warning("no-manifests", $"{p}: directory holds no .yaml, .yml or .json files"));
@@ -81,7 +72,14 @@ public sealed class ManifestLoader
             }
             else if (File.Exists(p))
             {
-                files.Add((p, p));
+                if (IsKustomization(Path.GetFileName(p)))
+                {
+                    diagnostics.Add(KustomizationNote(p));
+                }
+                else
+                {
+                    files.Add((p, p));
+                }
             }
             else
             {
@@ -118,6 +116,132 @@ public sealed class ManifestLoader
         return new LoadResult(all, diagnostics, files.Count, total);
     }
 
+    /// <summary>
+    /// The manifest files under a directory, as <c>kubectl apply -R</c> walks it: recursively, in a
+    /// stable order, without following symbolic links to directories (a loop or an "up -> .." link
+    /// cannot make the walk endless or read a file twice), and passing over entries that are not
+    /// regular files with content (FIFOs, devices and sockets report no size; opening a FIFO would
+    /// block), each with a diagnostic.
+    /// </summary>
+    private List<string> Walk(string root, List<Diagnostic> diagnostics)
+    {
+        var found = new List<string>();
+        var notes = new List<Diagnostic>();
+        var enumeration = new System.IO.Enumeration.FileSystemEnumerable<(string Path, bool IsDirectory, bool IsLink, long Length)>(
+            root,
+            (ref System.IO.Enumeration.FileSystemEntry e) => (e.ToFullPath(), e.IsDirectory, (e.Attributes & FileAttributes.ReparsePoint) != 0, e.IsDirectory ? 0 : e.Length),
+            new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MaxRecursionDepth = 64, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
+        {
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
+        var entries = enumeration.ToList();
+        var charts = new List<string>();
+        foreach (var (path, isDirectory, _, _) in entries)
+        {
+            if (!isDirectory && Path.GetFileName(path) == "Chart.yaml")
+            {
+                charts.Add(Path.GetDirectoryName(path)! + Path.DirectorySeparatorChar);
+            }
+        }
+
+        foreach (var chart in charts)
+        {
+            notes.Add(Diagnostic.Warning("helm-chart",
+                $"{chart.TrimEnd(Path.DirectorySeparatorChar)}: a Helm chart; its templates are not manifests until rendered, so they are skipped: scan them with `helm template RELEASE {chart.TrimEnd(Path.DirectorySeparatorChar)} | skjold scan -`"));
+        }
+
+        foreach (var (path, isDirectory, isLink, length) in entries)
+        {
+            if (charts.Any(c => path.StartsWith(c + "templates" + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            if (!isDirectory && IsKustomization(Path.GetFileName(path)))
+            {
+                notes.Add(KustomizationNote(path));
+                continue;
+            }
+
+            if (isDirectory)
+            {
+                if (isLink)
+                {
+                    notes.Add(Diagnostic.Warning("symlink-directory", $"{path}: symbolic link to a directory; not followed (name the target to scan it)"));
+                }
+
+                continue;
+            }
+
+            if (!Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase) || IsSkipped(Path.GetFileName(path)))
+            {
+                continue;
+            }
+
+            long size;
+            try
+            {
+                size = isLink ? File.ResolveLinkTarget(path, returnFinalTarget: true) is FileInfo target && target.Exists ? target.Length : -1 : length;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                size = -1;
+            }
+
+            if (size < 0)
+            {
+                notes.Add(Diagnostic.Warning("broken-symlink", $"{path}: symbolic link to nothing readable; skipped"));
+                continue;
+            }
+
+            if (size == 0)
+            {
+                notes.Add(Diagnostic.Warning("not-a-regular-file", $"{path}: empty, or not a regular file (a FIFO, device or socket); skipped"));
+                continue;
+            }
+
+            found.Add(path);
+        }
+
+        found.Sort(StringComparer.Ordinal);
+        diagnostics.AddRange(notes.OrderBy(d => d.Message, StringComparer.Ordinal));
+        return found;
+    }
+
+    /// <summary>UTF-16 or UTF-32 by byte order mark, or by the NUL bytes ASCII text has in those encodings.</summary>
+    private static string? OtherEncoding(ReadOnlySpan<byte> b)
+    {
+        if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]))
+        {
+            return "UTF-32 (little-endian)";
+        }
+
+        if (b.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
+        {
+            return "UTF-32 (big-endian)";
+        }
+
+        if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || b.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
+        {
+            return "UTF-16";
+        }
+
+        var head = b[..Math.Min(b.Length, 64)];
+        var zeros = 0;
+        foreach (var x in head)
+        {
+            zeros += x == 0 ? 1 : 0;
+        }
+
+        return head.Length >= 8 && zeros * 4 >= head.Length ? (zeros * 4 >= head.Length * 3 - 8 ? "UTF-32 (no byte order mark)" : "UTF-16 (no byte order mark)") : null;
+    }
+
+    /// <summary>kustomize's own files: input to kustomize, never Kubernetes objects.</summary>
+    private static bool IsKustomization(string fileName) => fileName is "kustomization.yaml" or "kustomization.yml" or "Kustomization";
+
+    private static Diagnostic KustomizationNote(string path) =>
+        Diagnostic.Warning("kustomization", $"{path}: a kustomization file (input to kustomize, not a Kubernetes object); skipped: scan the overlay with `kustomize build {Path.GetDirectoryName(path)} | skjold scan -`");
+
     private static bool IsSkipped(string fileName) =>
         SkippedInDirectories.Contains(fileName, StringComparer.Ordinal)
         || (fileName.StartsWith("values", StringComparison.Ordinal) && fileName.EndsWith(".yaml", StringComparison.Ordinal));
@@ -133,8 +257,39 @@ public sealed class ManifestLoader
         return new LoadResult(resources, diagnostics, 1, bytes.Length);
     }
 
-    /// <summary>Loads one file's bytes, appending resources and diagnostics.</summary>
+    /// <summary>Problems reported per file; the rest are counted in one last diagnostic, so a hostile file cannot fill memory with them.</summary>
+    public const int MaxDiagnosticsPerFile = 100;
+
+    [ThreadStatic]
+    private static int t_unreported;
+
+    /// <summary>Loads one file's bytes, appending resources and diagnostics (at most <see cref="MaxDiagnosticsPerFile"/> of them, plus a count of the rest).</summary>
     public void LoadBytes(string name, byte[] bytes, List<Resource> resources, List<Diagnostic> diagnostics)
+    {
+        var capped = new List<Diagnostic>();
+        t_unreported = 0;
+        LoadFileBytes(name, bytes, resources, capped);
+        diagnostics.AddRange(capped);
+        if (t_unreported > 0)
+        {
+            diagnostics.Add(Diagnostic.Error("more-problems", $"{name}: {t_unreported:N0} more problems like the ones above are not listed", new SourceLocation(name, 1)));
+        }
+    }
+
+    /// <summary>Adds a diagnostic unless the file has already reported its share.</summary>
+    private static void Report(List<Diagnostic> diagnostics, Diagnostic d)
+    {
+        if (diagnostics.Count < MaxDiagnosticsPerFile)
+        {
+            diagnostics.Add(d);
+        }
+        else
+        {
+            t_unreported++;
+        }
+    }
+
+    private void LoadFileBytes(string name, byte[] bytes, List<Resource> resources, List<Diagnostic> diagnostics)
     {
         if (bytes.LongLength > _options.MaxFileBytes)
         {
@@ -143,9 +298,9 @@ public sealed class ManifestLoader
         }
 
         var start = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
-        if (bytes.Length >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)))
+        if (OtherEncoding(bytes) is { } encoding)
         {
-            diagnostics.Add(Diagnostic.Error("unsupported-encoding", $"{name}: file is UTF-16; save it as UTF-8", new SourceLocation(name, 1, 1)));
+            diagnostics.Add(Diagnostic.Error("unsupported-encoding", $"{name}: file is {encoding}; save it as UTF-8 (Kubernetes manifests are UTF-8); skipped", new SourceLocation(name, 1, 1)));
             return;
         }
 
@@ -159,66 +314,75 @@ public sealed class ManifestLoader
         LoadYaml(name, content.Span, resources, diagnostics);
     }
 
+    /// <summary>
+    /// Reads one or more JSON values (a document, a kubectl List, JSON lines). A syntax error is
+    /// reported with its line and column and loses only the value it is in: reading resumes at the
+    /// next line that starts a value. A value with invalid UTF-8 is reported and skipped; the others
+    /// are kept. Returns false when a non-.json file is not JSON at all (flow-style YAML).
+    /// </summary>
     private bool TryLoadJson(string name, ReadOnlyMemory<byte> content, List<Resource> resources, List<Diagnostic> diagnostics, bool isJsonFile)
     {
-        var reader = new Utf8JsonReader(content.Span, new JsonReaderOptions
-        {
-            AllowMultipleValues = true,
-            CommentHandling = JsonCommentHandling.Skip,
-            MaxDepth = _options.MaxDepth + 8,
-        });
         var documents = new List<(JsonDocument Doc, int Start, int End)>();
-        try
+        var segment = 0;
+        while (segment < content.Length)
         {
-            while (true)
+            var reader = new Utf8JsonReader(content.Span[segment..], new JsonReaderOptions
             {
-                var probe = reader;
-                if (!probe.Read())
+                AllowMultipleValues = true,
+                CommentHandling = JsonCommentHandling.Skip,
+                MaxDepth = _options.MaxDepth + 8,
+            });
+            try
+            {
+                while (true)
                 {
-                    break;
+                    var probe = reader;
+                    if (!probe.Read())
+                    {
+                        break;
+                    }
+
+                    var docStart = segment + (int)probe.TokenStartIndex;
+                    reader = probe;
+                    var doc = JsonDocument.ParseValue(ref reader);
+                    documents.Add((doc, docStart, segment + (int)reader.BytesConsumed));
                 }
 
-                var docStart = (int)probe.TokenStartIndex;
-                reader = probe;
-                var doc = JsonDocument.ParseValue(ref reader);
-                documents.Add((doc, docStart, (int)reader.BytesConsumed));
+                break;
+            }
+            catch (JsonException ex)
+            {
+                if (documents.Count == 0 && segment == 0 && !isJsonFile)
+                {
+                    return false; // Flow-style YAML also starts with '{' or '['; let the YAML reader judge.
+                }
+
+                var (segmentLine, _) = LineAt(content.Span, segment);
+                var line = segmentLine + (int)(ex.LineNumber ?? 0);
+                var column = (int)(ex.BytePositionInLine ?? 0) + 1;
+                var message = ex.Message;
+                var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal) is var c1 and > 0 ? c1 : message.IndexOf(" Path:", StringComparison.Ordinal);
+                Report(diagnostics, Diagnostic.Error("json-syntax", $"{name}:{line}:{column}: invalid JSON: {(cut > 0 ? message[..cut] : message)}; the value is skipped",
+                    new SourceLocation(name, line, column)));
+                segment = NextValueLine(content.Span, LineStart(content.Span, line + 1));
             }
         }
-        catch (JsonException ex)
+
+        var invalid = !Utf8.IsValid(content.Span);
+        if (invalid)
         {
-            foreach (var (doc, _, _) in documents)
-            {
-                doc.Dispose();
-            }
-
-            if (!isJsonFile)
-            {
-                return false; // Flow-style YAML also starts with '{' or '['; let the YAML reader judge.
-            }
-
-            var line = (int)(ex.LineNumber ?? 0) + 1;
-            var column = (int)(ex.BytePositionInLine ?? 0) + 1;
-            var message = ex.Message;
-            var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-            diagnostics.Add(Diagnostic.Error("json-syntax", $"{name}:{line}:{column}: invalid JSON: {(cut > 0 ? message[..cut] : message)}",
-                new SourceLocation(name, line, column)));
-            return true;
-        }
-
-        if (!Utf8.IsValid(content.Span))
-        {
-            foreach (var (doc, _, _) in documents)
-            {
-                doc.Dispose();
-            }
-
             ReportInvalidUtf8(name, content.Span, diagnostics);
-            return true;
         }
 
         foreach (var (doc, docStart, docEnd) in documents)
         {
             var slice = content[docStart..docEnd];
+            if (invalid && !Utf8.IsValid(slice.Span))
+            {
+                doc.Dispose();
+                continue;
+            }
+
             var map = new DocumentSourceMap(name, doc.RootElement, () =>
             {
                 var (line, lineStart) = LineAt(content.Span, docStart);
@@ -228,6 +392,53 @@ public sealed class ManifestLoader
         }
 
         return true;
+    }
+
+    /// <summary>The byte offset where line <paramref name="line"/> (1-based) starts, or the end.</summary>
+    private static int LineStart(ReadOnlySpan<byte> content, int line)
+    {
+        var at = 0;
+        for (var l = 1; l < line && at < content.Length; l++)
+        {
+            var next = content[at..].IndexOf((byte)'\n');
+            if (next < 0)
+            {
+                return content.Length;
+            }
+
+            at += next + 1;
+        }
+
+        return at;
+    }
+
+    /// <summary>The first line at or after <paramref name="from"/> whose first non-blank byte starts a JSON value ({ or [).</summary>
+    private static int NextValueLine(ReadOnlySpan<byte> content, int from)
+    {
+        var at = from;
+        while (at < content.Length)
+        {
+            var i = at;
+            while (i < content.Length && content[i] is (byte)' ' or (byte)'\t' or (byte)'\r')
+            {
+                i++;
+            }
+
+            if (i < content.Length && content[i] is (byte)'{' or (byte)'[')
+            {
+                return at;
+            }
+
+            var next = content[at..].IndexOf((byte)'\n');
+            if (next < 0)
+            {
+                break;
+            }
+
+            at += next + 1;
+        }
+
+        return content.Length;
     }
 
     private void LoadYaml(string name, ReadOnlySpan<byte> content, List<Resource> resources, List<Diagnostic> diagnostics)
@@ -252,17 +463,24 @@ public sealed class ManifestLoader
             {
                 docs = converter.Convert(new StringSegmentReader(text, chunk.Start, chunk.Length), chunk.FirstLine - 1);
             }
+            catch (YamlException ex) when (QuotedScalarRepair.IsIndentationError(ex.Message)
+                && QuotedScalarRepair.Repair(text.Substring(chunk.Start, chunk.Length)) is { } repaired
+                && TryConvert(converter, repaired, chunk.FirstLine - 1) is { } repairedDocs)
+            {
+                // go-yaml and libyaml accept a quoted scalar continued at its key's indentation; so do we.
+                docs = repairedDocs;
+            }
             catch (YamlException ex)
             {
                 var line = (int)ex.Start.Line + chunk.FirstLine - 1;
                 var column = (int)ex.Start.Column;
-                diagnostics.Add(Diagnostic.Error("yaml-syntax", $"{name}:{line}:{column}: invalid YAML: {CleanYamlMessage(ex)}",
+                Report(diagnostics, Diagnostic.Error("yaml-syntax", $"{name}:{line}:{column}: invalid YAML: {CleanYamlMessage(ex)}",
                     new SourceLocation(name, line, column)));
                 continue;
             }
             catch (LoadLimitException ex)
             {
-                diagnostics.Add(Diagnostic.Error(ex.Code, $"{name}:{ex.Line}:{ex.Column}: {ex.Message}", new SourceLocation(name, ex.Line, ex.Column)));
+                Report(diagnostics, Diagnostic.Error(ex.Code, $"{name}:{ex.Line}:{ex.Column}: {ex.Message}", new SourceLocation(name, ex.Line, ex.Column)));
                 continue;
             }
 
@@ -270,7 +488,7 @@ public sealed class ManifestLoader
             {
                 foreach (var w in converted.Warnings)
                 {
-                    diagnostics.Add(Diagnostic.Warning("yaml-duplicate-key", $"{name}: {w}", new SourceLocation(name, chunk.FirstLine)));
+                    Report(diagnostics, Diagnostic.Warning("yaml-duplicate-key", $"{name}: {w}", new SourceLocation(name, chunk.FirstLine)));
                 }
 
                 JsonDocument doc;
@@ -280,7 +498,7 @@ public sealed class ManifestLoader
                 }
                 catch (JsonException ex)
                 {
-                    diagnostics.Add(Diagnostic.Error("yaml-convert", $"{name}:{chunk.FirstLine}: document could not be converted: {ex.Message}",
+                    Report(diagnostics, Diagnostic.Error("yaml-convert", $"{name}:{chunk.FirstLine}: document could not be converted: {ex.Message}",
                         new SourceLocation(name, chunk.FirstLine)));
                     continue;
                 }
@@ -288,6 +506,18 @@ public sealed class ManifestLoader
                 var table = converted.Table;
                 AddResources(name, doc.RootElement, new DocumentSourceMap(name, doc.RootElement, () => table), resources, diagnostics);
             }
+        }
+    }
+
+    private static List<ConvertedDocument>? TryConvert(YamlJsonConverter converter, string text, int lineOffset)
+    {
+        try
+        {
+            return converter.Convert(text, lineOffset);
+        }
+        catch (Exception ex) when (ex is YamlException or LoadLimitException)
+        {
+            return null;
         }
     }
 
@@ -313,29 +543,45 @@ public sealed class ManifestLoader
         if (root.ValueKind != JsonValueKind.Object)
         {
             var at = map.Locate(string.Empty);
-            diagnostics.Add(Diagnostic.Error("not-a-mapping",
+            Report(diagnostics, Diagnostic.Error("not-a-mapping",
                 $"{at}: document is a {Describe(root.ValueKind)}, not a Kubernetes object (a mapping with apiVersion and kind); skipped", at));
             return;
         }
 
-        var kind = Json.GetString(root, "kind");
-        var items = Json.Get(root, "items"u8);
+        AddObject(name, root, map, new ResourceSourceMap(map, root, -1), null, null, resources, diagnostics, 0);
+    }
+
+    /// <summary>Deepest List inside List that is flattened (kubectl flattens any depth; this bounds it).</summary>
+    private const int MaxListNesting = 16;
+
+    /// <summary>An object, or a List (kind: List or a typed *List) whose items are added in turn; Lists nested in Lists are flattened as kubectl does.</summary>
+    private static void AddObject(string name, JsonElement obj, DocumentSourceMap map, ResourceSourceMap objMap, string? inferredKind, string? inferredApiVersion,
+        List<Resource> resources, List<Diagnostic> diagnostics, int nesting)
+    {
+        var kind = obj.ValueKind == JsonValueKind.Object ? Json.GetString(obj, "kind") : null;
+        var items = Json.Get(obj, "items"u8);
         if (kind is not null && kind.EndsWith("List", StringComparison.Ordinal) && items.ValueKind == JsonValueKind.Array)
         {
-            var listApiVersion = Json.GetString(root, "apiVersion") ?? "v1";
+            if (nesting >= MaxListNesting)
+            {
+                var at = objMap.Locate(string.Empty);
+                Report(diagnostics, Diagnostic.Error("too-deep", $"{at}: Lists nested more than {MaxListNesting} deep; skipped", at));
+                return;
+            }
+
+            var listApiVersion = Json.GetString(obj, "apiVersion") ?? "v1";
             var itemKind = kind == "List" ? null : kind[..^4];
             var k = 0;
             foreach (var item in items.EnumerateArray())
             {
-                var sourceMap = new ResourceSourceMap(map, item, k);
-                AddOne(name, item, sourceMap, itemKind, listApiVersion, resources, diagnostics);
+                AddObject(name, item, map, new ResourceSourceMap(map, item, k, objMap), itemKind, listApiVersion, resources, diagnostics, nesting + 1);
                 k++;
             }
 
             return;
         }
 
-        AddOne(name, root, new ResourceSourceMap(map, root, -1), null, null, resources, diagnostics);
+        AddOne(name, obj, objMap, inferredKind, inferredApiVersion, resources, diagnostics);
     }
 
     private static void AddOne(string name, JsonElement obj, ResourceSourceMap map, string? inferredKind, string? inferredApiVersion,
@@ -344,7 +590,7 @@ public sealed class ManifestLoader
         if (obj.ValueKind != JsonValueKind.Object)
         {
             var at = map.Locate(string.Empty);
-            diagnostics.Add(Diagnostic.Error("not-a-mapping", $"{at}: list item is a {Describe(obj.ValueKind)}, not a Kubernetes object; skipped", at));
+            Report(diagnostics, Diagnostic.Error("not-a-mapping", $"{at}: list item is a {Describe(obj.ValueKind)}, not a Kubernetes object; skipped", at));
             return;
         }
 
@@ -359,14 +605,35 @@ public sealed class ManifestLoader
             var at = map.Locate(string.Empty);
             var missing = reference.ApiVersion.Length == 0 && reference.Kind.Length == 0 ? "apiVersion and kind"
                 : reference.ApiVersion.Length == 0 ? "apiVersion" : "kind";
-            diagnostics.Add(Diagnostic.Error("missing-" + (reference.Kind.Length == 0 ? "kind" : "apiversion"),
+            Report(diagnostics, Diagnostic.Error("missing-" + (reference.Kind.Length == 0 ? "kind" : "apiversion"),
                 $"{at}: object has no {missing}; every Kubernetes object needs apiVersion and kind; skipped", at));
             return;
+        }
+
+        // kubectl refuses an object whose name or namespace is not a string; an unquoted y, no,
+        // on or off is a YAML 1.1 boolean there, so say so rather than place it in default.
+        var metadata = Json.Get(obj, "metadata"u8);
+        foreach (var field in (string[])["namespace", "name", "generateName"])
+        {
+            var value = Json.Get(metadata, field);
+            if (value.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.String))
+            {
+                var at = map.Locate("metadata." + field);
+                var hint = value.ValueKind is JsonValueKind.True or JsonValueKind.False
+                    ? " (unquoted y, yes, n, no, on, off, true and false are booleans in YAML 1.1, as kubectl reads it; quote it)"
+                    : value.ValueKind == JsonValueKind.Number ? " (quote it)" : string.Empty;
+                Report(diagnostics, Diagnostic.Error("not-a-string", $"{at}: metadata.{field} of {reference.Kind} is a {Describe(value.ValueKind)}, not a string{hint}; skipped", at));
+                return;
+            }
         }
 
         resources.Add(new Resource(obj, reference, map));
     }
 
+    /// <summary>
+    /// Reads at most the size limit, whatever the file system says the size is (a symlink to
+    /// /dev/zero or a named pipe reports none): a larger input is refused, never read whole.
+    /// </summary>
     private byte[]? ReadFile(string path, List<Diagnostic> diagnostics)
     {
         try
@@ -378,7 +645,8 @@ public sealed class ManifestLoader
                 return null;
             }
 
-            return File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+            return ReadBounded(stream, path, diagnostics);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -387,23 +655,28 @@ public sealed class ManifestLoader
         }
     }
 
-    private byte[]? ReadStdin(Func<Stream>? stdin, List<Diagnostic> diagnostics)
+    private byte[]? ReadBounded(Stream input, string name, List<Diagnostic> diagnostics)
     {
-        using var input = stdin?.Invoke() ?? Console.OpenStandardInput();
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
-        while ((read = input.Read(chunk, 0, chunk.Length)) > 0)
+        while ((read = input.Read(chunk, 0, (int)Math.Min(chunk.Length, _options.MaxFileBytes + 1 - buffer.Length))) > 0)
         {
             buffer.Write(chunk, 0, read);
             if (buffer.Length > _options.MaxFileBytes)
             {
-                diagnostics.Add(TooLarge(StdinName, buffer.Length, stdinStopped: true));
+                diagnostics.Add(TooLarge(name, buffer.Length, stdinStopped: true));
                 return null;
             }
         }
 
         return buffer.ToArray();
+    }
+
+    private byte[]? ReadStdin(Func<Stream>? stdin, List<Diagnostic> diagnostics)
+    {
+        using var input = stdin?.Invoke() ?? Console.OpenStandardInput();
+        return ReadBounded(input, StdinName, diagnostics);
     }
 
     private Diagnostic TooLarge(string name, long size, bool stdinStopped = false) =>
@@ -426,7 +699,7 @@ public sealed class ManifestLoader
                 if (lines.Add(line))
                 {
                     var column = offset - lineStart + 1;
-                    diagnostics.Add(Diagnostic.Error("invalid-utf8",
+                    Report(diagnostics, Diagnostic.Error("invalid-utf8",
                         $"{name}:{line}:{column}: invalid UTF-8 byte 0x{content[offset]:X2}; the document containing it is skipped",
                         new SourceLocation(name, line, column)));
                 }

@@ -254,7 +254,12 @@ internal sealed class YamlJsonConverter
         }
     }
 
-    /// <summary>Merges the entries of an anchored mapping; keys already present win.</summary>
+    /// <summary>
+    /// Merges the entries of an anchored mapping; keys already present win. Nested merges (an anchored
+    /// mapping that itself has <c>&lt;&lt;: *x</c> or <c>&lt;&lt;: [*x, *y]</c>) are followed. Every
+    /// merge and every entry it visits counts against the alias budget, so repeated or chained merges
+    /// cannot grow exponentially.
+    /// </summary>
     private void MergeAnchor(Frame frame, string anchor, Mark mark)
     {
         var events = Lookup(anchor, mark);
@@ -263,33 +268,77 @@ internal sealed class YamlJsonConverter
             throw new YamlException(mark, mark, $"merge key (<<) refers to '{anchor}', which is not a mapping");
         }
 
-        var i = 1;
-        while (i < events.Length - 1)
+        Spend(mark);
+
+        // Values replayed below are ordinary values of this mapping, not parts of a merge list.
+        var (mergeNext, mergeSequence) = (frame.MergeNext, frame.MergeSequence);
+        frame.MergeNext = frame.MergeSequence = false;
+        try
         {
-            if (events[i] is not Scalar key)
+            var i = 1;
+            while (i < events.Length - 1)
             {
-                throw new YamlException(mark, mark, "mapping keys must be plain values");
-            }
-
-            var valueStart = i + 1;
-            var valueEnd = SkipNode(events, valueStart);
-            if (key.Style == ScalarStyle.Plain && key.Value == MergeKey)
-            {
-                if (events[valueStart] is AnchorAlias nested)
+                if (events[i] is not Scalar key)
                 {
-                    MergeAnchor(frame, nested.Value.Value, mark);
+                    throw new YamlException(mark, mark, "mapping keys must be plain values");
                 }
-            }
-            else if (!frame.Keys.Contains(key.Value))
-            {
-                WriteKey(frame, key.Value, mark, merged: true);
-                for (var j = valueStart; j < valueEnd; j++)
-                {
-                    ReplayEvent(events[j], mark);
-                }
-            }
 
-            i = valueEnd;
+                Spend(mark);
+                var valueStart = i + 1;
+                var valueEnd = SkipNode(events, valueStart);
+                if (key.Style == ScalarStyle.Plain && key.Value == MergeKey && key.Tag.IsEmpty)
+                {
+                    foreach (var nested in MergeSources(events, valueStart, valueEnd, mark))
+                    {
+                        MergeAnchor(frame, nested, mark);
+                    }
+                }
+                else if (!frame.Keys.Contains(key.Value))
+                {
+                    WriteKey(frame, key.Value, mark, merged: true);
+                    for (var j = valueStart; j < valueEnd; j++)
+                    {
+                        ReplayEvent(events[j], mark);
+                    }
+                }
+
+                i = valueEnd;
+            }
+        }
+        finally
+        {
+            (frame.MergeNext, frame.MergeSequence) = (mergeNext, mergeSequence);
+            frame.ExpectKey = !mergeNext && !mergeSequence;
+        }
+    }
+
+    /// <summary>The anchors a recorded merge value names: one alias, or a list of aliases.</summary>
+    private static IEnumerable<string> MergeSources(ParsingEvent[] events, int start, int end, Mark mark)
+    {
+        if (events[start] is AnchorAlias single)
+        {
+            yield return single.Value.Value;
+            yield break;
+        }
+
+        if (events[start] is not SequenceStart)
+        {
+            throw new YamlException(mark, mark, "the value of a merge key (<<) must be an alias or a list of aliases");
+        }
+
+        for (var k = start + 1; k < end - 1; k++)
+        {
+            yield return events[k] is AnchorAlias a ? a.Value.Value : throw new YamlException(mark, mark, "a merge key (<<) list may contain only aliases");
+        }
+    }
+
+    private void Spend(Mark mark)
+    {
+        if (++_aliasNodes > _options.MaxAliasNodes)
+        {
+            throw new LoadLimitException("alias-limit",
+                $"YAML aliases and merge keys expand to more than {_options.MaxAliasNodes:N0} nodes (an alias or merge bomb?); document refused",
+                Line(mark), (int)mark.Column);
         }
     }
 
@@ -303,17 +352,17 @@ internal sealed class YamlJsonConverter
 
     private void ReplayEvent(ParsingEvent e, Mark mark)
     {
-        if (e is AnchorAlias inner)
+        // An alias that is the value of a merge key (inside a replayed mapping) names what to
+        // merge; it is not expanded as a value.
+        if (e is AnchorAlias inner && !(Top is { IsMapping: true } frame && (frame.MergeNext || frame.MergeSequence)))
         {
             Replay(inner.Value.Value, mark);
             return;
         }
 
-        if (e is Scalar or MappingStart or SequenceStart && ++_aliasNodes > _options.MaxAliasNodes)
+        if (e is Scalar or MappingStart or SequenceStart)
         {
-            throw new LoadLimitException("alias-limit",
-                $"YAML aliases expand to more than {_options.MaxAliasNodes:N0} nodes (an alias bomb?); document refused",
-                Line(mark), (int)mark.Column);
+            Spend(mark);
         }
 
         Handle(e, mark);
