@@ -152,6 +152,45 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact]
+    public void MergeKeys_InListsAndInsideAliases_AsGoYamlMergesThem()
+    {
+        var r = Load("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: m
+              namespace: a
+              labels: &base {app: web, tier: front}
+              annotations:
+                <<: [*base]
+                tier: back
+            data:
+              x: &outer {<<: *base, y: "2"}
+              copy: *outer
+              z: {<<: [*outer, *base], app: own}
+            """).Resources.Single();
+        var meta = r.Root.GetProperty("metadata");
+        Assert.Equal("web", meta.GetProperty("annotations").GetProperty("app").GetString());
+        Assert.Equal("back", meta.GetProperty("annotations").GetProperty("tier").GetString()); // explicit keys win over merged ones
+        var data = r.Root.GetProperty("data");
+        Assert.Equal("{\"app\":\"web\",\"tier\":\"front\",\"y\":\"2\"}", data.GetProperty("x").GetRawText());
+        Assert.Equal(data.GetProperty("x").GetRawText(), data.GetProperty("copy").GetRawText());
+        Assert.Equal("own", data.GetProperty("z").GetProperty("app").GetString());
+        Assert.Equal("2", data.GetProperty("z").GetProperty("y").GetString());
+    }
+
+    [Fact]
+    public void QuotedScalarContinuedAtKeyIndentation_ReadAsGoYamlReadsIt()
+    {
+        var result = Load("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: q\n  namespace: a\n  annotations:\n    description: \"a long text that\n    continues here\"\n    other: 'it''s\n    fine'\ndata:\n  k: v\n");
+        Assert.Empty(result.Diagnostics);
+        var annotations = result.Resources.Single().Root.GetProperty("metadata").GetProperty("annotations");
+        Assert.Equal("a long text that continues here", annotations.GetProperty("description").GetString());
+        Assert.Equal("it's fine", annotations.GetProperty("other").GetString());
+        Assert.Equal(12, result.Resources.Single().Locate("data.k").Line);
+    }
+
+    [Fact]
     public void AnchorsAliasesAndMergeKeys_Expanded()
     {
         var result = Load("""
