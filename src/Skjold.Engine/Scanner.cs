@@ -87,6 +87,7 @@ public sealed class Scanner
         var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
         bool Has(params string[] k) => k.Any(kinds.Contains);
         var workloads = Has("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate");
+        var pss = PodSecurityChecksThatRun();
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ImplementedCheckIds)
         {
@@ -108,6 +109,8 @@ public sealed class Scanner
                 "residency/node-region" => Has("Node"),
                 "residency/volume-region" => Has("PersistentVolume"),
                 "residency/destination" => Policy.DataDestinations.Count > 0,
+                "wl/trusted-registry" => workloads && Policy.TrustedRegistries.Count > 0, // inactive without a trusted list
+                _ when id.StartsWith("pss/", StringComparison.Ordinal) => workloads && pss.Contains(id),
                 _ when id.StartsWith("secrets/", StringComparison.Ordinal) => Has("Secret"),
                 _ when id.StartsWith("rbac/", StringComparison.Ordinal) => Has("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
                 _ => workloads,
@@ -115,6 +118,33 @@ public sealed class Scanner
             if (applies)
             {
                 set.Add(id);
+            }
+        }
+
+        return set;
+    }
+
+    /// <summary>
+    /// The Pod Security checks the policy's level and version run: none at privileged, the baseline
+    /// ones at baseline, and at restricted every check except the baseline checks a restricted one
+    /// replaces; a check newer than the version does not run.
+    /// </summary>
+    private HashSet<string> PodSecurityChecksThatRun()
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (Policy.PssLevel == PssLevel.Privileged)
+        {
+            return set;
+        }
+
+        var minor = Policy.PssVersion.EffectiveMinor;
+        var applicable = PodSecurityEvaluator.Checks.Where(c => c.MinMinor <= minor && (c.Level == PssLevel.Baseline || Policy.PssLevel == PssLevel.Restricted)).ToList();
+        var replaced = applicable.Where(c => c.Overrides is not null).Select(c => c.Overrides!).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in applicable)
+        {
+            if (!replaced.Contains(c.Name))
+            {
+                set.Add(c.CheckId);
             }
         }
 

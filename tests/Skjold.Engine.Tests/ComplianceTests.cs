@@ -3,6 +3,7 @@ using Skjold.Engine.Checks;
 using Skjold.Engine.Compliance;
 using Skjold.Engine.Model;
 using Skjold.Engine.Policy;
+using Skjold.Engine.Pss;
 using Skjold.TestSupport;
 
 namespace Skjold.Engine.Tests;
@@ -150,5 +151,32 @@ public sealed class ComplianceTests
         Assert.DoesNotContain("residency/node-region", set);
         Assert.DoesNotContain("residency/global-registry", set); // disabled by default
         _ = CultureInfo.InvariantCulture;
+    }
+
+    [Fact]
+    public void EvaluatedChecks_InactiveChecksAreNotEvaluated()
+    {
+        var pods = Scans.Load("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: a}]}\n");
+
+        // No trusted-registry list: the check does nothing, so it did not pass either.
+        Assert.DoesNotContain("wl/trusted-registry", new Scanner(ScanPolicy.Default).EvaluatedChecks(pods));
+        var trusting = ConfigParser.Parse("registries:\n  trusted: [registry.example.com]\n", "skjold.yaml", CheckCatalog.Default);
+        Assert.Contains("wl/trusted-registry", new Scanner(trusting).EvaluatedChecks(pods));
+
+        // Pod Security checks run at the policy's level and version only.
+        var baseline = new Scanner(new ScanPolicy(PssLevel.Baseline, PssVersion.Latest)).EvaluatedChecks(pods);
+        Assert.Contains("pss/privileged", baseline);
+        Assert.DoesNotContain("pss/runAsNonRoot", baseline);
+        Assert.DoesNotContain(new Scanner(new ScanPolicy(PssLevel.Privileged, PssVersion.Latest)).EvaluatedChecks(pods), c => c.StartsWith("pss/", StringComparison.Ordinal));
+        var restricted = new Scanner(ScanPolicy.Default).EvaluatedChecks(pods);
+        Assert.Contains("pss/capabilities_restricted", restricted);
+        Assert.DoesNotContain("pss/capabilities_baseline", restricted); // replaced at restricted
+        Assert.DoesNotContain("pss/procMount_restricted", new Scanner(new ScanPolicy(PssLevel.Restricted, Scans.Version("v1.30"))).EvaluatedChecks(pods));
+
+        // A control whose only check is inactive is not a pass.
+        var fw = FrameworkCatalog.Default.Find("cis")!;
+        var evaluated = new Scanner(ScanPolicy.Default).EvaluatedChecks(pods);
+        var report = ComplianceEvaluator.Evaluate(fw, [], [], evaluated, ScanPolicy.Default, CheckCatalog.Default, DateTimeOffset.UnixEpoch, "t", "sha256:x", ["in"]);
+        Assert.Equal(ControlStatus.NotApplicable, report.Controls.Single(c => c.Control.Id == "5.5.1").Status);
     }
 }

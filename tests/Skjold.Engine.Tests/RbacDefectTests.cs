@@ -272,4 +272,15 @@ public sealed class RbacDefectTests
             .Findings.Single(f => f.CheckId == "rbac/secrets-read");
         Assert.Contains("through Role r (rule 1: list on secrets)", secrets.Message, StringComparison.Ordinal);
     }
+
+    // Issue 14, item 11: a ClusterRole with cluster-admin's rule is cluster-admin, whatever its name (Argo CD's controller).
+    [Fact]
+    public void ArgoCdController_HoldsTheEquivalentOfClusterAdmin()
+    {
+        var yaml = Cr("argocd-application-controller", "[{apiGroups: ['*'], resources: ['*'], verbs: ['*']}, {nonResourceURLs: ['*'], verbs: ['*']}]") +
+            Crb("argocd-application-controller", "argocd-application-controller", "[{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}]");
+        Assert.Equal(["argocd-application-controller"], Findings(yaml, "rbac/cluster-admin-binding"));
+        var finding = new Scanner(Policy()).Scan(Scans.Load(yaml)).Findings.Single(f => f.CheckId == "rbac/cluster-admin-binding");
+        Assert.Contains("the equivalent of cluster-admin (ClusterRole argocd-application-controller)", finding.Message, StringComparison.Ordinal);
+    }
 }
