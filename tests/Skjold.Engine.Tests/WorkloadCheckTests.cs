@@ -252,6 +252,10 @@ public sealed class WorkloadCheckTests
     [InlineData("minAvailable: 3", true)]
     [InlineData("minAvailable: 2", false)]
     [InlineData("maxUnavailable: 1", false)]
+    [InlineData("minAvailable: \"70%\"", true)] // 70% of 3 rounds up to 3
+    [InlineData("minAvailable: \"66%\"", false)] // 1.98 rounds up to 2
+    [InlineData("maxUnavailable: \"10%\"", false)] // 0.3 rounds up to 1 pod
+    [InlineData("maxUnavailable: \"0\"", true)]
     public void PodDisruptionBudget_AllowingNoEviction(string rule, bool expectFinding)
     {
         var yaml = Deployment(GoodContainer, replicas: 3) + $$$"""
@@ -265,6 +269,47 @@ public sealed class WorkloadCheckTests
               selector: {matchLabels: {app: d}}
             """;
         Assert.Equal(expectFinding, WlIds(yaml).Contains("wl/pdb-no-disruption"));
+    }
+
+    [Theory]
+    [InlineData(1, "minAvailable: \"50%\"", true)] // 0.5 rounds up to 1 of 1
+    [InlineData(2, "minAvailable: \"51%\"", true)] // 1.02 rounds up to 2 of 2
+    [InlineData(2, "minAvailable: \"50%\"", false)]
+    public void PodDisruptionBudget_PercentagesRoundUpAsTheDisruptionControllerDoes(int replicas, string rule, bool expectFinding)
+    {
+        var yaml = Deployment(GoodContainer, replicas: replicas) + $$$"""
+
+            ---
+            apiVersion: policy/v1
+            kind: PodDisruptionBudget
+            metadata: {name: pdb, namespace: apps}
+            spec:
+              {{{rule}}}
+              selector: {matchLabels: {app: d}}
+            """;
+        Assert.Equal(expectFinding, WlIds(yaml).Contains("wl/pdb-no-disruption"));
+    }
+
+    [Fact]
+    public void PodDisruptionBudget_WithAnAutoscaler_IsJudgedAtItsMinimum()
+    {
+        var yaml = Deployment(GoodContainer).Replace("  replicas: 3\n", string.Empty, StringComparison.Ordinal) + """
+
+            ---
+            apiVersion: autoscaling/v2
+            kind: HorizontalPodAutoscaler
+            metadata: {name: d, namespace: apps}
+            spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: d}, minReplicas: 3, maxReplicas: 10}
+            ---
+            apiVersion: policy/v1
+            kind: PodDisruptionBudget
+            metadata: {name: pdb, namespace: apps}
+            spec: {minAvailable: 2, selector: {matchLabels: {app: d}}}
+            """;
+        Assert.DoesNotContain("wl/pdb-no-disruption", WlIds(yaml)); // 2 of at least 3: one may go
+        var tight = yaml.Replace("minReplicas: 3", "minReplicas: 2", StringComparison.Ordinal);
+        var finding = Scans.Scan(tight, Trusted).Findings.Single(f => f.CheckId == "wl/pdb-no-disruption");
+        Assert.Contains("runs as few as 2 (its autoscaler's minReplicas)", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
