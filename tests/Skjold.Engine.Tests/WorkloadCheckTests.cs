@@ -1,3 +1,4 @@
+using Skjold.Engine.Checks;
 using Skjold.Engine.Model;
 using Skjold.Engine.Policy;
 using Skjold.Engine.Pss;
@@ -26,7 +27,7 @@ public sealed class WorkloadCheckTests
         """;
 
     private const string GoodContainer =
-        "{name: c, image: \"registry.example.com/app:1.0@sha256:abc\", resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}, " +
+        "{name: c, image: \"registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\", resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}, " +
         "livenessProbe: {tcpSocket: {port: 80}}, readinessProbe: {tcpSocket: {port: 80}}, " +
         "securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}";
 
@@ -48,14 +49,44 @@ public sealed class WorkloadCheckTests
     [InlineData("ghcr.io/acmecorp/tool:2", true)]
     public void TrustedRegistry_MatchesHostsAndPathPrefixesOnSegmentBoundaries(string image, bool expectFinding)
     {
-        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:abc", image, StringComparison.Ordinal));
+        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", image, StringComparison.Ordinal));
         Assert.Equal(expectFinding, WlIds(yaml).Contains("wl/trusted-registry"));
+    }
+
+    [Theory]
+    [InlineData("localhost:5000", "localhost:5000/app:1", true)]
+    [InlineData("registry:5000", "registry:5000/team/app:1", true)]
+    [InlineData("registry:5000", "registry:5001/app:1", false)]
+    [InlineData("docker.io/library", "nginx:1.27", true)]
+    [InlineData("docker.io/nginx", "index.docker.io/library/nginx:1.27", true)]
+    [InlineData("docker.io/library/nginx", "docker.io/nginx:1.27", true)]
+    [InlineData("index.docker.io/bitnami", "bitnami/redis:7", true)]
+    [InlineData("bitnami", "docker.io/bitnami/redis:7", true)]
+    [InlineData("ghcr.io/acme/*", "ghcr.io/acme/team/app:1", true)]
+    [InlineData("ghcr.io/acme/*", "ghcr.io/acmecorp/app:1", false)]
+    [InlineData("ghcr.io/acme/app-?", "ghcr.io/acme/app-1:1", true)]
+    [InlineData("*.azurecr.io", "bank.azurecr.io/app:1", true)]
+    [InlineData("*.azurecr.io", "azurecr.io.evil.example/app:1", false)]
+    [InlineData("*.azurecr.io", "evil.example/x.azurecr.io/app:1", false)]
+    [InlineData("GHCR.io/acme", "ghcr.io/acme/app:1", true)]
+    public void TrustedRegistry_EntriesAreNormalisedAndMayBePatterns(string trusted, string image, bool allowed)
+    {
+        var policy = ConfigParser.Parse($"registries:\n  trusted: ['{trusted}']\n", "skjold.yaml", CheckCatalog.Default);
+        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", image, StringComparison.Ordinal));
+        Assert.Equal(!allowed, WlIds(yaml, policy).Contains("wl/trusted-registry"));
+    }
+
+    [Fact]
+    public void TrustedRegistry_MalformedEntry_IsAConfigError()
+    {
+        var ex = Assert.Throws<ConfigException>(() => ConfigParser.Parse("registries:\n  trusted: ['ghcr.io/[acme]']\n", "skjold.yaml", CheckCatalog.Default));
+        Assert.Contains("registries.trusted", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void TrustedRegistry_InactiveWithoutList()
     {
-        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:abc", "nginx:1.27", StringComparison.Ordinal));
+        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "nginx:1.27", StringComparison.Ordinal));
         Assert.DoesNotContain("wl/trusted-registry", WlIds(yaml, ScanPolicy.Default));
     }
 
@@ -63,13 +94,16 @@ public sealed class WorkloadCheckTests
     [InlineData("registry.example.com/app", "wl/image-tag", true)]
     [InlineData("registry.example.com/app:latest", "wl/image-tag", true)]
     [InlineData("registry.example.com/app:1.2", "wl/image-tag", false)]
-    [InlineData("registry.example.com/app@sha256:abc", "wl/image-tag", false)]
+    [InlineData("registry.example.com/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "wl/image-tag", false)]
     [InlineData("registry.example.com:5000/app", "wl/image-tag", true)]
     [InlineData("registry.example.com/app:1.2", "wl/image-digest", true)]
-    [InlineData("registry.example.com/app:1.2@sha256:abc", "wl/image-digest", false)]
+    [InlineData("registry.example.com/app:1.2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "wl/image-digest", false)]
+    [InlineData("registry.example.com/app:1.2@sha256:abc", "wl/image-digest", true)] // not a digest
+    [InlineData("registry.example.com/app@sha256:ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "wl/image-tag", true)] // upper-case hex is not valid
+    [InlineData("registry.example.com/app@md5:0123456789abcdef0123456789abcdef", "wl/image-digest", true)]
     public void ImageReferenceChecks(string image, string check, bool expectFinding)
     {
-        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:abc", image, StringComparison.Ordinal));
+        var yaml = Deployment(GoodContainer.Replace("registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", image, StringComparison.Ordinal));
         Assert.Equal(expectFinding, WlIds(yaml).Contains(check));
     }
 

@@ -23,7 +23,7 @@ public sealed class WebhookTests : IAsyncLifetime
           securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
           containers:
           - name: app
-            image: registry.example.com/app:1.0@sha256:abc
+            image: registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
             resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
             livenessProbe: {tcpSocket: {port: 80}}
             readinessProbe: {tcpSocket: {port: 80}}
@@ -132,7 +132,7 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task Validate_SkjoldCheckWithDenyAction_Rejects()
     {
-        var pod = CompliantPod.Replace("registry.example.com/app:1.0@sha256:abc", "docker.io/library/nginx:1.27", StringComparison.Ordinal);
+        var pod = CompliantPod.Replace("registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "docker.io/library/nginx:1.27", StringComparison.Ordinal);
         var review = await _server.ReviewAsync("/validate", WebhookServer.Review(pod, "restricted-ns"));
         Assert.False(Allowed(review));
         Assert.Contains("wl/trusted-registry", Response(review).GetProperty("status").GetProperty("message").GetString(), StringComparison.Ordinal);

@@ -112,6 +112,11 @@ public static class ConfigParser
                                 throw new ConfigException("registries.trusted: an entry is empty", At(file, item.Start));
                             }
 
+                            if (!Workloads.ImageReference.IsValidTrustedEntry(r.Trim()))
+                            {
+                                throw new ConfigException($"registries.trusted: '{r.Trim()}' is not a registry, registry/path or pattern (letters, digits, . - _ / : and the wildcards * and ?)", At(file, item.Start));
+                            }
+
                             trusted.Add(r.Trim());
                         }
                     }

@@ -18,9 +18,11 @@ internal sealed class ImageDigestCheck : WorkloadCheck
         for (var i = 0; i < pod.ContainerCount; i++)
         {
             var c = pod.Container(i);
-            if (Json.AsString(c.Image) is { Length: > 0 } image && ImageReference.Parse(image).Digest is null)
+            if (Json.AsString(c.Image) is { Length: > 0 } image && ImageReference.Parse(image) is { HasValidDigest: false } reference)
             {
-                report.Report(JsonPath.Child(c.Path, "image"), $"container \"{c.DisplayName}\" image {image} is not pinned by digest");
+                report.Report(JsonPath.Child(c.Path, "image"), reference.Digest is null
+                    ? $"container \"{c.DisplayName}\" image {image} is not pinned by digest"
+                    : $"container \"{c.DisplayName}\" image {image} has a malformed digest (expected sha256: with 64 or sha512: with 128 lower-case hex digits), so it is not pinned");
             }
         }
     }

@@ -24,7 +24,7 @@ internal sealed class ImageTagCheck : WorkloadCheck
             }
 
             var reference = ImageReference.Parse(image);
-            if (reference.Digest is not null)
+            if (reference.HasValidDigest)
             {
                 continue;
             }
