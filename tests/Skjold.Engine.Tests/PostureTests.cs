@@ -56,6 +56,21 @@ public sealed class PostureTests
         Assert.Equal(4, result.Findings.Count(f => f.CheckId == "wl/secret-env"));
     }
 
+    [Fact]
+    public void SecretsUnused_CountsVolumePluginsStorageAndRoles()
+    {
+        var volumes = "[{name: a, csi: {driver: secrets-store.csi.k8s.io, nodePublishSecretRef: {name: csi-creds}}}, {name: b, iscsi: {targetPortal: x, iqn: y, lun: 0, secretRef: {name: chap}}}, " +
+            "{name: c, scaleIO: {gateway: g, system: s, secretRef: {name: scaleio}}}, {name: d, azureFile: {secretName: azure, shareName: share}}]";
+        var yaml = Deployment("web", "pay", volumes: volumes) +
+            Secret("csi-creds", "pay") + Secret("chap", "pay") + Secret("scaleio", "pay") + Secret("azure", "pay") +
+            Secret("pv-creds", "pay") + Secret("provisioner", "pay") + Secret("read-by-role", "pay") + Secret("truly-unused", "pay") +
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\nspec: {csi: {driver: d, volumeHandle: h, nodeStageSecretRef: {name: pv-creds, namespace: pay}}}\n---\n" +
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: sc}\nprovisioner: d\nparameters: {csi.storage.k8s.io/provisioner-secret-name: provisioner, csi.storage.k8s.io/provisioner-secret-namespace: pay}\n---\n" +
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: reader, namespace: pay}\nrules: [{apiGroups: [''], resources: [secrets], resourceNames: [read-by-role], verbs: [get]}]\n";
+        var result = Scans.Scan(yaml, time: Today);
+        Assert.Equal(["Secret/truly-unused"], Of(result, "secrets/unused"));
+    }
+
     [Theory]
     [InlineData("[{resources: [secrets], providers: [{identity: {}}, {aescbc: {keys: [{name: k, secret: c2VjcmV0}]}}]}]", true)]
     [InlineData("[{resources: [secrets], providers: [{aescbc: {keys: [{name: k, secret: c2VjcmV0}]}}, {identity: {}}]}]", false)]

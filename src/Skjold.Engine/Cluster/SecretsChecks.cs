@@ -21,6 +21,7 @@ internal sealed class SecretsChecks : ClusterCheck
     {
         var users = new Dictionary<(string Ns, string Name), HashSet<string>>();
         var referenced = new HashSet<(string Ns, string Name)>();
+        var anyNamespace = new HashSet<string>(StringComparer.Ordinal);
         var namespacesWithWorkloads = new HashSet<string>();
         var view = new PodTemplateView();
         foreach (var r in context.Resources)
@@ -52,6 +53,28 @@ internal sealed class SecretsChecks : ClusterCheck
                                 referenced.Add((ns, n));
                             }
                         }
+                    }
+                }
+            }
+            else if (r.Kind is "PersistentVolume" or "StorageClass")
+            {
+                foreach (var (refNs, name) in StorageSecretReferences(r))
+                {
+                    referenced.Add((refNs ?? ns, name));
+                }
+            }
+            else if (r.Kind is "Role" or "ClusterRole" && r.Ref.ApiVersion.StartsWith("rbac.authorization.k8s.io/", StringComparison.Ordinal))
+            {
+                // A rule naming secrets by resourceNames means someone reads them through the API.
+                foreach (var name in SecretResourceNames(r.Root))
+                {
+                    if (r.Kind == "Role")
+                    {
+                        referenced.Add((ns, name));
+                    }
+                    else
+                    {
+                        anyNamespace.Add(name);
                     }
                 }
             }
@@ -92,7 +115,7 @@ internal sealed class SecretsChecks : ClusterCheck
                             $"used by {who.Count} workloads ({string.Join(", ", who.Order(StringComparer.Ordinal).Take(5))}{(who.Count > 5 ? ", ..." : string.Empty)}); a compromise of any of them exposes it");
                     }
 
-                    if (!referenced.Contains((ns, r.Ref.Name)) && namespacesWithWorkloads.Contains(ns) && ns != "kube-system"
+                    if (!referenced.Contains((ns, r.Ref.Name)) && !anyNamespace.Contains(r.Ref.Name) && namespacesWithWorkloads.Contains(ns) && ns != "kube-system"
                         && type is not ("helm.sh/release.v1" or "bootstrap.kubernetes.io/token")
                         && Json.GetString(Json.Get(Json.Get(r.Root, "metadata"u8), "labels"u8), "owner") != "helm")
                     {
@@ -172,6 +195,89 @@ internal sealed class SecretsChecks : ClusterCheck
         }
     }
 
+    /// <summary>Secrets a PersistentVolume's plugin or a StorageClass's CSI parameters name, with their namespace when given.</summary>
+    private static IEnumerable<(string? Ns, string Name)> StorageSecretReferences(Resource r)
+    {
+        if (r.Kind == "StorageClass")
+        {
+            var parameters = Json.Get(r.Root, "parameters"u8);
+            if (parameters.ValueKind != JsonValueKind.Object)
+            {
+                yield break;
+            }
+
+            foreach (var p in parameters.EnumerateObject())
+            {
+                const string Suffix = "-secret-name";
+                if (p.Name.EndsWith(Suffix, StringComparison.Ordinal) && Json.AsString(p.Value) is { } name && !name.Contains("${", StringComparison.Ordinal))
+                {
+                    var nsKey = p.Name[..^Suffix.Length] + "-secret-namespace";
+                    var refNs = Json.GetString(parameters, nsKey);
+                    yield return (refNs is null || refNs.Contains("${", StringComparison.Ordinal) ? null : refNs, name);
+                }
+            }
+
+            yield break;
+        }
+
+        var spec = Json.Get(r.Root, "spec"u8);
+        if (spec.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+
+        foreach (var source in spec.EnumerateObject())
+        {
+            if (source.Value.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            foreach (var field in source.Value.EnumerateObject())
+            {
+                if (field.Name.EndsWith("SecretRef", StringComparison.Ordinal) || field.NameEquals("secretRef"u8))
+                {
+                    if (Json.GetString(field.Value, "name") is { } name)
+                    {
+                        yield return (Json.GetString(field.Value, "namespace"), name);
+                    }
+                }
+            }
+
+            if (source.NameEquals("azureFile"u8) && Json.GetString(source.Value, "secretName") is { } azure)
+            {
+                yield return (Json.GetString(source.Value, "secretNamespace"), azure);
+            }
+        }
+    }
+
+    /// <summary>Names of secrets a role's rules reach by resourceNames.</summary>
+    private static IEnumerable<string> SecretResourceNames(JsonElement role)
+    {
+        var rules = Json.Get(role, "rules"u8);
+        if (rules.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+
+        foreach (var rule in rules.EnumerateArray())
+        {
+            var resources = Json.Get(rule, "resources"u8);
+            var names = Json.Get(rule, "resourceNames"u8);
+            if (resources.ValueKind == JsonValueKind.Array && names.ValueKind == JsonValueKind.Array
+                && resources.EnumerateArray().Any(x => Json.AsString(x) is "secrets" or "*"))
+            {
+                foreach (var n in names.EnumerateArray())
+                {
+                    if (Json.AsString(n) is { Length: > 0 } name)
+                    {
+                        yield return name;
+                    }
+                }
+            }
+        }
+    }
+
     private static void CollectReferences(JsonElement template, string path, string ns, HashSet<(string, string)> referenced,
         (Dictionary<(string, string), HashSet<string>> Users, string Workload)? count, PodTemplateView view)
     {
@@ -200,6 +306,28 @@ internal sealed class SecretsChecks : ClusterCheck
             foreach (var v in view.Volumes.EnumerateArray())
             {
                 Use(Json.GetString(Json.Get(v, "secret"u8), "secretName"));
+
+                // Volume plugins that take credentials from a secret of the pod's namespace: csi
+                // (nodePublishSecretRef), iscsi, rbd, cephfs, scaleIO, flexVolume, storageos
+                // (secretRef) and azureFile (secretName).
+                if (v.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var source in v.EnumerateObject())
+                    {
+                        if (source.Value.ValueKind != JsonValueKind.Object || source.NameEquals("secret"u8))
+                        {
+                            continue;
+                        }
+
+                        Use(Json.GetString(Json.Get(source.Value, "secretRef"u8), "name"));
+                        Use(Json.GetString(Json.Get(source.Value, "nodePublishSecretRef"u8), "name"));
+                        if (source.NameEquals("azureFile"u8))
+                        {
+                            Use(Json.GetString(source.Value, "secretName"));
+                        }
+                    }
+                }
+
                 var sources = Json.Get(Json.Get(v, "projected"u8), "sources"u8);
                 if (sources.ValueKind == JsonValueKind.Array)
                 {
