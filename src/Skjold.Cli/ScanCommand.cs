@@ -43,13 +43,17 @@ internal static class ScanCommand
             DefaultValueFactory = _ => "32MiB",
         };
         var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };
+        var stdinName = new Option<string?>("--stdin-name")
+        {
+            Description = "The path to report for input read from stdin (-), for example the chart it was rendered from (default: stdin in SARIF, - elsewhere)",
+        };
         var live = new Option<bool>("--cluster") { Description = "Scan the live cluster through the Kubernetes API (kubeconfig or in-cluster) instead of files" };
         var cluster = new ClusterOptions();
         var scope = new InputScope();
 
         var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
         {
-            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor, live,
+            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor, live, stdinName,
         };
         cluster.AddTo(command);
         scope.AddTo(command);
@@ -89,7 +93,8 @@ internal static class ScanCommand
                 parse.GetValue(noColor),
                 defaultNamespace,
                 kubeMinor,
-                parse.GetValue(scope.AllowEmpty)),
+                parse.GetValue(scope.AllowEmpty),
+                parse.GetValue(stdinName)),
             context,
             preloaded);
         });
@@ -167,7 +172,15 @@ internal static class ScanCommand
         result = result with { Findings = result.Findings.Select(f => f with { Location = Relativize(f.Location, context.WorkingDirectory) }).ToList() };
         stopwatch.Stop();
 
-        var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory);
+        if (request.StdinName is { Length: > 0 } pseudo)
+        {
+            result = result with { Findings = result.Findings.Select(f => f.Location is { File: ManifestLoader.StdinName } l ? f with { Location = l with { File = pseudo } } : f).ToList() };
+        }
+
+        var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory)
+        {
+            StdinName = request.StdinName is { Length: > 0 } n ? n : "stdin",
+        };
         IReportWriter writer = request.Format switch
         {
             "json" => new JsonReportWriter(),

@@ -12,4 +12,5 @@ internal sealed record ScanRequest(
     bool NoColor,
     string DefaultNamespace = "default",
     int? KubeMinor = null,
-    bool AllowEmpty = false);
+    bool AllowEmpty = false,
+    string? StdinName = null);

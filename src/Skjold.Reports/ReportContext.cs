@@ -11,4 +11,8 @@ public sealed record ReportContext(
     CheckCatalog Catalog,
     string ToolVersion,
     DateTimeOffset GeneratedAt,
-    string? BaseDirectory = null);
+    string? BaseDirectory = null)
+{
+    /// <summary>The path reports give input read from stdin (<c>--stdin-name</c>); SARIF needs a location for every result.</summary>
+    public string StdinName { get; init; } = "stdin";
+}

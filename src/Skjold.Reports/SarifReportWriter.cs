@@ -81,12 +81,20 @@ public sealed class SarifReportWriter : IReportWriter
                 w.WriteEndObject();
                 w.WriteStartArray("locations");
                 w.WriteStartObject();
-                if (f.Location is { } l && l.File != "-")
+                if (f.Location is { } l)
                 {
+                    // Every result needs a physical location for code scanning: stdin gets a stable
+                    // pseudo-path; a file outside the source root is an absolute file: URI, which
+                    // takes no uriBaseId (SARIF1004).
+                    var (uri, relative) = Uri(l.File, context);
                     w.WriteStartObject("physicalLocation");
                     w.WriteStartObject("artifactLocation");
-                    w.WriteString("uri", RelativeUri(l.File, context.BaseDirectory));
-                    w.WriteString("uriBaseId", "%SRCROOT%");
+                    w.WriteString("uri", uri);
+                    if (relative)
+                    {
+                        w.WriteString("uriBaseId", "%SRCROOT%");
+                    }
+
                     w.WriteEndObject();
                     w.WriteStartObject("region");
                     w.WriteNumber("startLine", Math.Max(1, l.Line));
@@ -108,7 +116,7 @@ public sealed class SarifReportWriter : IReportWriter
                 w.WriteEndObject();
                 w.WriteEndArray();
                 w.WriteStartObject("partialFingerprints");
-                w.WriteString("skjoldFinding/v1", $"{f.CheckId}|{f.Resource.Kind}|{f.Resource.Namespace}|{f.Resource.Name}|{f.Path}");
+                w.WriteString("skjoldFinding/v2", $"{f.CheckId}|{(f.Location is { } fl ? Uri(fl.File, context).Uri : string.Empty)}|{f.Resource.Kind}|{f.Resource.Namespace}|{f.Resource.Name}|{f.Path}");
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
@@ -142,6 +150,22 @@ public sealed class SarifReportWriter : IReportWriter
         output.WriteLine();
     }
 
+    /// <summary>The SARIF artifact URI of a finding's file, and whether it is relative to %SRCROOT%.</summary>
+    internal static (string Uri, bool Relative) Uri(string file, ReportContext context)
+    {
+        if (file == "-")
+        {
+            return (RelativeUri(context.StdinName, null), true);
+        }
+
+        if (Path.IsPathRooted(file) && (context.BaseDirectory is null || Path.GetRelativePath(context.BaseDirectory, file).StartsWith("..", StringComparison.Ordinal)))
+        {
+            return (new System.Uri(file).AbsoluteUri, false);
+        }
+
+        return (RelativeUri(file, context.BaseDirectory), true);
+    }
+
     /// <summary>A file path as a SARIF URI relative to the base directory, with forward slashes.</summary>
     internal static string RelativeUri(string file, string? baseDirectory)
     {
@@ -161,7 +185,7 @@ public sealed class SarifReportWriter : IReportWriter
             path = path[2..];
         }
 
-        return Uri.EscapeDataString(path).Replace("%2F", "/", StringComparison.Ordinal);
+        return System.Uri.EscapeDataString(path).Replace("%2F", "/", StringComparison.Ordinal);
     }
 
     internal static string Level(Severity s) => s switch

@@ -25,11 +25,11 @@ public sealed class TableReportWriter(bool color) : IReportWriter
         }
         var result = context.Result;
 
-        foreach (var group in result.Findings.GroupBy(f => f.Resource))
+        foreach (var group in result.Findings.GroupBy(f => (f.Resource, f.Location?.File)))
         {
             var first = group.First();
             var where = first.Location is { } l ? $" [grey]{Markup.Escape(l.File)}:{l.Line}[/]" : string.Empty;
-            console.MarkupLine($"[bold]{Markup.Escape(group.Key.ToString())}[/]{where}");
+            console.MarkupLine($"[bold]{Markup.Escape(group.Key.Resource.ToString())}[/]{where}");
             var table = new Table().Border(TableBorder.Simple).Expand();
             table.AddColumn(new TableColumn("Severity").NoWrap());
             table.AddColumn(new TableColumn("Check").NoWrap());
