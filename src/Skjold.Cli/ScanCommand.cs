@@ -168,16 +168,7 @@ internal static class ScanCommand
         }
 
         var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
-        var result = scanner.Scan(resources, diagnostics);
-        result = result with { Findings = result.Findings.Select(f => f with { Location = Relativize(f.Location, context.WorkingDirectory) }).ToList() };
-        stopwatch.Stop();
-
-        if (request.StdinName is { Length: > 0 } pseudo)
-        {
-            result = result with { Findings = result.Findings.Select(f => f.Location is { File: ManifestLoader.StdinName } l ? f with { Location = l with { File = pseudo } } : f).ToList() };
-        }
-
-        var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory)
+        var reportContext = new ReportContext(new ScanResult([], [], [], resources.Count), policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory)
         {
             StdinName = request.StdinName is { Length: > 0 } n ? n : "stdin",
         };
@@ -189,13 +180,37 @@ internal static class ScanCommand
             _ => new TableReportWriter(request.Output is null && !request.NoColor && context.ColorOutput),
         };
 
+        // Findings go to the report as the scan produces them: memory does not grow with their number.
+        var totals = new ScanTotals { Resources = resources.Count };
+        var suppressed = new List<SuppressedFinding>();
+        List<Diagnostic> allDiagnostics;
+        void Run(TextWriter output)
+        {
+            using var stream = writer.Begin(reportContext, output);
+            allDiagnostics = scanner.Scan(resources, diagnostics, f =>
+            {
+                var location = Relativize(f.Location, context.WorkingDirectory);
+                if (location is { File: ManifestLoader.StdinName } l && request.StdinName is { Length: > 0 } pseudo)
+                {
+                    location = l with { File = pseudo };
+                }
+
+                var finding = f with { Location = location };
+                totals.Add(finding);
+                stream.Add(finding);
+            }, suppressed.Add);
+            totals.Suppressed = suppressed.Count;
+            stream.Complete(totals, suppressed, allDiagnostics, null);
+        }
+
+        allDiagnostics = diagnostics;
         if (request.Output is { } outputPath)
         {
             var full = Path.IsPathRooted(outputPath) ? outputPath : Path.Combine(context.WorkingDirectory, outputPath);
             try
             {
                 using var file = new StreamWriter(full, append: false, new System.Text.UTF8Encoding(false));
-                writer.Write(reportContext, file);
+                Run(file);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -203,28 +218,29 @@ internal static class ScanCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            err.WriteLine($"Wrote {request.Format} report to {outputPath}: {result.Findings.Count} findings in {result.ResourceCount} resources ({stopwatch.ElapsedMilliseconds} ms).");
+            stopwatch.Stop();
+            err.WriteLine($"Wrote {request.Format} report to {outputPath}: {totals.Findings} findings in {totals.Resources} resources ({stopwatch.ElapsedMilliseconds} ms).");
         }
         else
         {
-            writer.Write(reportContext, context.Out);
+            Run(context.Out);
         }
 
         if (request.Format != "table" || request.Output is not null)
         {
             // Machine formats keep stdout clean; input problems still reach the user on stderr.
-            foreach (var d in result.Diagnostics)
+            foreach (var d in allDiagnostics)
             {
                 err.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
             }
         }
 
-        if (result.HasErrors)
+        if (allDiagnostics.Any(d => d.Level == DiagnosticLevel.Error))
         {
             return ExitCodes.UsageOrInputError;
         }
 
-        return result.CountAtOrAbove(failOn!.Value) > 0 ? ExitCodes.Findings : ExitCodes.Ok;
+        return totals.CountAtOrAbove(failOn!.Value) > 0 ? ExitCodes.Findings : ExitCodes.Ok;
     }
 
     private static Diagnostic Relativize(Diagnostic d, string baseDir) =>

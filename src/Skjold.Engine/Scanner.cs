@@ -154,46 +154,96 @@ public sealed class Scanner
     /// <summary>Scans <paramref name="resources"/> together (cross-resource checks see each other).</summary>
     public ScanResult Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics = null)
     {
-        var index = new ResourceIndex(resources);
         var findings = new List<Finding>();
         var suppressed = new List<SuppressedFinding>();
+        var diagnostics = Scan(resources, inputDiagnostics, findings.Add, suppressed.Add);
+        return new ScanResult(findings, suppressed, diagnostics, resources.Count);
+    }
+
+    /// <summary>Slices evaluated in parallel before their findings are handed on, in input order.</summary>
+    private const int SlicesInFlight = 8;
+
+    /// <summary>
+    /// Scans <paramref name="resources"/> together and hands every finding to
+    /// <paramref name="onFinding"/> as soon as its part of the input is done, in input order (then
+    /// the findings across resources), so a caller that writes them out holds only a few thousand
+    /// at a time. Returns the diagnostics (the input's and the scan's).
+    /// </summary>
+    public List<Diagnostic> Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics, Action<Finding> onFinding, Action<SuppressedFinding> onSuppressed)
+    {
+        var index = new ResourceIndex(resources);
         var diagnostics = new List<Diagnostic>(inputDiagnostics ?? []);
         var now = _time.GetUtcNow();
+        var findings = new List<Finding>();
+        var suppressed = new List<SuppressedFinding>();
+        void Flush()
+        {
+            foreach (var f in findings)
+            {
+                onFinding(f);
+            }
+
+            foreach (var x in suppressed)
+            {
+                onSuppressed(x);
+            }
+
+            findings.Clear();
+            suppressed.Clear();
+        }
+
         if (resources.Count < ParallelThreshold || Environment.ProcessorCount == 1)
         {
-            foreach (var r in resources)
+            for (var i = 0; i < resources.Count; i++)
             {
-                Evaluate(r, index, now, findings, suppressed, diagnostics);
+                Evaluate(resources[i], index, now, findings, suppressed, diagnostics);
+                if (findings.Count >= 4096)
+                {
+                    Flush();
+                }
             }
+
+            Flush();
         }
         else
         {
-            // Resources are independent once the index is built: evaluate slices in parallel and
-            // join them in input order, so the output does not depend on scheduling.
+            // Resources are independent once the index is built: evaluate a window of slices in
+            // parallel and hand them on in input order, so the output does not depend on scheduling
+            // and memory does not grow with the input.
             var slices = (resources.Count + SliceSize - 1) / SliceSize;
-            var parts = new (List<Finding> F, List<SuppressedFinding> S, List<Diagnostic> D)[slices];
-            Parallel.For(0, slices, i =>
+            var parts = new (List<Finding> F, List<SuppressedFinding> S, List<Diagnostic> D)[Math.Min(slices, SlicesInFlight)];
+            for (var window = 0; window < slices; window += SlicesInFlight)
             {
-                var part = (new List<Finding>(), new List<SuppressedFinding>(), new List<Diagnostic>());
-                var end = Math.Min(resources.Count, (i + 1) * SliceSize);
-                for (var j = i * SliceSize; j < end; j++)
+                var count = Math.Min(SlicesInFlight, slices - window);
+                var first = window;
+                Parallel.For(0, count, k =>
                 {
-                    Evaluate(resources[j], index, now, part.Item1, part.Item2, part.Item3);
+                    var part = (new List<Finding>(), new List<SuppressedFinding>(), new List<Diagnostic>());
+                    var i = first + k;
+                    var end = Math.Min(resources.Count, (i + 1) * SliceSize);
+                    for (var j = i * SliceSize; j < end; j++)
+                    {
+                        Evaluate(resources[j], index, now, part.Item1, part.Item2, part.Item3);
+                    }
+
+                    parts[k] = part;
+                });
+                for (var k = 0; k < count; k++)
+                {
+                    findings.AddRange(parts[k].F);
+                    suppressed.AddRange(parts[k].S);
+                    diagnostics.AddRange(parts[k].D);
+                    parts[k] = default;
                 }
 
-                parts[i] = part;
-            });
-            foreach (var (f, s, d) in parts)
-            {
-                findings.AddRange(f);
-                suppressed.AddRange(s);
-                diagnostics.AddRange(d);
+                Flush();
             }
         }
 
         EvaluateCluster(resources, index, now, findings, suppressed, diagnostics);
         ReportExpiredExemptions(now, findings);
-        return new ScanResult(findings, suppressed, diagnostics, resources.Count);
+        Flush();
+        return diagnostics;
     }
 
     /// <summary>Evaluates one resource, appending to the given lists.</summary>

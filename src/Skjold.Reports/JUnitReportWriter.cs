@@ -6,77 +6,107 @@ namespace Skjold.Reports;
 
 /// <summary>
 /// JUnit XML for CI test views: one test suite per resource with findings, one failed test case
-/// per finding, and an error test case per input error.
+/// per finding, and an error test case per input error. Valid against the strict schema Jenkins'
+/// xunit plugin enforces (no file or line on a test case: the location is in the failure text).
+/// Findings of one resource arrive together, so a suite is written when the next resource begins.
 /// </summary>
 public sealed class JUnitReportWriter : IReportWriter
 {
-    public void Write(ReportContext context, TextWriter output)
+    public IReportStream Begin(ReportContext context, TextWriter output) => new Stream(context, output);
+
+    private sealed class Stream : IReportStream
     {
-        var result = context.Result;
-        // A resource is its kind, namespace and name in one file: the same name in dev/ and prod/ is two resources.
-        var groups = result.Findings.GroupBy(f => (f.Resource, File: f.Location?.File)).ToList();
-        var errors = result.Diagnostics.Where(d => d.Level == DiagnosticLevel.Error).ToList();
-        using var xml = XmlWriter.Create(output, new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false, CloseOutput = false });
-        xml.WriteStartDocument();
-        xml.WriteStartElement("testsuites");
-        xml.WriteAttributeString("name", "skjold scan");
-        xml.WriteAttributeString("tests", Str(result.Findings.Count + errors.Count));
-        xml.WriteAttributeString("failures", Str(result.Findings.Count));
-        xml.WriteAttributeString("errors", Str(errors.Count));
-        xml.WriteAttributeString("timestamp", context.GeneratedAt.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
-        foreach (var g in groups)
+        private readonly ReportContext _context;
+        private readonly TextWriter _output;
+        private readonly XmlWriter _xml;
+        private readonly List<Finding> _group = [];
+
+        public Stream(ReportContext context, TextWriter output)
         {
-            xml.WriteStartElement("testsuite");
-            var suiteName = g.Key.File is null ? g.Key.Resource.ToString() : $"{g.Key.Resource} ({g.Key.File})";
-            xml.WriteAttributeString("name", suiteName);
-            xml.WriteAttributeString("tests", Str(g.Count()));
-            xml.WriteAttributeString("failures", Str(g.Count()));
-            xml.WriteAttributeString("errors", "0");
-            foreach (var f in g)
-            {
-                xml.WriteStartElement("testcase");
-                xml.WriteAttributeString("classname", suiteName);
-                xml.WriteAttributeString("name", $"{f.CheckId} {f.Path}");
-
-                // The strict JUnit schema (Jenkins xunit) has no file or line on a testcase: the
-                // location goes in the failure text.
-                xml.WriteStartElement("failure");
-                xml.WriteAttributeString("type", f.Severity.ToName());
-                xml.WriteAttributeString("message", f.Message);
-                xml.WriteString($"{f.Message}\nSeverity: {f.Severity.ToName()}\nLocation: {f.Location}\nRemediation: {f.Remediation}");
-                xml.WriteEndElement();
-                xml.WriteEndElement();
-            }
-
-            xml.WriteEndElement();
+            _context = context;
+            _output = output;
+            _xml = XmlWriter.Create(output, new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false, CloseOutput = false });
+            _xml.WriteStartDocument();
+            _xml.WriteStartElement("testsuites");
+            _xml.WriteAttributeString("name", "skjold scan");
+            _xml.WriteAttributeString("timestamp", context.GeneratedAt.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
         }
 
-        if (errors.Count > 0)
+        public void Add(Finding finding)
         {
-            xml.WriteStartElement("testsuite");
-            xml.WriteAttributeString("name", "input");
-            xml.WriteAttributeString("tests", Str(errors.Count));
-            xml.WriteAttributeString("failures", "0");
-            xml.WriteAttributeString("errors", Str(errors.Count));
-            foreach (var d in errors)
+            // A resource is its kind, namespace and name in one file: the same name in dev/ and prod/ is two resources.
+            if (_group.Count > 0 && (_group[0].Resource != finding.Resource || _group[0].Location?.File != finding.Location?.File))
             {
-                xml.WriteStartElement("testcase");
-                xml.WriteAttributeString("classname", "input");
-                xml.WriteAttributeString("name", d.Location?.ToString() ?? d.Code);
-                xml.WriteStartElement("error");
-                xml.WriteAttributeString("type", d.Code);
-                xml.WriteAttributeString("message", d.Message);
-                xml.WriteEndElement();
-                xml.WriteEndElement();
+                WriteGroup();
             }
 
-            xml.WriteEndElement();
+            _group.Add(finding);
         }
 
-        xml.WriteEndElement();
-        xml.WriteEndDocument();
-        xml.Flush();
-        output.WriteLine();
+        public void Complete(ScanTotals totals, IReadOnlyList<SuppressedFinding> suppressed, IReadOnlyList<Diagnostic> diagnostics, IReadOnlyList<string>? evaluatedChecks)
+        {
+            WriteGroup();
+            var errors = diagnostics.Where(d => d.Level == DiagnosticLevel.Error).ToList();
+            if (errors.Count > 0)
+            {
+                _xml.WriteStartElement("testsuite");
+                _xml.WriteAttributeString("name", "input");
+                _xml.WriteAttributeString("tests", Str(errors.Count));
+                _xml.WriteAttributeString("failures", "0");
+                _xml.WriteAttributeString("errors", Str(errors.Count));
+                foreach (var d in errors)
+                {
+                    _xml.WriteStartElement("testcase");
+                    _xml.WriteAttributeString("classname", "input");
+                    _xml.WriteAttributeString("name", d.Location?.ToString() ?? d.Code);
+                    _xml.WriteStartElement("error");
+                    _xml.WriteAttributeString("type", d.Code);
+                    _xml.WriteAttributeString("message", d.Message);
+                    _xml.WriteEndElement();
+                    _xml.WriteEndElement();
+                }
+
+                _xml.WriteEndElement();
+            }
+
+            _xml.WriteEndElement();
+            _xml.WriteEndDocument();
+            _xml.Flush();
+            _output.WriteLine();
+        }
+
+        private void WriteGroup()
+        {
+            if (_group.Count == 0)
+            {
+                return;
+            }
+
+            var first = _group[0];
+            var suiteName = first.Location?.File is { } file ? $"{first.Resource} ({file})" : first.Resource.ToString();
+            _xml.WriteStartElement("testsuite");
+            _xml.WriteAttributeString("name", suiteName);
+            _xml.WriteAttributeString("tests", Str(_group.Count));
+            _xml.WriteAttributeString("failures", Str(_group.Count));
+            _xml.WriteAttributeString("errors", "0");
+            foreach (var f in _group)
+            {
+                _xml.WriteStartElement("testcase");
+                _xml.WriteAttributeString("classname", suiteName);
+                _xml.WriteAttributeString("name", $"{f.CheckId} {f.Path}");
+                _xml.WriteStartElement("failure");
+                _xml.WriteAttributeString("type", f.Severity.ToName());
+                _xml.WriteAttributeString("message", f.Message);
+                _xml.WriteString($"{f.Message}\nSeverity: {f.Severity.ToName()}\nLocation: {f.Location}\nRemediation: {f.Remediation}");
+                _xml.WriteEndElement();
+                _xml.WriteEndElement();
+            }
+
+            _xml.WriteEndElement();
+            _group.Clear();
+        }
+
+        public void Dispose() => _xml.Dispose();
     }
 
     private static string Str(int n) => n.ToString(CultureInfo.InvariantCulture);

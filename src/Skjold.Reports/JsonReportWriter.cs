@@ -13,12 +13,20 @@ public sealed class JsonReportWriter : IReportWriter
 {
     public const string SchemaVersion = "1";
 
-    public void Write(ReportContext context, TextWriter output)
+    public IReportStream Begin(ReportContext context, TextWriter output) => new Stream(context, output);
+
+    private sealed class Stream : IReportStream
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        private readonly ReportContext _context;
+        private readonly TextWriter _output;
+        private readonly JsonTextOutput _json;
+
+        public Stream(ReportContext context, TextWriter output)
         {
-            var result = context.Result;
+            _context = context;
+            _output = output;
+            _json = new JsonTextOutput(output);
+            var w = _json.Writer;
             w.WriteStartObject();
             w.WriteString("schemaVersion", SchemaVersion);
             w.WriteStartObject("tool");
@@ -39,45 +47,35 @@ public sealed class JsonReportWriter : IReportWriter
             }
 
             w.WriteEndObject();
-
-            w.WriteStartObject("summary");
-            w.WriteNumber("resources", result.ResourceCount);
-            w.WriteNumber("findings", result.Findings.Count);
-            w.WriteNumber("suppressed", result.Suppressed.Count);
-            w.WriteNumber("errors", result.Diagnostics.Count(d => d.Level == DiagnosticLevel.Error));
-            w.WriteStartObject("bySeverity");
-            foreach (var s in Enum.GetValues<Severity>().Reverse())
-            {
-                w.WriteNumber(s.ToName(), result.Findings.Count(f => f.Severity == s));
-            }
-
-            w.WriteEndObject();
-            w.WriteEndObject();
-
             w.WriteStartArray("findings");
-            foreach (var f in result.Findings)
-            {
-                w.WriteStartObject();
-                WriteFinding(w, f, context);
-                w.WriteEndObject();
-            }
+        }
 
+        public void Add(Finding finding)
+        {
+            var w = _json.Writer;
+            w.WriteStartObject();
+            WriteFinding(w, finding, _context);
+            w.WriteEndObject();
+            _json.MaybeFlush();
+        }
+
+        public void Complete(ScanTotals totals, IReadOnlyList<SuppressedFinding> suppressed, IReadOnlyList<Diagnostic> diagnostics, IReadOnlyList<string>? evaluatedChecks)
+        {
+            var w = _json.Writer;
             w.WriteEndArray();
-
             w.WriteStartArray("suppressed");
-            foreach (var s in result.Suppressed)
+            foreach (var s in suppressed)
             {
                 w.WriteStartObject();
-                WriteFinding(w, s.Finding, context);
+                WriteFinding(w, s.Finding, _context);
                 w.WriteString("reason", s.Reason);
                 w.WriteString("source", s.Source);
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
-
             w.WriteStartArray("diagnostics");
-            foreach (var d in result.Diagnostics)
+            foreach (var d in diagnostics)
             {
                 w.WriteStartObject();
                 w.WriteString("level", d.Level == DiagnosticLevel.Error ? "error" : "warning");
@@ -88,7 +86,22 @@ public sealed class JsonReportWriter : IReportWriter
             }
 
             w.WriteEndArray();
-            if (result.EvaluatedChecks is { } evaluated)
+
+            // The summary comes last: it is counted while the findings stream past.
+            w.WriteStartObject("summary");
+            w.WriteNumber("resources", totals.Resources);
+            w.WriteNumber("findings", totals.Findings);
+            w.WriteNumber("suppressed", totals.Suppressed);
+            w.WriteNumber("errors", diagnostics.Count(d => d.Level == DiagnosticLevel.Error));
+            w.WriteStartObject("bySeverity");
+            foreach (var sev in Enum.GetValues<Severity>().Reverse())
+            {
+                w.WriteNumber(sev.ToName(), totals.Count(sev));
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+            if (evaluatedChecks is { } evaluated)
             {
                 // Checks that applied to the input (some node checks do not, on a node without the component).
                 w.WriteStartArray("evaluatedChecks");
@@ -101,10 +114,11 @@ public sealed class JsonReportWriter : IReportWriter
             }
 
             w.WriteEndObject();
+            _json.Flush();
+            _output.WriteLine();
         }
 
-        output.Write(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-        output.WriteLine();
+        public void Dispose() => _json.Dispose();
     }
 
     private static void WriteFinding(Utf8JsonWriter w, Finding f, ReportContext context)

@@ -11,14 +11,25 @@ namespace Skjold.Reports;
 /// </summary>
 public sealed class SarifReportWriter : IReportWriter
 {
-    public void Write(ReportContext context, TextWriter output)
+    public IReportStream Begin(ReportContext context, TextWriter output) => new Stream(context, output);
+
+    private sealed class Stream : IReportStream
     {
-        var result = context.Result;
-        var ruleIds = result.Findings.Select(f => f.CheckId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var ruleIndex = ruleIds.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i, StringComparer.Ordinal);
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        private readonly ReportContext _context;
+        private readonly TextWriter _output;
+        private readonly JsonTextOutput _json;
+        private readonly Dictionary<string, int> _ruleIndex;
+
+        public Stream(ReportContext context, TextWriter output)
         {
+            _context = context;
+            _output = output;
+            _json = new JsonTextOutput(output);
+
+            // Every check the policy runs is a rule (the results stream past, so which ones fire is not known yet).
+            var ruleIds = context.Catalog.All.Where(m => context.Policy.IsEnabled(m)).Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
+            _ruleIndex = ruleIds.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i, StringComparer.Ordinal);
+            var w = _json.Writer;
             w.WriteStartObject();
             w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
             w.WriteString("version", "2.1.0");
@@ -32,102 +43,82 @@ public sealed class SarifReportWriter : IReportWriter
             w.WriteStartArray("rules");
             foreach (var id in ruleIds)
             {
-                var m = context.Catalog[id];
-                var severity = context.Policy.SeverityOf(m);
-                w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteString("name", RuleName(id));
-                w.WriteStartObject("shortDescription");
-                w.WriteString("text", m.Title);
-                w.WriteEndObject();
-                w.WriteStartObject("fullDescription");
-                w.WriteString("text", m.Description);
-                w.WriteEndObject();
-                w.WriteStartObject("help");
-                w.WriteString("text", m.Remediation);
-                w.WriteString("markdown", $"**{m.Title}**\n\n{m.Description}\n\n**Fix:** {m.Remediation}");
-                w.WriteEndObject();
-                w.WriteStartObject("defaultConfiguration");
-                w.WriteString("level", Level(severity));
-                w.WriteEndObject();
-                w.WriteStartObject("properties");
-                w.WriteString("security-severity", SecuritySeverity(severity));
-                w.WriteStartArray("tags");
-                w.WriteStringValue("security");
-                w.WriteStringValue("kubernetes");
-                if (m.Category.Length > 0)
-                {
-                    w.WriteStringValue(m.Category);
-                }
-
-                w.WriteEndArray();
-                w.WriteEndObject();
-                w.WriteEndObject();
+                WriteRule(w, id, context);
             }
 
             w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndObject();
-
             w.WriteStartArray("results");
-            foreach (var f in result.Findings)
+        }
+
+        public void Add(Finding f)
+        {
+            var w = _json.Writer;
+            var context = _context;
+            w.WriteStartObject();
+            w.WriteString("ruleId", f.CheckId);
+            if (_ruleIndex.TryGetValue(f.CheckId, out var index))
             {
-                w.WriteStartObject();
-                w.WriteString("ruleId", f.CheckId);
-                w.WriteNumber("ruleIndex", ruleIndex[f.CheckId]);
-                w.WriteString("level", Level(f.Severity));
-                w.WriteStartObject("message");
-                w.WriteString("text", $"{f.Resource}: {f.Message}");
-                w.WriteEndObject();
-                w.WriteStartArray("locations");
-                w.WriteStartObject();
-                if (f.Location is { } l)
+                w.WriteNumber("ruleIndex", index);
+            }
+
+            w.WriteString("level", Level(f.Severity));
+            w.WriteStartObject("message");
+            w.WriteString("text", $"{f.Resource}: {f.Message}");
+            w.WriteEndObject();
+            w.WriteStartArray("locations");
+            w.WriteStartObject();
+            if (f.Location is { } l)
+            {
+                // Every result needs a physical location for code scanning: stdin gets a stable
+                // pseudo-path; a file outside the source root is an absolute file: URI, which
+                // takes no uriBaseId (SARIF1004).
+                var (uri, relative) = Uri(l.File, context);
+                w.WriteStartObject("physicalLocation");
+                w.WriteStartObject("artifactLocation");
+                w.WriteString("uri", uri);
+                if (relative)
                 {
-                    // Every result needs a physical location for code scanning: stdin gets a stable
-                    // pseudo-path; a file outside the source root is an absolute file: URI, which
-                    // takes no uriBaseId (SARIF1004).
-                    var (uri, relative) = Uri(l.File, context);
-                    w.WriteStartObject("physicalLocation");
-                    w.WriteStartObject("artifactLocation");
-                    w.WriteString("uri", uri);
-                    if (relative)
-                    {
-                        w.WriteString("uriBaseId", "%SRCROOT%");
-                    }
-
-                    w.WriteEndObject();
-                    w.WriteStartObject("region");
-                    w.WriteNumber("startLine", Math.Max(1, l.Line));
-                    if (l.Column > 0)
-                    {
-                        w.WriteNumber("startColumn", l.Column);
-                    }
-
-                    w.WriteEndObject();
-                    w.WriteEndObject();
+                    w.WriteString("uriBaseId", "%SRCROOT%");
                 }
 
-                w.WriteStartArray("logicalLocations");
-                w.WriteStartObject();
-                w.WriteString("fullyQualifiedName", $"{f.Resource}:{f.Path}");
-                w.WriteString("kind", "resource");
                 w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteStartObject("partialFingerprints");
-                w.WriteString("skjoldFinding/v2", $"{f.CheckId}|{(f.Location is { } fl ? Uri(fl.File, context).Uri : string.Empty)}|{f.Resource.Kind}|{f.Resource.Namespace}|{f.Resource.Name}|{f.Path}");
+                w.WriteStartObject("region");
+                w.WriteNumber("startLine", Math.Max(1, l.Line));
+                if (l.Column > 0)
+                {
+                    w.WriteNumber("startColumn", l.Column);
+                }
+
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
 
+            w.WriteStartArray("logicalLocations");
+            w.WriteStartObject();
+            w.WriteString("fullyQualifiedName", $"{f.Resource}:{f.Path}");
+            w.WriteString("kind", "resource");
+            w.WriteEndObject();
             w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteStartObject("partialFingerprints");
+            w.WriteString("skjoldFinding/v2", $"{f.CheckId}|{(f.Location is { } fl ? Uri(fl.File, context).Uri : string.Empty)}|{f.Resource.Kind}|{f.Resource.Namespace}|{f.Resource.Name}|{f.Path}");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            _json.MaybeFlush();
+        }
 
+        public void Complete(ScanTotals totals, IReadOnlyList<SuppressedFinding> suppressed, IReadOnlyList<Diagnostic> diagnostics, IReadOnlyList<string>? evaluatedChecks)
+        {
+            var w = _json.Writer;
+            w.WriteEndArray();
             w.WriteStartArray("invocations");
             w.WriteStartObject();
-            w.WriteBoolean("executionSuccessful", !result.HasErrors);
+            w.WriteBoolean("executionSuccessful", !diagnostics.Any(d => d.Level == DiagnosticLevel.Error));
             w.WriteStartArray("toolExecutionNotifications");
-            foreach (var d in result.Diagnostics)
+            foreach (var d in diagnostics)
             {
                 w.WriteStartObject();
                 w.WriteString("level", d.Level == DiagnosticLevel.Error ? "error" : "warning");
@@ -140,14 +131,49 @@ public sealed class SarifReportWriter : IReportWriter
             w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndArray();
-
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteEndObject();
+            _json.Flush();
+            _output.WriteLine();
         }
 
-        output.Write(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-        output.WriteLine();
+        public void Dispose() => _json.Dispose();
+    }
+
+    private static void WriteRule(Utf8JsonWriter w, string id, ReportContext context)
+    {
+        var m = context.Catalog[id];
+        var severity = context.Policy.SeverityOf(m);
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("name", RuleName(id));
+        w.WriteStartObject("shortDescription");
+        w.WriteString("text", m.Title);
+        w.WriteEndObject();
+        w.WriteStartObject("fullDescription");
+        w.WriteString("text", m.Description);
+        w.WriteEndObject();
+        w.WriteStartObject("help");
+        w.WriteString("text", m.Remediation);
+        w.WriteString("markdown", $"**{m.Title}**\n\n{m.Description}\n\n**Fix:** {m.Remediation}");
+        w.WriteEndObject();
+        w.WriteStartObject("defaultConfiguration");
+        w.WriteString("level", Level(severity));
+        w.WriteEndObject();
+        w.WriteStartObject("properties");
+        w.WriteString("security-severity", SecuritySeverity(severity));
+        w.WriteStartArray("tags");
+        w.WriteStringValue("security");
+        w.WriteStringValue("kubernetes");
+        if (m.Category.Length > 0)
+        {
+            w.WriteStringValue(m.Category);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndObject();
     }
 
     /// <summary>The SARIF artifact URI of a finding's file, and whether it is relative to %SRCROOT%.</summary>

@@ -10,32 +10,85 @@ namespace Skjold.Reports;
 /// </summary>
 public sealed class TableReportWriter(bool color) : IReportWriter
 {
-    public void Write(ReportContext context, TextWriter output)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = color ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = color ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(output),
-            Interactive = InteractionSupport.No,
-        });
-        if (!color)
-        {
-            console.Profile.Width = 160;
-        }
-        var result = context.Result;
+    public IReportStream Begin(ReportContext context, TextWriter output) => new Stream(context, output, color);
 
-        foreach (var group in result.Findings.GroupBy(f => (f.Resource, f.Location?.File)))
+    private sealed class Stream : IReportStream
+    {
+        private readonly ReportContext _context;
+        private readonly IAnsiConsole _console;
+        private readonly List<Finding> _group = [];
+
+        public Stream(ReportContext context, TextWriter output, bool color)
         {
-            var first = group.First();
+            _context = context;
+            _console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = color ? AnsiSupport.Yes : AnsiSupport.No,
+                ColorSystem = color ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
+                Out = new AnsiConsoleOutput(output),
+                Interactive = InteractionSupport.No,
+            });
+            if (!color)
+            {
+                _console.Profile.Width = 160;
+            }
+        }
+
+        public void Add(Finding finding)
+        {
+            // Findings of one resource (kind, namespace, name in one file) arrive together.
+            if (_group.Count > 0 && (_group[0].Resource != finding.Resource || _group[0].Location?.File != finding.Location?.File))
+            {
+                WriteGroup();
+            }
+
+            _group.Add(finding);
+        }
+
+        public void Complete(ScanTotals totals, IReadOnlyList<SuppressedFinding> suppressed, IReadOnlyList<Diagnostic> diagnostics, IReadOnlyList<string>? evaluatedChecks)
+        {
+            WriteGroup();
+            var console = _console;
+            foreach (var d in diagnostics)
+            {
+                var tag = d.Level == DiagnosticLevel.Error ? "[red]error[/]" : "[yellow]warning[/]";
+                console.MarkupLine($"{tag}: {Markup.Escape(d.Message)}");
+            }
+
+            if (diagnostics.Count > 0)
+            {
+                console.WriteLine();
+            }
+
+            var counts = Enum.GetValues<Severity>().Reverse().Select(s => $"[{Colour(s)}]{totals.Count(s)} {s.ToName()}[/]");
+            var errors = diagnostics.Count(d => d.Level == DiagnosticLevel.Error);
+            console.MarkupLine(
+                $"Scanned {totals.Resources} resources at Pod Security [bold]{_context.Policy.PssLevel.ToName()}:{_context.Policy.PssVersion}[/]: " +
+                $"{totals.Findings} findings ({string.Join(", ", counts)}), {totals.Suppressed} suppressed" +
+                (errors > 0 ? $", [red]{errors} input errors[/]" : string.Empty) + ".");
+            if (totals.Findings == 0 && errors == 0)
+            {
+                console.MarkupLine("[green]No findings.[/]");
+            }
+        }
+
+        private void WriteGroup()
+        {
+            if (_group.Count == 0)
+            {
+                return;
+            }
+
+            var console = _console;
+            var first = _group[0];
             var where = first.Location is { } l ? $" [grey]{Markup.Escape(l.File)}:{l.Line}[/]" : string.Empty;
-            console.MarkupLine($"[bold]{Markup.Escape(group.Key.Resource.ToString())}[/]{where}");
+            console.MarkupLine($"[bold]{Markup.Escape(first.Resource.ToString())}[/]{where}");
             var table = new Table().Border(TableBorder.Simple).Expand();
             table.AddColumn(new TableColumn("Severity").NoWrap());
             table.AddColumn(new TableColumn("Check").NoWrap());
             table.AddColumn("Finding");
             table.AddColumn(new TableColumn("Line").RightAligned().NoWrap());
-            foreach (var f in group.OrderByDescending(f => f.Severity).ThenBy(f => f.Location?.Line ?? 0))
+            foreach (var f in _group.OrderByDescending(f => f.Severity).ThenBy(f => f.Location?.Line ?? 0))
             {
                 table.AddRow(
                     new Markup($"[{Colour(f.Severity)}]{f.Severity.ToName()}[/]"),
@@ -46,30 +99,11 @@ public sealed class TableReportWriter(bool color) : IReportWriter
 
             console.Write(table);
             console.WriteLine();
+            _group.Clear();
         }
 
-        foreach (var d in result.Diagnostics)
+        public void Dispose()
         {
-            var tag = d.Level == DiagnosticLevel.Error ? "[red]error[/]" : "[yellow]warning[/]";
-            console.MarkupLine($"{tag}: {Markup.Escape(d.Message)}");
-        }
-
-        if (result.Diagnostics.Count > 0)
-        {
-            console.WriteLine();
-        }
-
-        var counts = Enum.GetValues<Severity>().Reverse()
-            .Select(s => (s, n: result.Findings.Count(f => f.Severity == s)))
-            .Select(x => $"[{Colour(x.s)}]{x.n} {x.s.ToName()}[/]");
-        var errors = result.Diagnostics.Count(d => d.Level == DiagnosticLevel.Error);
-        console.MarkupLine(
-            $"Scanned {result.ResourceCount} resources at Pod Security [bold]{context.Policy.PssLevel.ToName()}:{context.Policy.PssVersion}[/]: " +
-            $"{result.Findings.Count} findings ({string.Join(", ", counts)}), {result.Suppressed.Count} suppressed" +
-            (errors > 0 ? $", [red]{errors} input errors[/]" : string.Empty) + ".");
-        if (result.Findings.Count == 0 && errors == 0)
-        {
-            console.MarkupLine("[green]No findings.[/]");
         }
     }
 
