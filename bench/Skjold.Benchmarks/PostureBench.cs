@@ -77,10 +77,9 @@ internal static class PostureBench
     /// <summary>skjold scan SNAPSHOT as a user runs it: wall time and peak RSS of the process.</summary>
     private static async Task EndToEndAsync(string snapshot)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Skjold.Cli", "bin", "Release", "net10.0", "skjold.dll");
-        if (!File.Exists(cli))
+        if (ProcessProbe.Cli is not { } cli)
         {
-            Console.WriteLine($"(end-to-end skipped: build src/Skjold.Cli in Release first; {cli} not found)");
+            Console.WriteLine("(end-to-end skipped: build src/Skjold.Cli in Release first)");
             return;
         }
 
@@ -88,26 +87,8 @@ internal static class PostureBench
         var peaks = new List<long>();
         for (var i = 0; i < 3; i++)
         {
-            var psi = new ProcessStartInfo("dotnet", [cli, "scan", snapshot, "--max-file-size", "1GiB", "--format", "json", "--output", "/dev/null"])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            var sw = Stopwatch.StartNew();
-            using var p = Process.Start(psi)!;
-            long peak = 0;
-            var drain = p.StandardError.ReadToEndAsync();
-            var drainOut = p.StandardOutput.ReadToEndAsync();
-            while (!p.HasExited)
-            {
-                peak = Math.Max(peak, PeakRss(p.Id));
-                await Task.Delay(10).ConfigureAwait(false);
-            }
-
-            sw.Stop();
-            await drain.ConfigureAwait(false);
-            await drainOut.ConfigureAwait(false);
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            var (ms, peak, _) = await ProcessProbe.RunAsync(cli, ["scan", snapshot, "--max-file-size", "1GiB", "--format", "json", "--output", "/dev/null"]).ConfigureAwait(false);
+            times.Add(ms);
             peaks.Add(peak);
         }
 
@@ -116,22 +97,5 @@ internal static class PostureBench
         Console.WriteLine($"skjold scan SNAPSHOT (process, incl. startup): median {times[1]:F0} ms, peak RSS median {peaks[1] / 1048576.0:F0} MiB");
     }
 
-    private static long PeakRss(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return 0;
-    }
+    private static long PeakRss(int pid) => ProcessProbe.PeakRss(pid);
 }

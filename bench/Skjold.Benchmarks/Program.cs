@@ -31,6 +31,12 @@ if (args.Length > 0 && args[0] == "netpol")
     return NetpolBench.Run(200, 25);
 }
 
+if (args.Length > 0 && args[0] == "hostile")
+{
+    // hostile [ROUNDS]: time and peak memory of skjold scan on hostile input (build src/Skjold.Cli in Release first).
+    return await HostileInputBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
+}
+
 if (args.Length > 0 && args[0] == "posture")
 {
     return await PostureBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 520);
