@@ -37,7 +37,14 @@ internal static class NetpolCommand
         }
 
         incomplete = loaded.Incomplete;
-        return NetworkModel.Build(loaded.Resources);
+        var model = NetworkModel.Build(loaded.Resources);
+        foreach (var note in model.Notes)
+        {
+            // The answers leave these out: say so rather than answer as if they were absent.
+            context.Error.WriteLine($"warning: {note.Resource.Locate(note.Path)}: {note.Message}");
+        }
+
+        return model;
     }
 
     private static Command Reach(CliContext context)
@@ -95,7 +102,12 @@ internal static class NetpolCommand
                 var result = new ReachResult(src.Id, dst.Id, question, allowed, answer.Allowed.ToString(),
                     answer.EgressPolicies.Count == 0 ? "not isolated (no policy selects the source for egress)" : answer.EgressAllowed.ToString(),
                     answer.IngressPolicies.Count == 0 ? "not isolated (no policy selects the destination for ingress)" : answer.IngressAllowed.ToString(),
-                    answer.EgressPolicies, answer.IngressPolicies, answer.EgressAllowedBy, answer.IngressAllowedBy, src.HostNetwork || dst.HostNetwork);
+                    answer.EgressPolicies, answer.IngressPolicies, answer.EgressAllowedBy, answer.IngressAllowedBy, src.HostNetwork || dst.HostNetwork)
+                {
+                    EgressDeniedBy = answer.EgressDeniedBy,
+                    IngressDeniedBy = answer.IngressDeniedBy,
+                    Warnings = [.. model.Notes.Select(n => n.Message)],
+                };
                 context.Out.WriteLine(JsonSerializer.Serialize(result, NetpolJsonContext.Default.ReachResult));
             }
             else
@@ -108,8 +120,8 @@ internal static class NetpolCommand
                     o.WriteLine("  a host-network pod is involved: NetworkPolicy does not apply to it");
                 }
 
-                Explain(o, "egress of the source", answer.EgressPolicies, answer.EgressAllowedBy, answer.EgressAllowed);
-                Explain(o, "ingress of the destination", answer.IngressPolicies, answer.IngressAllowedBy, answer.IngressAllowed);
+                Explain(o, "egress of the source", answer.EgressPolicies, answer.EgressAllowedBy, answer.EgressDeniedBy, answer.EgressAllowed);
+                Explain(o, "ingress of the destination", answer.IngressPolicies, answer.IngressAllowedBy, answer.IngressDeniedBy, answer.IngressAllowed);
             }
 
             return incomplete ? ExitCodes.UsageOrInputError : allowed ? ExitCodes.Ok : ExitCodes.Findings;
@@ -117,7 +129,7 @@ internal static class NetpolCommand
         return command;
     }
 
-    private static void Explain(TextWriter o, string side, IReadOnlyList<string> policies, IReadOnlyList<string> allowedBy, ConnectionSet conns)
+    private static void Explain(TextWriter o, string side, IReadOnlyList<string> policies, IReadOnlyList<string> allowedBy, IReadOnlyList<string> deniedBy, ConnectionSet conns)
     {
         if (policies.Count == 0)
         {
@@ -131,7 +143,12 @@ internal static class NetpolCommand
             o.WriteLine($"    allowed by {a}");
         }
 
-        if (allowedBy.Count == 0)
+        foreach (var d in deniedBy)
+        {
+            o.WriteLine($"    denied by {d}");
+        }
+
+        if (allowedBy.Count == 0 && deniedBy.Count == 0)
         {
             o.WriteLine("    no rule of these policies matches: denied");
         }
@@ -283,7 +300,15 @@ internal sealed record ConnectionRow(string Source, string Destination, string C
 
 /// <summary>The answer of <c>netpol reach --format json</c>.</summary>
 internal sealed record ReachResult(string From, string To, string Port, bool Allowed, string AllowedConnections, string Egress, string Ingress,
-    IReadOnlyList<string> EgressPolicies, IReadOnlyList<string> IngressPolicies, IReadOnlyList<string> EgressAllowedBy, IReadOnlyList<string> IngressAllowedBy, bool HostNetwork);
+    IReadOnlyList<string> EgressPolicies, IReadOnlyList<string> IngressPolicies, IReadOnlyList<string> EgressAllowedBy, IReadOnlyList<string> IngressAllowedBy, bool HostNetwork)
+{
+    public IReadOnlyList<string> EgressDeniedBy { get; init; } = [];
+
+    public IReadOnlyList<string> IngressDeniedBy { get; init; } = [];
+
+    /// <summary>What the model left out (policy kinds, L7 rules): the answer does not take them into account.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(List<ConnectionRow>))]

@@ -341,6 +341,8 @@ public sealed class Scanner
             check.Evaluate(context, sink);
         }
 
+        diagnostics.AddRange(context.Diagnostics);
+
         var inline = new Dictionary<Resource, InlineSuppression?>(ReferenceEqualityComparer.Instance);
         foreach (var (checkId, resource, path, message) in sink.Items)
         {

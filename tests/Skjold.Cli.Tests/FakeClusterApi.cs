@@ -27,7 +27,9 @@ internal sealed class FakeClusterApi : IAsyncDisposable
         foreach (var item in items.OfType<JsonObject>())
         {
             var kind = (string)item["kind"]!;
-            var spec = Skjold.Kubernetes.Live.ClusterReader.Kinds.FirstOrDefault(k => k.Kind == kind);
+            var apiVersion = (string?)item["apiVersion"];
+            var spec = Skjold.Kubernetes.Live.ClusterReader.Kinds.FirstOrDefault(k => k.Kind == kind && k.ApiVersion == apiVersion)
+                ?? Skjold.Kubernetes.Live.ClusterReader.Kinds.FirstOrDefault(k => k.Kind == kind);
             if (spec is null)
             {
                 continue;
@@ -50,6 +52,9 @@ internal sealed class FakeClusterApi : IAsyncDisposable
     public string Token { get; } = "test-token-" + Guid.NewGuid().ToString("N");
 
     public HashSet<string> Forbidden { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Collections the server does not have (a custom resource whose CRD is not installed): 404.</summary>
+    public HashSet<string> NotServed { get; } = new(StringComparer.Ordinal);
 
     public Uri Address { get; private set; } = null!;
 
@@ -111,6 +116,11 @@ internal sealed class FakeClusterApi : IAsyncDisposable
         if (Forbidden.Contains(path))
         {
             return Results.Json(new { kind = "Status", apiVersion = "v1", status = "Failure", reason = "Forbidden", code = 403 }, statusCode: 403);
+        }
+
+        if (NotServed.Contains(path))
+        {
+            return Results.Json(new { kind = "Status", apiVersion = "v1", status = "Failure", reason = "NotFound", code = 404 }, statusCode: 404);
         }
 
         if (!_collections.TryGetValue(path, out var all))

@@ -59,4 +59,67 @@ public sealed class NetpolCommandTests
         Assert.Contains(rows, r => r.GetProperty("source").GetString() == "0.0.0.0-255.255.255.255[External]" && r.GetProperty("destination").GetString() == "web/frontend[Deployment]");
         Assert.DoesNotContain(rows, r => r.GetProperty("destination").GetString() == "payments/ledger[Deployment]"); // default deny, nothing allowed in
     }
+
+    private const string CalicoCluster = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: shop}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: shop, labels: {app: web}}
+        spec: {containers: [{name: c, image: 'r.example/a:1'}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: db, namespace: shop, labels: {app: db}}
+        spec: {containers: [{name: c, image: 'r.example/a:1'}]}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: GlobalNetworkPolicy
+        metadata: {name: default-deny}
+        spec: {selector: all(), types: [Ingress, Egress]}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: GlobalNetworkPolicy
+        metadata: {name: block-web}
+        spec: {order: 1, selector: "app == 'db'", types: [Ingress], ingress: [{action: Deny, source: {selector: "app == 'web'"}}]}
+        ---
+        apiVersion: policy.networking.k8s.io/v1alpha1
+        kind: AdminNetworkPolicy
+        metadata: {name: platform}
+        spec: {priority: 1, subject: {namespaces: {}}}
+        """;
+
+    [Fact]
+    public void Reach_CalicoGlobalDefaultDeny_IsDenied_AndUnmodelledKindsAreNamed()
+    {
+        var dir = Directory.CreateTempSubdirectory("skjold-netpol-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "cluster.yaml"), CalicoCluster);
+            var run = CliRunner.Run(dir, null, "netpol", "reach", "cluster.yaml", "--from", "shop/web", "--to", "shop/db:5432/TCP");
+            Assert.Equal(1, run.ExitCode);
+            Assert.StartsWith("DENIED: shop/web[Pod] -> shop/db[Pod] on 5432/TCP", run.Out, StringComparison.Ordinal);
+            Assert.Contains("isolated by GlobalNetworkPolicy default-deny", run.Out, StringComparison.Ordinal);
+            Assert.Contains("denied by GlobalNetworkPolicy block-web rule spec.ingress[0]", run.Out, StringComparison.Ordinal);
+            Assert.Contains("AdminNetworkPolicy platform", run.Error, StringComparison.Ordinal);
+            Assert.Contains("not modelled", run.Error, StringComparison.Ordinal);
+
+            var json = CliRunner.Run(dir, null, "netpol", "reach", "cluster.yaml", "--from", "shop/web", "--to", "shop/db", "--format", "json");
+            using var doc = JsonDocument.Parse(json.Out);
+            Assert.False(doc.RootElement.GetProperty("allowed").GetBoolean());
+            Assert.Single(doc.RootElement.GetProperty("warnings").EnumerateArray());
+            Assert.Single(doc.RootElement.GetProperty("ingressDeniedBy").EnumerateArray());
+
+            var scan = CliRunner.Run(dir, null, "scan", "cluster.yaml", "--format", "json");
+            using var result = JsonDocument.Parse(scan.Out);
+            Assert.DoesNotContain(result.RootElement.GetProperty("findings").EnumerateArray(), f => f.GetProperty("checkId").GetString() == "netpol/namespace-default-deny");
+            Assert.Contains(result.RootElement.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("message").GetString()!.Contains("AdminNetworkPolicy", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -7,12 +7,11 @@ namespace Skjold.Engine.Tests;
 public sealed class NetworkPolicyTests
 {
     private static string Pod(string ns, string name, string labels, string extra = "") =>
-        $"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec: {{{extra}containers: [{{name: c, image: 'r.example/a:1', ports: [{{name: http, containerPort: 8080}}, {{name: dns, containerPort: 5353, protocol: UDP}}]}}]}}\n---\n";
+        NetworkYaml.Pod(ns, name, labels, extra, NetworkYaml.HttpPort + ", {name: dns, containerPort: 5353, protocol: UDP}");
 
-    private static string Ns(string name, string labels = "") => $"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n---\n";
+    private static string Ns(string name, string labels = "") => NetworkYaml.Ns(name, labels);
 
-    private static string Policy(string ns, string name, string spec) =>
-        $"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n---\n";
+    private static string Policy(string ns, string name, string spec) => NetworkYaml.Policy(ns, name, spec);
 
     private static NetworkModel Model(string yaml) => NetworkModel.Build(Scans.Load(yaml));
 

@@ -21,5 +21,8 @@ internal sealed class ClusterContext(IReadOnlyList<Resource> resources, Resource
     /// <summary>Where namespaced objects without a namespace were placed (the loader's rule; kept for objects built elsewhere).</summary>
     public string DefaultNamespace => Policy.DefaultNamespace;
 
+    /// <summary>Warnings about the input the checks could not take into account (the scan reports them).</summary>
+    public List<Diagnostic> Diagnostics { get; } = [];
+
     public RbacModel Rbac => _rbac ??= RbacModel.Build(Resources, new RbacModelOptions { KubeMinor = Policy.KubeMinor, Now = Now, DefaultNamespace = Policy.DefaultNamespace });
 }

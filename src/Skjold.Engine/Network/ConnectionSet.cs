@@ -118,6 +118,54 @@ public sealed class ConnectionSet : IEquatable<ConnectionSet>
         return new ConnectionSet(result);
     }
 
+    /// <summary>The connections of this set that are not in <paramref name="other"/>.</summary>
+    public ConnectionSet Subtract(ConnectionSet other)
+    {
+        if (IsEmpty || other.IsEmpty)
+        {
+            return this;
+        }
+
+        if (other.IsAll)
+        {
+            return None;
+        }
+
+        var result = new (int, int)[3][];
+        for (var p = 0; p < 3; p++)
+        {
+            var list = new List<(int Lo, int Hi)>(_ranges[p]);
+            foreach (var cut in other._ranges[p])
+            {
+                var next = new List<(int Lo, int Hi)>(list.Count + 1);
+                foreach (var r in list)
+                {
+                    if (cut.Hi < r.Lo || cut.Lo > r.Hi)
+                    {
+                        next.Add(r);
+                        continue;
+                    }
+
+                    if (cut.Lo > r.Lo)
+                    {
+                        next.Add((r.Lo, cut.Lo - 1));
+                    }
+
+                    if (cut.Hi < r.Hi)
+                    {
+                        next.Add((cut.Hi + 1, r.Hi));
+                    }
+                }
+
+                list = next;
+            }
+
+            result[p] = [.. list];
+        }
+
+        return new ConnectionSet(result);
+    }
+
     private static (int Lo, int Hi)[] Merge(IEnumerable<(int Lo, int Hi)> ranges)
     {
         var sorted = ranges.OrderBy(r => r.Lo).ToList();

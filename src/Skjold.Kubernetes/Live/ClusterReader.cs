@@ -15,7 +15,9 @@ namespace Skjold.Kubernetes.Live;
 /// </summary>
 public sealed class ClusterReader(k8s.Kubernetes client)
 {
-    public sealed record KindSpec(string Group, string Version, string Plural, string Kind, bool MetadataOnly = false)
+    /// <param name="Optional">A custom resource a cluster may not have (Calico, Cilium, the network-policy API): not served (404) means none, not a gap.</param>
+    /// <param name="Fallback">Read only when the kind of the same plural was not served before it (Calico's crd.projectcalico.org/v1 objects when its API server, projectcalico.org/v3, is not installed).</param>
+    public sealed record KindSpec(string Group, string Version, string Plural, string Kind, bool MetadataOnly = false, bool Optional = false, bool Fallback = false)
     {
         public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
@@ -54,6 +56,27 @@ public sealed class ClusterReader(k8s.Kubernetes client)
         new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration"),
         new("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration"),
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", MetadataOnly: true),
+
+        // Network policies of the common plugins and of the network-policy API, so that reachability and
+        // the netpol checks see them (or say they cannot model them).
+        new("projectcalico.org", "v3", "tiers", "Tier", Optional: true),
+        new("projectcalico.org", "v3", "networkpolicies", "NetworkPolicy", Optional: true),
+        new("projectcalico.org", "v3", "globalnetworkpolicies", "GlobalNetworkPolicy", Optional: true),
+        new("projectcalico.org", "v3", "networksets", "NetworkSet", Optional: true),
+        new("projectcalico.org", "v3", "globalnetworksets", "GlobalNetworkSet", Optional: true),
+        new("projectcalico.org", "v3", "ippools", "IPPool", Optional: true),
+        new("crd.projectcalico.org", "v1", "tiers", "Tier", Optional: true, Fallback: true),
+        new("crd.projectcalico.org", "v1", "networkpolicies", "NetworkPolicy", Optional: true, Fallback: true),
+        new("crd.projectcalico.org", "v1", "globalnetworkpolicies", "GlobalNetworkPolicy", Optional: true, Fallback: true),
+        new("crd.projectcalico.org", "v1", "networksets", "NetworkSet", Optional: true, Fallback: true),
+        new("crd.projectcalico.org", "v1", "globalnetworksets", "GlobalNetworkSet", Optional: true, Fallback: true),
+        new("crd.projectcalico.org", "v1", "ippools", "IPPool", Optional: true, Fallback: true),
+        new("cilium.io", "v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", Optional: true),
+        new("cilium.io", "v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", Optional: true),
+        new("cilium.io", "v2", "ciliumcidrgroups", "CiliumCIDRGroup", Optional: true),
+        new("cilium.io", "v2alpha1", "ciliumcidrgroups", "CiliumCIDRGroup", Optional: true, Fallback: true),
+        new("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", Optional: true),
+        new("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy", Optional: true),
     ];
 
     /// <summary>Writes the snapshot to <paramref name="output"/>; reports (kind, objects so far) as it goes.</summary>
@@ -90,8 +113,15 @@ public sealed class ClusterReader(k8s.Kubernetes client)
             w.WriteEndObject();
         }
 
+        var notServed = new HashSet<string>(StringComparer.Ordinal);
+        var served = new HashSet<string>(StringComparer.Ordinal);
         foreach (var spec in Kinds)
         {
+            if (spec.Fallback && (served.Contains(spec.Plural) || !notServed.Contains(spec.Plural)))
+            {
+                continue; // the preferred version was read (or refused, which says nothing about this one)
+            }
+
             var count = 0;
             string? continueToken = null;
             try
@@ -114,13 +144,20 @@ public sealed class ClusterReader(k8s.Kubernetes client)
                     progress?.Report((spec.Kind, count));
                 }
                 while (!string.IsNullOrEmpty(continueToken));
+                served.Add(spec.Plural);
+            }
+            catch (HttpRequestException ex) when (spec.Optional && ex.StatusCode is HttpStatusCode.NotFound)
+            {
+                notServed.Add(spec.Plural); // the cluster does not have this custom resource: there are none
+                continue;
             }
             catch (HttpRequestException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
             {
-                missing.Add($"{spec.Plural} ({(int)ex.StatusCode!})");
+                missing.Add($"{spec.Group}{(spec.Group.Length > 0 ? "/" : string.Empty)}{spec.Plural} ({(int)ex.StatusCode!})");
             }
 
-            counts[spec.Kind] = count;
+            var key = spec.Optional ? $"{spec.Kind}.{spec.Group}" : spec.Kind;
+            counts[key] = counts.GetValueOrDefault(key) + count;
             await w.FlushAsync(ct).ConfigureAwait(false);
         }
 
