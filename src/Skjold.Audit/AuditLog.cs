@@ -15,7 +15,7 @@ namespace Skjold.Audit;
 public sealed class AuditLog : IAsyncDisposable
 {
     private readonly IAuditStore _store;
-    private readonly AuditKeys _keys;
+    private AuditKeys _keys;
     private readonly AuditLogOptions _options;
     private readonly TimeProvider _time;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -46,14 +46,44 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Group commits made so far.</summary>
     internal long Commits { get; private set; }
 
-    public AuditKeys Keys => _keys;
+    public AuditKeys Keys => Volatile.Read(ref _keys);
 
+    /// <summary>
+    /// Rotates the signing key: records the new public key in the log, signs a head covering that
+    /// record with the old key (so a verifier who trusts the old key learns the new one from the
+    /// log), then signs with the new key from now on. Returns the old keys (the caller disposes).
+    /// </summary>
+    public async Task<AuditKeys> RotateKeyAsync(AuditKeys newKeys, CancellationToken ct)
+    {
+        var old = Keys;
+        var details = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [Retention.RecordPrefix + "rotate.old-key-id"] = old.KeyId,
+            [Retention.RecordPrefix + "rotate.new-key-id"] = newKeys.KeyId,
+            [Retention.RecordPrefix + "rotate.new-key"] = newKeys.PublicKeyPem,
+        };
+        await RecordSystemEventAsync("rotate-key", $"signing key {old.KeyId} rotated to {newKeys.KeyId}", details, ct).ConfigureAwait(false);
+        await SignNowAsync(ct).ConfigureAwait(false);
+        Volatile.Write(ref _keys, newKeys);
+        return old;
+    }
+
+    /// <summary>
+    /// Checks that the rows agree with the tree state (refusing, with the first bad leaf, a store
+    /// changed outside Skjold), seals what an unclean stop left unsigned, and starts the writer.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await _store.CheckStateAsync(cancellationToken).ConfigureAwait(false);
         (_size, _root) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
         var heads = await _store.TreeHeadsAsync(cancellationToken).ConfigureAwait(false);
         _lastSignedSize = heads.Count > 0 ? heads[^1].Size : 0;
         _lastSigned = _time.GetUtcNow();
+        if (_size > _lastSignedSize)
+        {
+            await SignAsync(_size, _root, force: false, cancellationToken).ConfigureAwait(false);
+        }
+
         _writer = Task.Run(() => WriteLoopAsync(_stop.Token), CancellationToken.None);
     }
 
@@ -135,7 +165,14 @@ public sealed class AuditLog : IAsyncDisposable
             return heads[^1];
         }
 
-        var sth = _keys.Sign(size, _time.GetUtcNow(), root);
+        if (heads.Count > 0 && heads[^1].Size > size)
+        {
+            throw new AuditStoreTamperedException(size, $"the store holds {size} events but a tree head signs {heads[^1].Size}: events were deleted; nothing more is signed (run 'skjold audit verify')");
+        }
+
+        // Chained to the previous head, and covering the sealed query index at this size.
+        var index = await _store.IndexStateAsync(size, ct).ConfigureAwait(false);
+        var sth = Keys.Sign(size, _time.GetUtcNow(), root, heads.Count > 0 ? heads[^1] : null, index);
         await _store.StoreTreeHeadAsync(sth, ct).ConfigureAwait(false);
         Interlocked.Exchange(ref _lastSignedSize, size);
         _lastSigned = _time.GetUtcNow();

@@ -19,7 +19,7 @@ internal static partial class AuditCommand
 {
     public static Command Create(CliContext context)
     {
-        var audit = new Command("audit", "Tamper-evident audit trail of API server audit events: init, ingest, serve, verify, query, export, purge, hold.");
+        var audit = new Command("audit", "Tamper-evident audit trail of API server audit events: init, ingest, serve, verify, checkpoint, query, export, purge, erase, hold, rotate-key.");
         audit.Subcommands.Add(Init(context));
         audit.Subcommands.Add(Ingest(context));
         audit.Subcommands.Add(Verify(context));
@@ -27,7 +27,10 @@ internal static partial class AuditCommand
         audit.Subcommands.Add(Export(context));
         audit.Subcommands.Add(Proof(context));
         audit.Subcommands.Add(Consistency(context));
+        audit.Subcommands.Add(Checkpoint(context));
         audit.Subcommands.Add(Purge(context));
+        audit.Subcommands.Add(Erase(context));
+        audit.Subcommands.Add(RotateKey(context));
         audit.Subcommands.Add(Hold(context));
         audit.Subcommands.Add(AuditServeCommand.Create(context));
         return audit;
@@ -118,17 +121,26 @@ internal static partial class AuditCommand
     {
         var store = new AuditStoreOptions();
         var bundle = new Option<string?>("--bundle") { Description = "Verify an exported bundle offline instead of the store" };
-        var publicKey = new Option<string?>("--public-key") { Description = "Public key (PEM) to verify with (default: the key directory's audit-signing-key.pub.pem)" };
+        var publicKey = new Option<string?>("--public-key") { Description = "The auditor's copy of the public key (PEM). Without it the key directory's audit-signing-key.pub.pem is used, which proves nothing against whoever can write that directory" };
+        var keyId = new Option<string?>("--key-id") { Description = "Pin the key: the public key used must have this id (16 hex digits, printed by 'audit init'); also SKJOLD_AUDIT_KEY_ID" };
+        var checkpoint = new Option<string?>("--since-checkpoint") { Description = "A checkpoint file from 'skjold audit checkpoint': prove that the log extends it (no rollback, no rewrite)" };
         var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
-        var command = new Command("verify", "Recompute the log and check every signed tree head; or verify an exported bundle with the public key alone.\nExit codes: 0 verified; 1 tampering or invalid signatures found; 2 usage or input error.")
+        var command = new Command("verify", """
+            Recompute the log and check every signed tree head, column, index entry, seal, purge and erasure; or verify an exported bundle with the public key alone.
+            Examples:
+              skjold audit verify --public-key auditor/audit-signing-key.pub.pem
+              skjold audit verify --public-key auditor/key.pem --since-checkpoint checkpoint-2026-11.json
+            Exit codes: 0 verified; 1 tampering or invalid signatures found; 2 usage or input error.
+            """)
         {
-            bundle, publicKey, format,
+            bundle, publicKey, keyId, checkpoint, format,
         };
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var keyPath = parse.GetValue(publicKey) is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
+            var given = parse.GetValue(publicKey);
+            var keyPath = given is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
             if (!File.Exists(keyPath))
             {
                 await context.Error.WriteLineAsync($"error: public key {keyPath} not found (give --public-key)").ConfigureAwait(false);
@@ -136,6 +148,33 @@ internal static partial class AuditCommand
             }
 
             using var verifier = new TreeHeadVerifier(await File.ReadAllTextAsync(keyPath, ct).ConfigureAwait(false));
+            var pinned = parse.GetValue(keyId) ?? Environment.GetEnvironmentVariable("SKJOLD_AUDIT_KEY_ID");
+            if (pinned is { Length: > 0 } && !string.Equals(pinned, verifier.KeyId, StringComparison.OrdinalIgnoreCase))
+            {
+                await context.Out.WriteLineAsync($"FAIL key: the public key {keyPath} has id {verifier.KeyId}, not the pinned {pinned}: the key was replaced").ConfigureAwait(false);
+                return ExitCodes.Findings;
+            }
+
+            if (given is null && pinned is not { Length: > 0 })
+            {
+                await context.Error.WriteLineAsync($"warning: verifying with the key directory's own public key ({keyPath}, id {verifier.KeyId}); this proves nothing against whoever can write that directory. Give --public-key with the auditor's copy, or --key-id to pin it.").ConfigureAwait(false);
+            }
+
+            SignedTreeHead? kept = null;
+            if (parse.GetValue(checkpoint) is { } cpPath)
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.GetFullPath(cpPath, context.WorkingDirectory), ct).ConfigureAwait(false));
+                    kept = ProofDocuments.ReadTreeHead(doc.RootElement.TryGetProperty("treeHead", out var th) ? th : doc.RootElement);
+                }
+                catch (Exception ex) when (ex is IOException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    await context.Error.WriteLineAsync($"error: {cpPath} is not a readable checkpoint: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
             VerificationReport report;
             var started = System.Diagnostics.Stopwatch.StartNew();
             if (parse.GetValue(bundle) is { } bundlePath)
@@ -164,7 +203,7 @@ internal static partial class AuditCommand
                 try
                 {
                     var progress = new SyncProgress(n => context.Error.Write($"\rverified {n:N0} events..."));
-                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct).ConfigureAwait(false);
+                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept }).ConfigureAwait(false);
                     context.Error.Write("\r");
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
@@ -185,13 +224,54 @@ internal static partial class AuditCommand
                     await context.Out.WriteLineAsync($"FAIL {p.Kind}{(p.LeafIndex is { } i ? $" at leaf {i}" : string.Empty)}: {p.Message}").ConfigureAwait(false);
                 }
 
+                foreach (var w in report.Warnings)
+                {
+                    await context.Error.WriteLineAsync($"warning: {w}").ConfigureAwait(false);
+                }
+
                 await context.Out.WriteLineAsync(report.Ok
-                    ? $"OK: {report.LeavesChecked:N0} events ({report.Purged:N0} purged payloads) and {report.TreeHeadsVerified} signed tree heads verified in {started.Elapsed.TotalSeconds:0.0} s; {report.UnsignedTail:N0} events after the last tree head."
-                    : $"TAMPERING OR CORRUPTION: {report.Problems.Count} problems in {report.LeavesChecked:N0} events.").ConfigureAwait(false);
+                    ? $"OK: {report.LeavesChecked:N0} events ({report.Purged:N0} purged, {report.Erased:N0} erased under sealed records) and {report.TreeHeadsVerified} signed tree heads verified{(kept is null ? string.Empty : $", extending the checkpoint of size {kept.Size}")} in {started.Elapsed.TotalSeconds:0.0} s; {report.UnsignedTail:N0} events after the last tree head."
+                    : $"TAMPERING OR CORRUPTION: {Math.Max(report.ProblemCount, report.Problems.Count)} problems in {report.LeavesChecked:N0} events{(report.ProblemCount > report.Problems.Count ? $" (the first {report.Problems.Count} listed)" : string.Empty)}.").ConfigureAwait(false);
             }
 
             return report.Ok ? ExitCodes.Ok : ExitCodes.Findings;
         });
+        return command;
+    }
+
+    private static Command Checkpoint(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var output = new Option<string?>("--output", "-o") { Description = "Write the checkpoint to this file (default: stdout)" };
+        var command = new Command("checkpoint", """
+            Seal what is unsigned and print the latest signed tree head: keep it somewhere the receiver cannot write, and later prove the log extends it.
+            Example:
+              skjold audit checkpoint -o /secure/checkpoint-$(date +%F).json
+              skjold audit verify --public-key key.pem --since-checkpoint /secure/checkpoint-2026-12-01.json
+            """) { output };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            var sth = await log.SignNowAsync(ct).ConfigureAwait(false);
+            if (sth is null)
+            {
+                await context.Error.WriteLineAsync("error: the log is empty; there is nothing to checkpoint").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var text = ProofDocuments.Text(new System.Text.Json.Nodes.JsonObject { ["format"] = "skjold-audit-checkpoint-v1", ["treeHead"] = ProofDocuments.TreeHead(sth) }, indented: true);
+            if (parse.GetValue(output) is { } path)
+            {
+                await File.WriteAllTextAsync(Path.GetFullPath(path, context.WorkingDirectory), text + "\n", ct).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"Checkpoint of {sth.Size:N0} events (key {sth.KeyId}) written to {path}.").ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync(text).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
         return command;
     }
 
@@ -336,10 +416,18 @@ internal static partial class AuditCommand
     {
         var store = new AuditStoreOptions();
         var days = new Option<int>("--retention-days") { Description = "Default retention in days (PCI DSS 10.5.1 needs at least 365)", DefaultValueFactory = _ => Retention.DefaultDays };
-        var rules = new Option<string[]>("--rule") { Description = "Per-resource retention, RESOURCE=DAYS (repeatable), e.g. events=90", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("purge", "Remove payloads of events past retention (legal holds respected); leaf hashes and tree heads stay, so proofs remain valid.") { days, rules };
+        var rules = new Option<string[]>("--rule") { Description = "Per-resource retention, RESOURCE=DAYS (repeatable), e.g. events=400", AllowMultipleArgumentsPerToken = true };
+        var minimum = new Option<int>("--minimum-days") { Description = "The framework minimum no rule may go below without --force", DefaultValueFactory = _ => Retention.DefaultMinimumDays };
+        var force = new Option<bool>("--force") { Description = "Allow retention shorter than --minimum-days" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be purged; change nothing" };
+        var command = new Command("purge", """
+            Remove payloads of events past retention (legal holds respected); leaf hashes and tree heads stay, so proofs remain valid, and a sealed purge record names every purged leaf.
+            Examples:
+              skjold audit purge --dry-run
+              skjold audit purge --retention-days 400 --rule events=365
+            """) { days, rules, minimum, force, dryRun };
         store.AddTo(command);
-        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        command.SetAction(async (parse, ct) =>
         {
             var list = new List<RetentionRule> { new(null, parse.GetValue(days)) };
             foreach (var r in parse.GetValue(rules) ?? [])
@@ -354,9 +442,82 @@ internal static partial class AuditCommand
                 list.Add(new RetentionRule(parts[0], d));
             }
 
-            var n = await new Retention(log, list, context.Time).PurgeAsync(ct).ConfigureAwait(false);
+            if (Retention.TooShort(list, parse.GetValue(minimum)) is { Count: > 0 } tooShort && !parse.GetValue(force))
+            {
+                await context.Error.WriteLineAsync($"error: retention {string.Join(", ", tooShort)} days is shorter than the framework minimum of {parse.GetValue(minimum)} days (PCI DSS 10.5.1 keeps audit logs twelve months); give --force if a shorter period is really required").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            return await WithLogAsync(store, parse, context, ct, async (log, _) =>
+            {
+                var dry = parse.GetValue(dryRun);
+                var results = await new Retention(log, list, context.Time).PurgeAsync(dry, ct).ConfigureAwait(false);
+                foreach (var r in results)
+                {
+                    await context.Out.WriteLineAsync($"  {r.Rule,-24} before {r.Before:yyyy-MM-dd}: {r.Outcome.Count:N0} events").ConfigureAwait(false);
+                }
+
+                var total = results.Sum(r => r.Outcome.Count);
+                if (dry)
+                {
+                    await context.Out.WriteLineAsync($"Dry run: {total:N0} events would be purged; nothing was changed.").ConfigureAwait(false);
+                    return ExitCodes.Ok;
+                }
+
+                await log.SignNowAsync(ct).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"Purged the payloads of {total:N0} events; the purge is recorded in the log.").ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command Erase(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var user = new Option<string>("--user") { Description = "The person's user name as the API server recorded it", Required = true };
+        var reason = new Option<string>("--reason") { Description = "The request this fulfils (case or ticket reference)", Required = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Say how many events would be erased; change nothing" };
+        var command = new Command("erase", """
+            GDPR Article 17: replace a person's identifying fields (user name, UID, extra, source IPs, user agent) in the stored events with keyed hashes. Leaf hashes stay, proofs still verify, and a sealed erasure record covers the change.
+            Example:
+              skjold audit erase --user jane@example.com --reason DSR-2026-118 --dry-run
+            """) { user, reason, dryRun };
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            var dry = parse.GetValue(dryRun);
+            var outcome = await new Erasure(log).EraseAsync(parse.GetValue(user)!, parse.GetValue(reason)!, dry, ct).ConfigureAwait(false);
+            if (dry)
+            {
+                await context.Out.WriteLineAsync($"Dry run: {outcome.Count:N0} events of that user would be erased; nothing was changed.").ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
             await log.SignNowAsync(ct).ConfigureAwait(false);
-            await context.Out.WriteLineAsync($"Purged the payloads of {n} events; the purge is recorded in the log.").ConfigureAwait(false);
+            await context.Out.WriteLineAsync(outcome.Count == 0
+                ? "No events of that user; nothing was erased."
+                : $"Erased the identifying fields of {outcome.Count:N0} events; the erasure is recorded in the log.").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command RotateKey(CliContext context)
+    {
+        var store = new AuditStoreOptions();
+        var command = new Command("rotate-key", """
+            Make a new signing key. The rotation is sealed in the log under the old key, so a verifier who trusts the old key accepts heads signed by the new one; old heads stay verifiable. Hand auditors the new public key and restart receivers.
+            """);
+        store.AddTo(command);
+        command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
+        {
+            var keyDir = store.KeyDirectory(parse, context);
+            var current = log.Keys;
+            var next = AuditKeys.Rotate(keyDir, current);
+            await log.RotateKeyAsync(next, ct).ConfigureAwait(false);
+            await log.SignNowAsync(ct).ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"Rotated the signing key {current.KeyId} -> {next.KeyId}; the old key is kept as audit-signing-key.{current.KeyId}.pem. Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}.").ConfigureAwait(false);
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;

@@ -396,7 +396,11 @@ public sealed class AuditLogTests
         var before = await t.Log.SignNowAsync(default);
         await t.Store.AddHoldAsync(new LegalHold(0, "Case 2026-17 (Datatilsynet inquiry)", "legal", null, null, t.Time.GetUtcNow(), null), default);
 
-        var purged = await new Retention(t.Log, [], t.Time).PurgeAsync(default);
+        var dry = await new Retention(t.Log, [], t.Time).PurgeAsync(dryRun: true, default);
+        Assert.Equal(5, dry.Sum(r => r.Outcome.Count));
+        Assert.All(await ToListAsync(t.Store.ReadLeavesAsync(0, 20, true, default)), l => Assert.NotNull(l.Payload)); // a dry run changes nothing
+
+        var purged = (await new Retention(t.Log, [], t.Time).PurgeAsync(dryRun: false, default)).Sum(r => r.Outcome.Count);
         Assert.Equal(5, purged);
         var leaves = await ToListAsync(t.Store.ReadLeavesAsync(0, 20, true, default));
         Assert.Equal(5, leaves.Count(l => l.Payload is null));

@@ -82,8 +82,8 @@ public sealed class TermIndexTests : IDisposable
         Assert.Equal((long)n >> ChunkBits, await ScalarAsync("SELECT count(*) FROM chunks"));
 
         // Purged events keep their place in the postings but no longer match their old user.
-        var purged = await a.PurgeAsync(start.AddMinutes(5), "configmaps", [], [], default);
-        Assert.True(purged > 0);
+        var purged = await a.PurgeAsync(start.AddMinutes(5), "configmaps", [], [], dryRun: false, default);
+        Assert.True(purged.Count > 0);
 
         var all = await ToListAsync(c.QueryAsync(new AuditQuery { Limit = int.MaxValue }, false, default));
         Assert.Equal(n, all.Count);

@@ -191,8 +191,13 @@ public sealed class AuditReceiverTests : IAsyncLifetime
         Assert.False(Skjold.Audit.Merkle.MerkleTree.VerifyInclusion(12, size, leaf, proof, root));
         using var verifier = new TreeHeadVerifier(_keys.PublicKeyPem);
         var sth = new SignedTreeHead(size, DateTimeOffset.FromUnixTimeMilliseconds(head.GetProperty("timestampMs").GetInt64()), root,
-            Convert.FromBase64String(head.GetProperty("signature").GetString()!), head.GetProperty("keyId").GetString()!);
+            Convert.FromBase64String(head.GetProperty("signature").GetString()!), head.GetProperty("keyId").GetString()!)
+        {
+            Extension = Convert.FromBase64String(head.GetProperty("extension").GetString()!), // version 2: chained, and covering the sealed query index
+        };
+        Assert.Equal(2, head.GetProperty("version").GetInt32());
         Assert.True(verifier.Verify(sth));
+        Assert.False(verifier.Verify(sth with { Extension = null }));
         Assert.True(r.GetProperty("verified").GetBoolean());
 
         // The log keeps extending the tree an auditor saw at 21 leaves.

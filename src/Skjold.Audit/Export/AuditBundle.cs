@@ -79,12 +79,7 @@ public static class AuditBundle
         }
 
         var th = bundle.GetProperty("treeHead");
-        var sth = new SignedTreeHead(
-            th.GetProperty("size").GetInt64(),
-            DateTimeOffset.FromUnixTimeMilliseconds(th.GetProperty("timestampMs").GetInt64()),
-            Convert.FromBase64String(th.GetProperty("root").GetString()!),
-            Convert.FromBase64String(th.GetProperty("signature").GetString()!),
-            th.GetProperty("keyId").GetString()!);
+        var sth = ProofDocuments.ReadTreeHead(th);
         var headOk = key.Verify(sth);
         if (!headOk)
         {

@@ -19,15 +19,36 @@ public static class ProofDocuments
     /// <summary>A proof document or bundle as text; base64 keeps its '+' (valid JSON either way, but easier to copy).</summary>
     public static string Text(JsonNode document, bool indented) => document.ToJsonString(indented ? Indented : Compact);
 
-    public static JsonObject TreeHead(SignedTreeHead sth) => new()
+    public static JsonObject TreeHead(SignedTreeHead sth)
     {
-        ["size"] = sth.Size,
-        ["timestampMs"] = sth.Timestamp.ToUnixTimeMilliseconds(),
-        ["timestamp"] = sth.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-        ["root"] = Convert.ToBase64String(sth.Root),
-        ["signature"] = Convert.ToBase64String(sth.Signature),
-        ["keyId"] = sth.KeyId,
-    };
+        var o = new JsonObject
+        {
+            ["size"] = sth.Size,
+            ["timestampMs"] = sth.Timestamp.ToUnixTimeMilliseconds(),
+            ["timestamp"] = sth.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["root"] = Convert.ToBase64String(sth.Root),
+            ["signature"] = Convert.ToBase64String(sth.Signature),
+            ["keyId"] = sth.KeyId,
+        };
+        if (sth.Extension is { } e)
+        {
+            o["version"] = 2;
+            o["extension"] = Convert.ToBase64String(e);
+        }
+
+        return o;
+    }
+
+    /// <summary>Reads a tree head written by <see cref="TreeHead"/> (a bundle's, or a checkpoint file).</summary>
+    public static SignedTreeHead ReadTreeHead(System.Text.Json.JsonElement th) =>
+        new(th.GetProperty("size").GetInt64(),
+            DateTimeOffset.FromUnixTimeMilliseconds(th.GetProperty("timestampMs").GetInt64()),
+            Convert.FromBase64String(th.GetProperty("root").GetString()!),
+            Convert.FromBase64String(th.GetProperty("signature").GetString()!),
+            th.GetProperty("keyId").GetString()!)
+        {
+            Extension = th.TryGetProperty("extension", out var e) && e.ValueKind == System.Text.Json.JsonValueKind.String ? Convert.FromBase64String(e.GetString()!) : null,
+        };
 
     /// <summary>That leaf <paramref name="index"/> is in the tree of <paramref name="head"/>; null when the leaf is not in the store.</summary>
     public static async Task<JsonObject?> InclusionAsync(IAuditStore store, long index, SignedTreeHead head, CancellationToken ct)

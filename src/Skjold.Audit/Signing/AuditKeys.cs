@@ -63,11 +63,42 @@ public sealed class AuditKeys : IDisposable
         return new AuditKeys(signing, redaction);
     }
 
+    /// <summary>A version 1 head (tests of stores written before version 2).</summary>
+    /// <summary>
+    /// Makes a new signing key in <paramref name="directory"/>; the old key files are kept under
+    /// their key id (audit-signing-key.ID.pem and .pub.pem) so that nothing is lost. The redaction
+    /// key stays. The caller records the rotation in the log before signing with the new key.
+    /// </summary>
+    public static AuditKeys Rotate(string directory, AuditKeys current)
+    {
+        var signingPath = Path.Combine(directory, SigningKeyFile);
+        var publicPath = Path.Combine(directory, PublicKeyFile);
+        File.Move(signingPath, Path.Combine(directory, $"audit-signing-key.{current.KeyId}.pem"));
+        if (File.Exists(publicPath))
+        {
+            File.Move(publicPath, Path.Combine(directory, $"audit-signing-key.{current.KeyId}.pub.pem"));
+        }
+
+        var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        WritePrivate(signingPath, signing.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(publicPath, signing.ExportSubjectPublicKeyInfoPem() + "\n");
+        return new AuditKeys(signing, current.RedactionKey);
+    }
+
     public SignedTreeHead Sign(long size, DateTimeOffset timestamp, byte[] root)
     {
         var truncated = DateTimeOffset.FromUnixTimeMilliseconds(timestamp.ToUnixTimeMilliseconds());
         var signature = _signing.SignData(SignedTreeHead.SignedBytes(size, truncated, root), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         return new SignedTreeHead(size, truncated, root, signature, KeyId);
+    }
+
+    /// <summary>A version 2 head: chained to <paramref name="previous"/> and covering the sealed query index.</summary>
+    public SignedTreeHead Sign(long size, DateTimeOffset timestamp, byte[] root, SignedTreeHead? previous, IndexState index)
+    {
+        var truncated = DateTimeOffset.FromUnixTimeMilliseconds(timestamp.ToUnixTimeMilliseconds());
+        var extension = SignedTreeHead.MakeExtension(previous, index);
+        var signature = _signing.SignData(SignedTreeHead.SignedBytes(size, truncated, root, extension), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        return new SignedTreeHead(size, truncated, root, signature, KeyId) { Extension = extension };
     }
 
     /// <summary>Signs arbitrary bytes (export bundles) with the tree-head key.</summary>

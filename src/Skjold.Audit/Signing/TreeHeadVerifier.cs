@@ -17,7 +17,7 @@ public sealed class TreeHeadVerifier : IDisposable
     public string KeyId { get; }
 
     public bool Verify(SignedTreeHead sth) =>
-        _key.VerifyData(SignedTreeHead.SignedBytes(sth.Size, sth.Timestamp, sth.Root), sth.Signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        _key.VerifyData(SignedTreeHead.SignedBytes(sth.Size, sth.Timestamp, sth.Root, sth.Extension), sth.Signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 
     public bool VerifyData(byte[] data, byte[] signature) =>
         _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);

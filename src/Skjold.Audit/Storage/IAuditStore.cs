@@ -31,12 +31,56 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
 
     Task<IngestOffset?> GetOffsetAsync(string path, CancellationToken cancellationToken);
 
-    /// <summary>Removes payloads and identifying fields of events older than <paramref name="before"/> that match no hold; keeps index, time and leaf hash.</summary>
-    Task<long> PurgeAsync(DateTimeOffset before, string? resource, IReadOnlyList<string> exceptResources, IReadOnlyList<LegalHold> holds, CancellationToken cancellationToken);
+    /// <summary>
+    /// Removes payloads and identifying fields of events older than <paramref name="before"/> that
+    /// match no hold; keeps index, time, verb, object kind, result and leaf hash. Returns what was
+    /// (or, with <paramref name="dryRun"/>, would be) purged, for the purge record.
+    /// </summary>
+    Task<RedactionOutcome> PurgeAsync(DateTimeOffset before, string? resource, IReadOnlyList<string> exceptResources, IReadOnlyList<LegalHold> holds, bool dryRun, CancellationToken cancellationToken);
+
+    /// <summary>Rewrites the payloads of one user's events (GDPR erasure); leaf hashes stay. Returns what the erasure record seals.</summary>
+    Task<RedactionOutcome> EraseAsync(string user, Func<byte[], byte[]> rewrite, bool dryRun, CancellationToken cancellationToken);
 
     Task<LegalHold> AddHoldAsync(LegalHold hold, CancellationToken cancellationToken);
 
     Task<bool> ReleaseHoldAsync(long id, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<LegalHold>> HoldsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Leaves per sealed chunk of the query index, as a power of two.</summary>
+    int SealBits { get; }
+
+    /// <summary>The sealed query index at a tree size (what a tree head of that size signs).</summary>
+    Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken);
+
+    /// <summary>The seals of chunks [from, to).</summary>
+    Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>Quick consistency of rows and tree state before writing; throws <see cref="AuditStoreTamperedException"/>.</summary>
+    Task CheckStateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Rows [from, to) with every column, leaf hash and payload.</summary>
+    IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>The lowest level of interior nodes kept in the nodes table (lower ones are in tiles or recomputed).</summary>
+    int LowestStoredNodeLevel { get; }
+
+    /// <summary>Stored interior nodes in the order appends complete them (by the leaf that completes them, then level).</summary>
+    IAsyncEnumerable<(int Level, long Index, byte[] Hash)> ReadStoredNodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stored tiles of 16 leaf hashes, in order (none for stores without tiles).</summary>
+    IAsyncEnumerable<(long Tile, byte[] Hashes)> ReadTilesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What the store's own term indexes claim for leaves [from, to): term to leaves (postings of a
+    /// completed chunk in the embedded store, explicit groups in PostgreSQL's group index); null when
+    /// the range is not indexed that way.
+    /// </summary>
+    Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>Which term kinds <see cref="IndexEntriesAsync"/> covers (u, n, i, R, r, a, g).</summary>
+    string IndexedTermKinds { get; }
 }
+
+/// <summary>One stored row: its columns as a record (purged flag included), its leaf hash and its payload (null once purged).</summary>
+public sealed record StoredRow(AuditRecord Columns, byte[] LeafHash, byte[]? Payload);

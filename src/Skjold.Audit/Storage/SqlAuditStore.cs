@@ -41,6 +41,10 @@ public abstract class SqlAuditStore : IAuditStore
 
     private readonly SubtreeHashCache _upperNodes = new(CachedLevel, 4L << 20);
 
+    // The open chunk's seal, owned by the writer (appends hold the sequencer lock).
+    private readonly Lock _sealLock = new();
+    private ChunkSeals.Sealer? _sealer;
+
     /// <summary>
     /// Leaf hashes and levels 1 to 3 of the most recent appends (none unless a store asks for it):
     /// a store whose every read is a network round trip answers proofs of recent events from memory.
@@ -86,6 +90,9 @@ public abstract class SqlAuditStore : IAuditStore
         "CREATE INDEX IF NOT EXISTS events_ns ON events(namespace, ts)",
         "CREATE INDEX IF NOT EXISTS events_ip ON events(source_ip, ts)",
     ];
+
+    /// <summary>Leaves per sealed chunk, as a power of two (the embedded store uses its term index's chunks).</summary>
+    public virtual int SealBits => 13;
 
     /// <summary>Whether explicit groups are answered from group_index(grp, ts, idx).</summary>
     protected virtual bool HasGroupIndex => true;
@@ -152,6 +159,8 @@ public abstract class SqlAuditStore : IAuditStore
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
             var frontier = await ReadFrontierAsync(c, tx, cancellationToken).ConfigureAwait(false);
             var first = frontier.Size;
+            await RefuseRowsBeyondAsync(c, tx, first, cancellationToken).ConfigureAwait(false);
+            var seals = await SealAsync(c, tx, first, events, cancellationToken).ConfigureAwait(false);
 
             // The tree's new nodes are hashed on another thread while the events are written (on
             // two cores that hashing was an eighth of the single writer's time). Leaves live in the
@@ -180,6 +189,7 @@ public abstract class SqlAuditStore : IAuditStore
                 nodes = await hashing.ConfigureAwait(false);
             }
 
+            await InsertSealsAsync(c, tx, seals, cancellationToken).ConfigureAwait(false);
             await ExecAsync(c, tx, "UPDATE tree_state SET size = @size, frontier = @frontier WHERE id = 0", cancellationToken,
                 ("size", frontier.Size), ("frontier", frontier.Serialize())).ConfigureAwait(false);
             if (offset is not null)
@@ -225,6 +235,259 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>Called when an append's transaction did not commit: state kept beside the database must be dropped.</summary>
     protected virtual void AppendAborted()
     {
+        lock (_sealLock)
+        {
+            _sealer?.Dispose();
+            _sealer = null;
+        }
+    }
+
+    /// <summary>Rows at or beyond the tree state's size were not appended by a sequencer: refuse to write over them.</summary>
+    private static async Task RefuseRowsBeyondAsync(DbConnection c, DbTransaction tx, long size, CancellationToken ct)
+    {
+        await using var cmd = Command(c, tx, "SELECT min(idx) FROM events WHERE idx >= @size", ("size", size));
+        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is { } v and not DBNull)
+        {
+            throw new AuditStoreTamperedException(Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
+                $"leaf {v} is in the store although the tree state ends at {size}: rows were added outside Skjold; nothing more is appended until the store is restored (run 'skjold audit verify')");
+        }
+    }
+
+    /// <summary>
+    /// Adds the events to the open chunk's seal; returns the seals of the chunks they complete. The
+    /// open chunk is rebuilt from its rows after a restart or another process's appends.
+    /// </summary>
+    private async Task<List<ChunkSeals.Seal>> SealAsync(DbConnection c, DbTransaction tx, long first, IReadOnlyList<PreparedEvent> events, CancellationToken ct)
+    {
+        var bits = SealBits;
+        ChunkSeals.Sealer? sealer;
+        lock (_sealLock)
+        {
+            sealer = _sealer;
+            _sealer = null;
+        }
+
+        var seals = new List<ChunkSeals.Seal>();
+        if (sealer is null || sealer.Next != first)
+        {
+            sealer?.Dispose();
+            seals.AddRange(await SealCompletedChunksAsync(c, tx, first, int.MaxValue, ct).ConfigureAwait(false));
+            var chunk = first >> bits;
+            var previous = seals.Count > 0 ? seals[^1].Chain : await ChainBeforeAsync(c, tx, chunk, ct).ConfigureAwait(false);
+            sealer = new ChunkSeals.Sealer(bits, chunk, previous);
+            foreach (var (record, _) in await ReadRecordsAsync(c, tx, $"SELECT {SelectList(false)} FROM events e WHERE e.idx >= @a AND e.idx < @b ORDER BY e.idx",
+                         [("a", chunk << bits), ("b", first)], false, ct).ConfigureAwait(false))
+            {
+                sealer.Add(record.Index, Micros(record.Time), record);
+            }
+
+            if (sealer.Next != first)
+            {
+                throw new AuditStoreTamperedException(sealer.Next, $"leaf {sealer.Next} is missing from the store below its tree state ({first}); nothing more is appended until the store is restored (run 'skjold audit verify')");
+            }
+        }
+
+        var index = first;
+        foreach (var e in events)
+        {
+            sealer.Add(index++, Micros(e.Fields.Time), e.Fields);
+            if (sealer.Complete)
+            {
+                var seal = sealer.Finish();
+                seals.Add(seal);
+                sealer.Dispose();
+                sealer = new ChunkSeals.Sealer(bits, seal.Chunk + 1, seal.Chain);
+            }
+        }
+
+        lock (_sealLock)
+        {
+            _sealer = sealer;
+        }
+
+        return seals;
+    }
+
+    /// <summary>The chain value before <paramref name="chunk"/>: that of the seal of chunk - 1 (zeros before the first).</summary>
+    private async Task<byte[]> ChainBeforeAsync(DbConnection c, DbTransaction? tx, long chunk, CancellationToken ct)
+    {
+        if (chunk == 0)
+        {
+            return new byte[32];
+        }
+
+        await using var cmd = Command(c, tx, "SELECT chain FROM chunk_seals WHERE chunk = @c", ("c", chunk - 1));
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] chain
+            ? chain
+            : throw new AuditStoreTamperedException(chunk << SealBits, $"the seal of chunk {chunk - 1} is missing from the store; nothing more is appended until the store is restored (run 'skjold audit verify')");
+    }
+
+    /// <summary>Seals completed chunks below <paramref name="size"/> that have no seal yet (stores written before seals), from their rows.</summary>
+    private async Task<List<ChunkSeals.Seal>> SealCompletedChunksAsync(DbConnection c, DbTransaction tx, long size, int maxChunks, CancellationToken ct)
+    {
+        var bits = SealBits;
+        long next;
+        await using (var cmd = Command(c, tx, "SELECT coalesce(max(chunk) + 1, 0) FROM chunk_seals"))
+        {
+            next = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var seals = new List<ChunkSeals.Seal>();
+        var previous = await ChainBeforeAsync(c, tx, next, ct).ConfigureAwait(false);
+        for (var n = 0; n < maxChunks && (next + 1) << bits <= size; n++, next++)
+        {
+            using var sealer = new ChunkSeals.Sealer(bits, next, previous);
+            foreach (var (record, _) in await ReadRecordsAsync(c, tx, $"SELECT {SelectList(false)} FROM events e WHERE e.idx >= @a AND e.idx < @b ORDER BY e.idx",
+                         [("a", next << bits), ("b", (next + 1) << bits)], false, ct).ConfigureAwait(false))
+            {
+                sealer.Add(record.Index, Micros(record.Time), record);
+            }
+
+            var seal = sealer.Finish();
+            seals.Add(seal);
+            previous = seal.Chain;
+        }
+
+        return seals;
+    }
+
+    private static async Task InsertSealsAsync(DbConnection c, DbTransaction tx, List<ChunkSeals.Seal> seals, CancellationToken ct)
+    {
+        foreach (var s in seals)
+        {
+            await ExecAsync(c, tx, "INSERT INTO chunk_seals(chunk, min_ts, max_ts, columns, manifest, digest, chain) VALUES (@c, @min, @max, @col, @man, @d, @ch)", ct,
+                ("c", s.Chunk), ("min", s.MinTs), ("max", s.MaxTs), ("col", s.Columns), ("man", s.Manifest), ("d", s.Digest), ("ch", s.Chain)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Seals the completed chunks of a store written before chunk seals (64 chunks per transaction).</summary>
+    protected async Task SealExistingChunksAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var c = await OpenAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await using var tx = await BeginAppendAsync(c, ct).ConfigureAwait(false);
+                var frontier = await ReadFrontierAsync(c, tx, ct).ConfigureAwait(false);
+                var seals = await SealCompletedChunksAsync(c, tx, frontier.Size, 64, ct).ConfigureAwait(false);
+                await InsertSealsAsync(c, tx, seals, ct).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                if (seals.Count < 64)
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                await ReleaseAsync(c).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The sealed query index at <paramref name="size"/> leaves: the chain value of its last completed chunk.</summary>
+    public async Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken)
+    {
+        var chunks = size >> SealBits;
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new IndexState(SealBits, chunks, await ChainBeforeAsync(c, null, chunks, cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The seals of chunks [from, to), in order.</summary>
+    public async Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var list = new List<ChunkSeals.Seal>();
+            await using var cmd = Command(c, null, "SELECT chunk, min_ts, max_ts, columns, manifest, digest, chain FROM chunk_seals WHERE chunk >= @a AND chunk < @b ORDER BY chunk", ("a", from), ("b", to));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new ChunkSeals.Seal(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3), (byte[])r.GetValue(4), (byte[])r.GetValue(5), (byte[])r.GetValue(6)));
+            }
+
+            return list;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Cheap checks that the rows agree with the tree state, made before a writer starts: no row at
+    /// or beyond its size, the last row present, and the smallest subtree of the right edge
+    /// recomputed from its leaves. Throws <see cref="AuditStoreTamperedException"/> naming the index.
+    /// </summary>
+    public async Task CheckStateAsync(CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Frontier frontier;
+            await using (var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                frontier = await ReadFrontierAsync(c, tx, cancellationToken).ConfigureAwait(false);
+                await RefuseRowsBeyondAsync(c, tx, frontier.Size, cancellationToken).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var size = frontier.Size;
+            if (size == 0)
+            {
+                return;
+            }
+
+            var span = size & -size; // the last perfect subtree of the right edge
+            if (span > 4096)
+            {
+                span = 1;
+            }
+
+            var hashes = new List<byte[]>();
+            await using (var cmd = Command(c, null, "SELECT idx, leaf_hash FROM events WHERE idx >= @a AND idx < @b ORDER BY idx", ("a", size - span), ("b", size)))
+            await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var expected = size - span;
+                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (r.GetInt64(0) != expected)
+                    {
+                        throw new AuditStoreTamperedException(expected, $"leaf {expected} is missing from the store below its tree state ({size}); nothing more is appended until the store is restored (run 'skjold audit verify')");
+                    }
+
+                    hashes.Add((byte[])r.GetValue(1));
+                    expected++;
+                }
+
+                if (expected != size)
+                {
+                    throw new AuditStoreTamperedException(expected, $"leaf {expected} is missing from the store below its tree state ({size}); nothing more is appended until the store is restored (run 'skjold audit verify')");
+                }
+            }
+
+            while (hashes.Count > 1)
+            {
+                hashes = [.. Enumerable.Range(0, hashes.Count / 2).Select(i => MerkleHash.Node(hashes[2 * i], hashes[(2 * i) + 1]))];
+            }
+
+            if (span <= 4096 && (size & -size) == span && !hashes[0].AsSpan().SequenceEqual(frontier.Roots[^1]))
+            {
+                throw new AuditStoreTamperedException(size - span, $"the leaves from {size - span} to {size - 1} do not match the stored tree state: rows were changed outside Skjold; nothing more is appended until the store is restored (run 'skjold audit verify')");
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
     }
 
     private static async Task<Frontier> ReadFrontierAsync(DbConnection c, DbTransaction tx, CancellationToken ct)
@@ -347,8 +610,9 @@ public abstract class SqlAuditStore : IAuditStore
         try
         {
             await ExecAsync(c, null,
-                "INSERT INTO tree_heads(size, ts, root, signature, key_id) VALUES (@s, @t, @r, @sig, @k) ON CONFLICT(size) DO NOTHING",
-                cancellationToken, ("s", treeHead.Size), ("t", treeHead.Timestamp.ToUnixTimeMilliseconds()), ("r", treeHead.Root), ("sig", treeHead.Signature), ("k", treeHead.KeyId)).ConfigureAwait(false);
+                "INSERT INTO tree_heads(size, ts, root, signature, key_id, ext) VALUES (@s, @t, @r, @sig, @k, @e) ON CONFLICT(size) DO NOTHING",
+                cancellationToken, ("s", treeHead.Size), ("t", treeHead.Timestamp.ToUnixTimeMilliseconds()), ("r", treeHead.Root), ("sig", treeHead.Signature), ("k", treeHead.KeyId),
+                ("e", (object?)treeHead.Extension ?? DBNull.Value)).ConfigureAwait(false);
         }
         finally
         {
@@ -362,11 +626,14 @@ public abstract class SqlAuditStore : IAuditStore
         try
         {
             var list = new List<SignedTreeHead>();
-            await using var cmd = Command(c, null, "SELECT size, ts, root, signature, key_id FROM tree_heads ORDER BY size");
+            await using var cmd = Command(c, null, "SELECT size, ts, root, signature, key_id, ext FROM tree_heads ORDER BY size");
             await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                list.Add(new SignedTreeHead(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), (byte[])r.GetValue(2), (byte[])r.GetValue(3), r.GetString(4)));
+                list.Add(new SignedTreeHead(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), (byte[])r.GetValue(2), (byte[])r.GetValue(3), r.GetString(4))
+                {
+                    Extension = r.IsDBNull(5) ? null : (byte[])r.GetValue(5),
+                });
             }
 
             return list;
@@ -392,6 +659,85 @@ public abstract class SqlAuditStore : IAuditStore
                 var hash = (byte[])r.GetValue(1);
                 byte[]? payload = payloads && !r.IsDBNull(2) ? (byte[])r.GetValue(2) : null;
                 yield return new StoredLeaf(idx, hash, payload);
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public virtual int LowestStoredNodeLevel => 1;
+
+    public virtual string IndexedTermKinds => HasGroupIndex ? "g" : string.Empty;
+
+    public async IAsyncEnumerable<(int Level, long Index, byte[] Hash)> ReadStoredNodesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null, "SELECT lvl, idx, hash FROM nodes ORDER BY ((idx + 1) << lvl), lvl");
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return (r.GetInt32(0), r.GetInt64(1), (byte[])r.GetValue(2));
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    public virtual async IAsyncEnumerable<(long Tile, byte[] Hashes)> ReadTilesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        yield break;
+    }
+
+    public virtual async Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
+    {
+        if (!HasGroupIndex)
+        {
+            return null;
+        }
+
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+            await using var cmd = Command(c, null, "SELECT grp, idx FROM group_index WHERE idx >= @a AND idx < @b", ("a", from), ("b", to));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var term = "g:" + r.GetString(0);
+                if (!result.TryGetValue(term, out var set))
+                {
+                    result[term] = set = [];
+                }
+
+                set.Add(r.GetInt64(1));
+            }
+
+            return result;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Rows [from, to) in index order with every column, the leaf hash and the payload: what verification re-derives.</summary>
+    public async IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null, $"SELECT {SelectList(true)} FROM events e WHERE e.idx >= @from AND e.idx < @to ORDER BY e.idx", ("from", from), ("to", to));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return new StoredRow(ReadRecord(r), (byte[])r.GetValue(15), r.IsDBNull(18) ? null : (byte[])r.GetValue(18));
             }
         }
         finally
@@ -577,7 +923,8 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
-    public async Task<long> PurgeAsync(DateTimeOffset before, string? resource, IReadOnlyList<string> exceptResources, IReadOnlyList<LegalHold> holds, CancellationToken cancellationToken)
+    public async Task<RedactionOutcome> PurgeAsync(DateTimeOffset before, string? resource, IReadOnlyList<string> exceptResources, IReadOnlyList<LegalHold> holds,
+        bool dryRun, CancellationToken cancellationToken)
     {
         var where = new List<string> { "ts < @before", "purged = 0" };
         var args = new List<(string, object)> { ("before", Micros(before)) };
@@ -624,16 +971,69 @@ public abstract class SqlAuditStore : IAuditStore
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
             var cond = string.Join(" AND ", where);
-            if (HasGroupIndex)
+
+            // What is purged, in leaf order, with what a purge keeps of each: the purge record seals it.
+            var outcome = new RedactionDigest();
+            foreach (var (record, _) in await ReadRecordsAsync(c, tx, $"SELECT {SelectList(false)} FROM events e WHERE {cond} ORDER BY e.idx", args, false, cancellationToken).ConfigureAwait(false))
             {
-                await ExecAsync(c, tx, $"DELETE FROM group_index WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
+                outcome.AddKept(record);
             }
 
-            var n = await ExecAsync(c, tx,
-                $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, groups = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
-                cancellationToken, [.. args]).ConfigureAwait(false);
+            if (!dryRun && outcome.Count > 0)
+            {
+                if (HasGroupIndex)
+                {
+                    await ExecAsync(c, tx, $"DELETE FROM group_index WHERE idx IN (SELECT idx FROM events WHERE {cond})", cancellationToken, [.. args]).ConfigureAwait(false);
+                }
+
+                await ExecAsync(c, tx,
+                    $"UPDATE events SET payload = NULL, purged = 1, audit_id = NULL, stage = NULL, username = NULL, groups = NULL, source_ip = NULL, user_agent = NULL, name = NULL, request_uri = NULL WHERE {cond}",
+                    cancellationToken, [.. args]).ConfigureAwait(false);
+            }
+
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return n;
+            return outcome.Finish();
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the payloads of <paramref name="user"/>'s events with <paramref name="rewrite"/>'s
+    /// result (its identifying fields replaced by keyed hashes) and the columns with those of the new
+    /// payload; leaf hashes stay. Returns the leaves changed and the digest of their new payloads,
+    /// which the erasure record seals.
+    /// </summary>
+    public async Task<RedactionOutcome> EraseAsync(string user, Func<byte[], byte[]> rewrite, bool dryRun, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            var rows = await ReadRecordsAsync(c, tx, $"SELECT {SelectList(true)} FROM events e WHERE e.username = @u AND e.purged = 0 AND e.payload IS NOT NULL ORDER BY e.idx",
+                [("u", user)], true, cancellationToken).ConfigureAwait(false);
+            var outcome = new RedactionDigest();
+            foreach (var (record, payload) in rows)
+            {
+                var erased = rewrite(payload!);
+                outcome.AddPayload(record.Index, erased);
+                if (dryRun)
+                {
+                    continue;
+                }
+
+                using var doc = System.Text.Json.JsonDocument.Parse(erased);
+                var f = AuditEventReader.Extract(doc.RootElement, record.Index);
+                await ExecAsync(c, tx,
+                    "UPDATE events SET payload = @p, username = @u, groups = @g, source_ip = @ip, user_agent = @ua WHERE idx = @i", cancellationToken,
+                    ("p", erased), ("u", (object?)f.Username ?? DBNull.Value), ("g", (object?)JoinGroups(f.Groups) ?? DBNull.Value),
+                    ("ip", (object?)f.SourceIp ?? DBNull.Value), ("ua", (object?)f.UserAgent ?? DBNull.Value), ("i", record.Index)).ConfigureAwait(false);
+            }
+
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return outcome.Finish();
         }
         finally
         {

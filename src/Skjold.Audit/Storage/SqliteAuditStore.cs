@@ -64,8 +64,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBits, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkBits, 16);
         _requestedChunkBits = _chunkBits = chunkBits;
-        Directory.CreateDirectory(dataDirectory);
         Path = System.IO.Path.Combine(dataDirectory, FileName);
+        CreatePrivately(dataDirectory, Path);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -77,6 +77,49 @@ public sealed class SqliteAuditStore : SqlAuditStore
     }
 
     public string Path { get; }
+
+    /// <summary>
+    /// The data directory (0700) and the database (0600) are the owner's alone: the trail names who
+    /// did what and must not be readable by every local user. SQLite gives its WAL and shared-memory
+    /// files the database's mode. An existing database with a wider mode is narrowed.
+    /// </summary>
+    private static void CreatePrivately(string directory, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+            return;
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (!File.Exists(path))
+        {
+            try
+            {
+                using var _ = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = Private });
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created it first.
+            }
+        }
+        else if ((File.GetUnixFileMode(path) & ~Private) != 0)
+        {
+            try
+            {
+                File.SetUnixFileMode(path, Private);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Not the owner: leave it; the owner's next open narrows it.
+            }
+        }
+    }
 
     public override string Description => $"SQLite {Path}";
 
@@ -111,6 +154,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, chunk INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(term, chunk)) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS chunks(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS tiles(tile INTEGER PRIMARY KEY, hashes BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS chunk_seals(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, columns BLOB NOT NULL, manifest BLOB NOT NULL, digest BLOB NOT NULL, chain BLOB NOT NULL)",
         .. TimeIndexStatements,
         .. FieldIndexStatements.Select(sql => "DROP INDEX IF EXISTS " + sql.Split(' ')[5]),
     ];
@@ -124,6 +168,62 @@ public sealed class SqliteAuditStore : SqlAuditStore
     {
         await ExecAsync(c, tx, "DROP TABLE IF EXISTS event_groups", ct).ConfigureAwait(false);
         await ExecAsync(c, tx, "DROP TABLE IF EXISTS group_index", ct).ConfigureAwait(false);
+        await using var cmd = Command(c, tx, "SELECT count(*) FROM pragma_table_info('tree_heads') WHERE name = 'ext'");
+        if (Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await ExecAsync(c, tx, "ALTER TABLE tree_heads ADD COLUMN ext BLOB", ct).ConfigureAwait(false); // version 2 tree heads
+        }
+    }
+
+    public override int SealBits => _chunkBits;
+
+    public override int LowestStoredNodeLevel => TileLevels;
+
+    public override string IndexedTermKinds => "unirRag";
+
+    public override async IAsyncEnumerable<(long Tile, byte[] Hashes)> ReadTilesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, null, "SELECT tile, hashes FROM tiles ORDER BY tile");
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return (r.GetInt64(0), (byte[])r.GetValue(1));
+        }
+    }
+
+    /// <summary>The postings of a completed, indexed chunk (null for the open chunk or a range that is not one chunk).</summary>
+    public override async Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
+    {
+        if (from % ChunkSize != 0 || to - from != ChunkSize)
+        {
+            return null;
+        }
+
+        var chunk = from >> _chunkBits;
+        await using var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (var check = Command(c, null, "SELECT count(*) FROM chunks WHERE chunk = @c", ("c", chunk)))
+        {
+            if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                return new Dictionary<string, HashSet<long>>(StringComparer.Ordinal); // the chunk's index row is gone: every term is missing
+            }
+        }
+
+        var result = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+        await using var cmd = Command(c, null, "SELECT term, data FROM postings WHERE chunk = @c", ("c", chunk));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<long>();
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Clear();
+            TermPostings.Decode((byte[])r.GetValue(1), from, ChunkSize, list);
+            result[r.GetString(0)] = [.. list];
+        }
+
+        return result;
     }
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
@@ -150,6 +250,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
 
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        await SealExistingChunksAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken ct)
