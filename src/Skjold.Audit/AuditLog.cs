@@ -22,6 +22,7 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ThreadLocal<KeyedRedactor> _redactors;
     private readonly SemaphoreSlim _prepareGate = new(Math.Max(1, Environment.ProcessorCount - 1));
+    private readonly SemaphoreSlim _splitGate = new(1, 1);
     private int _appendsInFlight;
     private Task? _writer;
     private long _lastSignedSize;
@@ -121,6 +122,32 @@ public sealed class AuditLog : IAsyncDisposable
 
     private async Task<AppendResult> EnqueueAsync(PreparedEvent[] prepared, IngestOffset? offset, CancellationToken cancellationToken)
     {
+        if (offset is null && prepared.Length > _options.MaxBatch)
+        {
+            // At most a batch per commit, so that no more than SignEvery + MaxBatch events are ever
+            // unsigned (verification holds the log to that). The slices stay in order.
+            var slices = prepared.Chunk(_options.MaxBatch).Select(slice =>
+                new Pending(slice, null, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously))).ToList();
+            await _splitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // The writer takes each slice whole and in order; the gate keeps another large append's slices out between them.
+                foreach (var slice in slices)
+                {
+                    await _queue.Writer.WriteAsync(slice, cancellationToken).ConfigureAwait(false);
+                }
+
+                await slices[^1].Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _splitGate.Release();
+            }
+
+            var results = await Task.WhenAll(slices.Select(p => p.Done.Task)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new AppendResult(results[0].FirstIndex, results[^1].Size, results[^1].Root);
+        }
+
         var pending = new Pending(prepared, offset, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -163,6 +190,11 @@ public sealed class AuditLog : IAsyncDisposable
         if (heads.Count > 0 && heads[^1].Size == size)
         {
             return heads[^1];
+        }
+
+        if ((heads.Count > 0 ? heads[^1].Size : 0) < Interlocked.Read(ref _lastSignedSize))
+        {
+            throw new AuditStoreTamperedException(Interlocked.Read(ref _lastSignedSize), $"this writer signed a tree head at size {Interlocked.Read(ref _lastSignedSize)}, which is no longer in the store: tree heads were deleted; nothing more is signed (run 'skjold audit verify')");
         }
 
         if (heads.Count > 0 && heads[^1].Size > size)
@@ -306,6 +338,7 @@ public sealed class AuditLog : IAsyncDisposable
         _stop.Dispose();
         _redactors.Dispose();
         _prepareGate.Dispose();
+        _splitGate.Dispose();
     }
 
     private sealed record Pending(PreparedEvent[] Events, IngestOffset? Offset, TaskCompletionSource<AppendResult> Done);

@@ -123,6 +123,11 @@ public static class AuditVerifier
 
             if (h.Extension is not null)
             {
+                if (i == 0 && h.PreviousSize == 0 && h.Size > options.MaxUnsigned)
+                {
+                    Add("tree-head-missing", null, $"the first stored tree head signs {h.Size} events, more than a writer leaves unsigned ({options.MaxUnsigned}): the heads before it were deleted");
+                }
+
                 var expectedPrevious = i == 0 ? 0 : heads[i - 1].Size;
                 if (h.PreviousSize != expectedPrevious || (i > 0 && !h.PreviousDigest.SequenceEqual(heads[i - 1].Digest())))
                 {

@@ -26,6 +26,20 @@ public sealed class PostgresAuditStore : SqlAuditStore
     {
     }
 
+    private readonly int _sealBits = 13;
+
+    /// <summary>A store with smaller sealed chunks (tests); a database keeps the size it was sealed with.</summary>
+    internal PostgresAuditStore(string connectionString, long recentHashes, int sealBits)
+        : this(connectionString, recentHashes)
+    {
+        _sealBits = sealBits;
+    }
+
+    public override int SealBits => _sealBits;
+
+    /// <summary>The connection string (tests edit the tables directly, as an attacker would).</summary>
+    internal string ConnectionString => _dataSource.ConnectionString;
+
     /// <param name="recentHashes">How many recent low hashes to keep in memory for proofs (32 bytes each; 0 for none).</param>
     public PostgresAuditStore(string connectionString, long recentHashes)
         : base(recentHashes)
