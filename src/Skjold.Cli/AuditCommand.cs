@@ -281,7 +281,13 @@ internal static partial class AuditCommand
         var filters = new QueryOptions();
         var format = new Option<string>("--format", "-f") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "csv");
-        var command = new Command("query", "Search the audit trail by time, user, group, verb, resource, namespace, name, subresource, source IP and response code, or ask a named question.") { format };
+        var publicKey = new Option<string?>("--public-key") { Description = "Public key (PEM) that confirms the answer (default: the key directory's audit-signing-key.pub.pem)" };
+        var command = new Command("query", """
+            Search the audit trail by time, user, group, verb, resource, namespace, name, subresource, source IP and response code, or ask a named question. Every answer is confirmed against the signed tree: a row that was edited, or an index that would leave events out, makes the query fail (exit 1) naming the leaf.
+            Examples:
+              skjold audit query --who-read-secret payments/db-password --since 7d
+              skjold audit query --user alice --verb delete --format csv
+            """) { format, publicKey };
         filters.AddTo(command);
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -291,14 +297,24 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            var keyPath = parse.GetValue(publicKey) is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
+            if (!File.Exists(keyPath))
+            {
+                await context.Error.WriteLineAsync($"error: public key {keyPath} not found (give --public-key): answers are confirmed against the signed tree").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            using var verifier = new TreeHeadVerifier(await File.ReadAllTextAsync(keyPath, ct).ConfigureAwait(false));
             await using var s = store.Store(parse, context);
-            var rows = new List<AuditRecord>();
+            ConfirmedAnswer answer;
             try
             {
-                await foreach (var (r, _) in s.QueryAsync(query, false, ct).ConfigureAwait(false))
-                {
-                    rows.Add(r);
-                }
+                answer = await new ConfirmedQuery(s, verifier).RunAsync(query, payloads: false, ct).ConfigureAwait(false);
+            }
+            catch (AuditQueryTamperedException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.Findings;
             }
             catch (Exception ex) when (ex is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
             {
@@ -306,7 +322,12 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            await WriteRecordsAsync(rows, parse.GetValue(format)!, context.Out).ConfigureAwait(false);
+            if (answer.HasUnsigned)
+            {
+                await context.Error.WriteLineAsync($"note: {answer.UnsignedRows} of the events are after the last signed tree head (size {answer.SignedSize}): checked against their payloads, not yet provable").ConfigureAwait(false);
+            }
+
+            await WriteRecordsAsync([.. answer.Rows.Select(r => r.Record)], parse.GetValue(format)!, context.Out).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
         return command;

@@ -102,13 +102,42 @@ public sealed class TamperMatrixTests
         }
     }
 
+    /// <summary>Questions an investigator asks; after any edit each must give the true answer or refuse.</summary>
+    private static readonly AuditQuery[] Questions =
+    [
+        new() { User = "alice" }, new() { User = "mallorz" }, new() { User = "bob", Verbs = ["delete"] }, new() { Verbs = ["delete"] },
+        new() { Namespace = "shop" }, new() { Namespace = "other" }, new() { Resource = "secrets", Namespace = "shop" }, new() { Group = "ops" },
+        new() { Codes = [403] }, new() { Subresources = ["exec"] }, new() { Name = "n7" }, new() { SourceIp = "10.0.0.13" }, new(),
+        new() { Since = new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 24, 11, 0, 0, TimeSpan.Zero), Limit = 5 },
+        new() { User = "alice", Descending = true, Limit = 3 },
+    ];
+
+    private static async Task<List<string>?> AnswerAsync(AuditTestLog t, AuditQuery q)
+    {
+        using var v = t.Verifier();
+        try
+        {
+            var answer = await new Query.ConfirmedQuery(t.Store, v).RunAsync(q, payloads: false, default);
+            return [.. answer.Rows.Select(r => $"{r.Record.Index} {r.Record.Username} {r.Record.Verb} {r.Record.Namespace} {r.Record.Resource} {r.Record.Name} {r.Record.Code} {r.Record.Time:O}")];
+        }
+        catch (Query.AuditQueryTamperedException)
+        {
+            return null; // refused, naming the leaf: not a lie
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task EveryEdit_IsDetectedWithItsLeafOrHead(string store, string edit)
+    public async Task EveryEdit_IsDetectedWithItsLeafOrHead_AndQueriesNeverLie(string store, string edit)
     {
         await using var t = await SealedLogAsync(store);
         var clean = await t.VerifyAsync();
         Assert.True(clean.Ok, string.Join("; ", clean.Problems));
+        var truth = new List<List<string>>();
+        foreach (var q in Questions)
+        {
+            truth.Add((await AnswerAsync(t, q))!);
+        }
 
         var (sqlite, postgres, kind, leaf) = Edits[edit];
         await ExecAsync(t, store == "sqlite" ? sqlite : postgres);
@@ -116,6 +145,13 @@ public sealed class TamperMatrixTests
         var report = await t.VerifyAsync();
         Assert.False(report.Ok, $"{edit} on {store} was not detected");
         Assert.Contains(report.Problems, p => p.Kind == kind && (leaf is null || p.LeafIndex == leaf));
+
+        for (var i = 0; i < Questions.Length; i++)
+        {
+            var after = await AnswerAsync(t, Questions[i]);
+            Assert.True(after is null || after.SequenceEqual(truth[i]),
+                $"{edit} on {store}: question {i} answered falsely without saying so:\n  truth: {string.Join(" | ", truth[i])}\n  got:   {string.Join(" | ", after ?? [])}");
+        }
     }
 
     [Theory]

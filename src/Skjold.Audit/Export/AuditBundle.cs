@@ -24,9 +24,18 @@ public static class AuditBundle
             ?? throw new InvalidOperationException("the audit log is empty; nothing to export");
         var events = new JsonArray();
         var selected = new List<(long Index, byte[] Payload)>();
-        await foreach (var (record, payload) in log.Store.QueryAsync(query with { Limit = Math.Max(query.Limit, 1) }, payloads: true, ct).ConfigureAwait(false))
+        using var verifier = new TreeHeadVerifier(log.Keys.PublicKeyPem);
+        var answer = await new Query.ConfirmedQuery(log.Store, verifier).RunAsync(query with { Limit = Math.Max(query.Limit, 1) }, payloads: true, ct).ConfigureAwait(false);
+        foreach (var (record, payload) in answer.Rows)
         {
-            if (payload is not null && record.Index < sth.Size)
+            // Erased events no longer match their leaf hash: they cannot be proven in a bundle.
+            if (payload is null || record.Index >= sth.Size)
+            {
+                continue;
+            }
+
+            var stored = (await log.Store.ReadAsync([(0, record.Index)], ct).ConfigureAwait(false))[(0, record.Index)];
+            if (MerkleHash.Leaf(payload).AsSpan().SequenceEqual(stored))
             {
                 selected.Add((record.Index, payload));
             }

@@ -32,6 +32,12 @@ public sealed record AuditQuery
 
     public int Limit { get; init; } = 1000;
 
+    /// <summary>Only leaves at or after this index (confirmed queries search chunk by chunk).</summary>
+    public long? FromIndex { get; init; }
+
+    /// <summary>Only leaves before this index.</summary>
+    public long? ToIndex { get; init; }
+
     /// <summary>Newest first instead of log order.</summary>
     public bool Descending { get; init; }
 }

@@ -53,6 +53,9 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     /// <summary>The sealed query index at a tree size (what a tree head of that size signs).</summary>
     Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken);
 
+    /// <summary>Chunk, time range, digest and chain of the seals [from, to), without manifests.</summary>
+    Task<List<(long Chunk, long MinTs, long MaxTs, byte[] Digest, byte[] Chain)>> SealChainAsync(long from, long to, CancellationToken cancellationToken);
+
     /// <summary>The seals of chunks [from, to).</summary>
     Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken);
 

@@ -400,6 +400,28 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
+    /// <summary>Chunk, time range, digest and chain of the seals [from, to), without manifests (to check the chain cheaply).</summary>
+    public async Task<List<(long Chunk, long MinTs, long MaxTs, byte[] Digest, byte[] Chain)>> SealChainAsync(long from, long to, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var list = new List<(long, long, long, byte[], byte[])>();
+            await using var cmd = Command(c, null, "SELECT chunk, min_ts, max_ts, digest, chain FROM chunk_seals WHERE chunk >= @a AND chunk < @b ORDER BY chunk", ("a", from), ("b", to));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3), (byte[])r.GetValue(4)));
+            }
+
+            return list;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The seals of chunks [from, to), in order.</summary>
     public async Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken)
     {
@@ -781,6 +803,18 @@ public abstract class SqlAuditStore : IAuditStore
         {
             where.Add($"{t}.ts < @until");
             args.Add(("until", Micros(until)));
+        }
+
+        if (q.FromIndex is { } fromIndex)
+        {
+            where.Add("e.idx >= @fromidx");
+            args.Add(("fromidx", fromIndex));
+        }
+
+        if (q.ToIndex is { } toIndex)
+        {
+            where.Add("e.idx < @toidx");
+            args.Add(("toidx", toIndex));
         }
 
         Eq("username", "user", q.User);

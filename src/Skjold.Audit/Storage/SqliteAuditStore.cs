@@ -576,6 +576,18 @@ public sealed class SqliteAuditStore : SqlAuditStore
             chunkArgs.Add(("until", Micros(until)));
         }
 
+        if (q.FromIndex is { } fromIndex)
+        {
+            chunkSql.Append(" AND p.chunk >= @cfrom");
+            chunkArgs.Add(("cfrom", fromIndex >> _chunkBits));
+        }
+
+        if (q.ToIndex is { } toIndex)
+        {
+            chunkSql.Append(" AND p.chunk <= @cto");
+            chunkArgs.Add(("cto", (toIndex - 1) >> _chunkBits));
+        }
+
         var chunks = new List<(long Chunk, byte[] Data, long MinTs, long MaxTs)>();
         await using (var cmd = Command(c, tx, chunkSql.ToString(), [.. chunkArgs]))
         await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))

@@ -63,10 +63,20 @@ public sealed partial class AuditQueryHandler
             return;
         }
 
-        var rows = new List<Skjold.Audit.Events.AuditRecord>();
-        await foreach (var (r, _) in _log.Store.QueryAsync(query, false, context.RequestAborted).ConfigureAwait(false))
+        List<Skjold.Audit.Events.AuditRecord> rows;
+        try
         {
-            rows.Add(r);
+            // Confirmed against the signed tree: an edited row or index makes the answer fail, not lie.
+            using var verifier = new Skjold.Audit.Signing.TreeHeadVerifier(_log.Keys.PublicKeyPem);
+            var answer = await new Skjold.Audit.Query.ConfirmedQuery(_log.Store, verifier).RunAsync(query, payloads: false, context.RequestAborted).ConfigureAwait(false);
+            rows = [.. answer.Rows.Select(r => r.Record)];
+            context.Response.Headers["X-Skjold-Signed-Size"] = answer.SignedSize.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["X-Skjold-Unsigned-Rows"] = answer.UnsignedRows.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (Skjold.Audit.Query.AuditQueryTamperedException ex)
+        {
+            await ProblemAsync(context, 409, ex.Message).ConfigureAwait(false);
+            return;
         }
 
         LogQuery(_logger, rows.Count, context.Connection.RemoteIpAddress?.ToString());

@@ -1,0 +1,487 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Skjold.Audit.Events;
+using Skjold.Audit.Merkle;
+using Skjold.Audit.Signing;
+using Skjold.Audit.Storage;
+
+namespace Skjold.Audit.Query;
+
+/// <summary>A query answer whose every row was re-derived from its sealed payload and proven in the signed tree.</summary>
+public sealed record ConfirmedAnswer(IReadOnlyList<(AuditRecord Record, byte[]? Payload)> Rows, long SignedSize, long UnsignedRows, string Method)
+{
+    /// <summary>Whether some returned rows are after the last signed tree head (checked against their payloads, not yet provable).</summary>
+    public bool HasUnsigned => UnsignedRows > 0;
+}
+
+/// <summary>The store's rows disagree with what was sealed: the answer would be forged or incomplete.</summary>
+public sealed class AuditQueryTamperedException(long? leafIndex, string message) : InvalidOperationException(message)
+{
+    public long? LeafIndex { get; } = leafIndex;
+}
+
+/// <summary>
+/// Answers audit queries so that a tampered index cannot steer them. The latest tree head signed by
+/// the given key fixes the sealed chunks and their chain; the query then searches the chunks its
+/// time range overlaps, in order:
+/// with a term (user, namespace, source IP, resource, API group, group, verb, subresource or code)
+/// it fetches that term's rows per chunk by the store's index and requires their number to be the
+/// one the chunk's sealed manifest gives (fewer only by leaves a sealed purge or erasure record
+/// covers); without one it reads the chunk's rows and requires their columns to hash to the sealed
+/// column digest. Every row is re-derived from its payload (the payload must match its leaf hash,
+/// and the columns the payload) and every returned row is proven by an inclusion proof against the
+/// signed root; filters apply to the re-derived fields. Events after the last sealed chunk are
+/// searched by the store's own query and each row checked against its payload; the answer says how
+/// many such rows it holds. Any disagreement throws <see cref="AuditQueryTamperedException"/> naming
+/// the leaf.
+/// </summary>
+public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
+{
+    public async Task<ConfirmedAnswer> RunAsync(AuditQuery q, bool payloads, CancellationToken ct)
+    {
+        var limit = Math.Max(1, q.Limit);
+        var heads = await store.TreeHeadsAsync(ct).ConfigureAwait(false);
+        var head = heads.Count > 0 ? heads[^1] : null;
+        if (head is not null && (head.KeyId != key.KeyId || !key.Verify(head)))
+        {
+            throw new AuditQueryTamperedException(null, $"the latest tree head (size {head.Size}) is not signed by the key {key.KeyId}: the answer cannot be trusted; run 'skjold audit verify'");
+        }
+
+        var bits = store.SealBits;
+        var index = head?.Index is { } ix && ix.Bits == bits ? ix : IndexState.Empty(bits);
+        var sealedLeaves = index.Chunks << bits;
+        var redacted = await RedactedRangesAsync(head, ct).ConfigureAwait(false);
+
+        // The seal chain up to the signed chunk count: any edited, deleted or reordered seal breaks it.
+        var chain = new byte[32];
+        var light = await store.SealChainAsync(0, index.Chunks, ct).ConfigureAwait(false);
+        if (light.Count != index.Chunks)
+        {
+            throw new AuditQueryTamperedException(light.Count << bits, $"the seal of chunk {light.Count} is missing: the answer cannot be confirmed; run 'skjold audit verify'");
+        }
+
+        foreach (var s in light)
+        {
+            chain = ChunkSeals.ChainOf(chain, s.Digest);
+        }
+
+        if (!chain.AsSpan().SequenceEqual(index.Chain))
+        {
+            throw new AuditQueryTamperedException(null, "the chunk seals differ from what the latest tree head signed: the query index was rewritten; run 'skjold audit verify'");
+        }
+
+        var since = q.Since is { } s0 ? SqlAuditStore.Micros(s0) : long.MinValue;
+        var until = q.Until is { } u0 ? SqlAuditStore.Micros(u0) : long.MaxValue;
+        var window = light.Where(s => s.MaxTs >= since && s.MinTs < until).ToList();
+        window.Sort((x, y) => q.Descending ? (y.MaxTs, y.Chunk).CompareTo((x.MaxTs, x.Chunk)) : (x.MinTs, x.Chunk).CompareTo((y.MinTs, y.Chunk)));
+        var seals = window.Count == 0 ? [] : (await store.SealsAsync(window.Min(w => w.Chunk), window.Max(w => w.Chunk) + 1, ct).ConfigureAwait(false)).ToDictionary(x => x.Chunk);
+
+        Comparison<(AuditRecord Record, byte[]? Payload)> order = q.Descending
+            ? (x, y) => (y.Record.Time, y.Record.Index).CompareTo((x.Record.Time, x.Record.Index))
+            : (x, y) => (x.Record.Time, x.Record.Index).CompareTo((y.Record.Time, y.Record.Index));
+        var found = new List<(AuditRecord Record, byte[]? Payload)>();
+        var counted = new List<(long Index, byte[] Payload)>(); // rows a count relied on: each must be the tree's
+        var terms = ChunkSeals.Terms(q);
+        string method;
+        if (terms.Count > 0)
+        {
+            // The rarest term over the window bounds the rows to fetch.
+            var term = terms.MinBy(t => window.Sum(w => (long)Seal(w.Chunk).Count(t)))!;
+            method = "sealed chunks by " + term;
+            for (var i = 0; i < window.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var chunk = window[i].Chunk;
+                var seal = Seal(chunk);
+                var expected = seal.Count(term);
+                if (expected > 0 || CountIn(redacted, chunk << bits, (chunk + 1) << bits) > 0)
+                {
+                    var rows = await FetchAsync(TermQuery(term) with { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct).ConfigureAwait(false);
+                    var carrying = 0;
+                    foreach (var (record, payload) in rows)
+                    {
+                        var derived = Confirm(record, payload, redacted);
+                        if (derived is not null && Carries(derived, term))
+                        {
+                            carrying++;
+                            counted.Add((record.Index, payload!));
+                        }
+
+                        if (derived is not null && Matches(q, derived))
+                        {
+                            found.Add((derived, payload));
+                        }
+                    }
+
+                    var slack = CountIn(redacted, chunk << bits, (chunk + 1) << bits);
+                    if (carrying > expected || carrying + slack < expected)
+                    {
+                        throw new AuditQueryTamperedException(chunk << bits,
+                            $"the index holds {carrying} events with {term} in leaves {chunk << bits} to {((chunk + 1) << bits) - 1}, but {expected} were sealed there: rows or index entries were edited, and the answer would be incomplete; run 'skjold audit verify'");
+                    }
+                }
+
+                if (Full(i))
+                {
+                    break;
+                }
+            }
+        }
+        else
+        {
+            method = "sealed chunks by column digest";
+            for (var i = 0; i < window.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var chunk = window[i].Chunk;
+                var rows = await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct).ConfigureAwait(false);
+                rows.Sort((x, y) => x.Record.Index.CompareTo(y.Record.Index));
+                if (!ColumnsMatch(chunk, rows, Seal(chunk)))
+                {
+                    // Purged or erased rows change columns legitimately: prove the chunk's leaves in the signed tree instead.
+                    await ProveChunkAsync(chunk, bits, head!, redacted, ct).ConfigureAwait(false);
+                }
+
+                foreach (var (record, payload) in rows)
+                {
+                    var derived = payload is null ? record : Derive(record.Index, payload) ?? record;
+                    if (Matches(q, derived))
+                    {
+                        found.Add((derived, payload));
+                    }
+                }
+
+                if (Full(i))
+                {
+                    break;
+                }
+            }
+        }
+
+        // After the sealed chunks: the store's own answer, each row checked against its payload.
+        long unsigned = 0;
+        var tail = await FetchAsync(q with { FromIndex = Math.Max(q.FromIndex ?? 0, sealedLeaves), Limit = limit }, ct).ConfigureAwait(false);
+        foreach (var (record, payload) in tail)
+        {
+            var derived = Confirm(record, payload, redacted);
+            if (derived is not null && Matches(q, derived))
+            {
+                found.Add((derived, payload));
+            }
+        }
+
+        found.Sort(order);
+        if (found.Count > limit)
+        {
+            found.RemoveRange(limit, found.Count - limit);
+        }
+
+        // Every returned row, and every row a count relied on, is the event the signed tree holds.
+        var signedRows = found.Where(f => head is not null && f.Record.Index < head.Size).ToList();
+        unsigned = found.Count - signedRows.Count;
+        var prove = signedRows.Select(f => (Index: f.Record.Index, Payload: f.Payload)).Concat(counted.Select(c => (Index: c.Index, Payload: (byte[]?)c.Payload)))
+            .DistinctBy(x => x.Index).ToList();
+        foreach (var part in prove.Chunk(512))
+        {
+            IReadOnlyList<IReadOnlyList<byte[]>> proofs;
+            try
+            {
+                proofs = await MerkleTree.InclusionProofsAsync([.. part.Select(p => p.Index)], head!.Size, store, ct).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new AuditQueryTamperedException(part[0].Index, $"the rows cannot be proven in the signed tree ({ex.Message}): leaves or tree nodes were deleted; run 'skjold audit verify'");
+            }
+
+            var leaves = await store.ReadAsync([.. part.Select(p => (0, p.Index))], ct).ConfigureAwait(false);
+            for (var k = 0; k < part.Length; k++)
+            {
+                var idx = part[k].Index;
+                var leaf = leaves.GetValueOrDefault((0, idx));
+                if (leaf is null || (part[k].Payload is { } p && !Covered(redacted, idx) && !MerkleHash.Leaf(p).AsSpan().SequenceEqual(leaf))
+                    || !MerkleTree.VerifyInclusion(idx, head.Size, leaf, proofs[k], head.Root))
+                {
+                    throw new AuditQueryTamperedException(idx, $"leaf {idx} is not the event the signed tree holds at that place: the answer would be forged; run 'skjold audit verify'");
+                }
+            }
+        }
+
+        if (!payloads)
+        {
+            found = [.. found.Select(f => (f.Record, (byte[]?)null))];
+        }
+
+        return new ConfirmedAnswer(found, head?.Size ?? 0, unsigned, method);
+
+        ChunkSeals.Seal Seal(long chunk) =>
+            seals.TryGetValue(chunk, out var s) && s.IsConsistent
+                ? s
+                : throw new AuditQueryTamperedException(chunk << bits, $"the seal of chunk {chunk} does not match its own contents: it was edited; run 'skjold audit verify'");
+
+        bool Full(int i)
+        {
+            if (found.Count < limit || i + 1 >= window.Count)
+            {
+                return false;
+            }
+
+            found.Sort(order);
+            found.RemoveRange(limit, found.Count - limit);
+            var last = SqlAuditStore.Micros(found[^1].Record.Time);
+            var next = window[i + 1];
+            return q.Descending ? next.MaxTs < last : next.MinTs > last;
+        }
+    }
+
+    /// <summary>
+    /// Proves every leaf of a chunk in the signed tree: the leaf hashes (from the payloads, or the
+    /// stored ones where a purge or erasure record covers the leaf) rebuild the chunk's subtree, and
+    /// one inclusion path from its first leaf, with the siblings inside the chunk recomputed, must
+    /// lead to the signed root.
+    /// </summary>
+    private async Task ProveChunkAsync(long chunk, int bits, SignedTreeHead head, List<(long From, long To)> redacted, CancellationToken ct)
+    {
+        var first = chunk << bits;
+        var count = 1 << bits;
+        var leaves = new List<byte[]>(count);
+        await foreach (var row in store.ReadRowsAsync(first, first + count, ct).ConfigureAwait(false))
+        {
+            var idx = row.Columns.Index;
+            if (idx != first + leaves.Count)
+            {
+                throw new AuditQueryTamperedException(first + leaves.Count, $"leaf {first + leaves.Count} is missing: the answer would be incomplete; run 'skjold audit verify'");
+            }
+
+            if (!Covered(redacted, idx))
+            {
+                Confirm(row.Columns, row.Payload, redacted);
+                if (!MerkleHash.Leaf(row.Payload!).AsSpan().SequenceEqual(row.LeafHash))
+                {
+                    throw new AuditQueryTamperedException(idx, $"leaf {idx}: the stored event does not match its leaf hash: it was changed; run 'skjold audit verify'");
+                }
+            }
+
+            leaves.Add(row.LeafHash);
+        }
+
+        if (leaves.Count != count)
+        {
+            throw new AuditQueryTamperedException(first + leaves.Count, $"leaf {first + leaves.Count} is missing: the answer would be incomplete; run 'skjold audit verify'");
+        }
+
+        IReadOnlyList<byte[]> path;
+        try
+        {
+            path = await MerkleTree.InclusionProofAsync(first, head.Size, store, ct).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new AuditQueryTamperedException(first, $"the leaves {first} to {first + count - 1} cannot be proven in the signed tree ({ex.Message}); run 'skjold audit verify'");
+        }
+
+        var spliced = new List<byte[]>(path.Count);
+        for (var k = 0; k < bits; k++)
+        {
+            spliced.Add(SubtreeHash(leaves, 1 << k, 1 << k));
+        }
+
+        spliced.AddRange(path.Skip(bits));
+        if (!MerkleTree.VerifyInclusion(first, head.Size, leaves[0], spliced, head.Root))
+        {
+            throw new AuditQueryTamperedException(first, $"the leaves {first} to {first + count - 1} are not those the signed tree holds: the answer would be forged; run 'skjold audit verify'");
+        }
+    }
+
+    private static byte[] SubtreeHash(List<byte[]> leaves, int from, int count) =>
+        count == 1 ? leaves[from] : MerkleHash.Node(SubtreeHash(leaves, from, count / 2), SubtreeHash(leaves, from + (count / 2), count / 2));
+
+    private async Task<List<(AuditRecord Record, byte[]? Payload)>> FetchAsync(AuditQuery q, CancellationToken ct)
+    {
+        var list = new List<(AuditRecord, byte[]?)>();
+        await foreach (var row in store.QueryAsync(q, payloads: true, ct).ConfigureAwait(false))
+        {
+            list.Add(row);
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// The row's fields as sealed: from its payload when it has one (which must match its leaf hash,
+    /// unless an erasure record covers it, and its columns); null for a purged row a purge record covers.
+    /// </summary>
+    private static AuditRecord? Confirm(AuditRecord columns, byte[]? payload, List<(long From, long To)> redacted)
+    {
+        if (payload is null)
+        {
+            return columns.Purged && Covered(redacted, columns.Index)
+                ? null
+                : throw new AuditQueryTamperedException(columns.Index, $"leaf {columns.Index}: the payload is gone and no sealed purge record covers it: the answer would be incomplete; run 'skjold audit verify'");
+        }
+
+        var derived = Derive(columns.Index, payload)
+            ?? throw new AuditQueryTamperedException(columns.Index, $"leaf {columns.Index}: the stored event is not valid JSON: it was changed; run 'skjold audit verify'");
+        if (!SameFields(derived, columns))
+        {
+            throw new AuditQueryTamperedException(columns.Index, $"leaf {columns.Index}: the stored columns do not match the sealed event: the row was edited and the answer would be forged; run 'skjold audit verify'");
+        }
+
+        return derived;
+    }
+
+    private static AuditRecord? Derive(long index, byte[] payload)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(payload);
+            return AuditEventReader.Extract(doc.RootElement, index);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool SameFields(AuditRecord a, AuditRecord b) =>
+        SqlAuditStore.Micros(a.Time) == SqlAuditStore.Micros(b.Time) && a.AuditId == b.AuditId && a.Stage == b.Stage && a.Verb == b.Verb
+        && a.Username == b.Username && a.Groups.SequenceEqual(b.Groups) && a.SourceIp == b.SourceIp && a.UserAgent == b.UserAgent
+        && a.Resource == b.Resource && a.Subresource == b.Subresource && a.Namespace == b.Namespace && a.Name == b.Name
+        && a.ApiGroup == b.ApiGroup && a.Code == b.Code && a.RequestUri == b.RequestUri;
+
+    /// <summary>Whether the chunk's stored columns hash to the sealed column digest.</summary>
+    private static bool ColumnsMatch(long chunk, List<(AuditRecord Record, byte[]? Payload)> rows, ChunkSeals.Seal seal)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (r, _) in rows)
+        {
+            if (r.Purged)
+            {
+                return false;
+            }
+
+            ChunkSeals.AppendColumns(h, r.Index, SqlAuditStore.Micros(r.Time), r);
+        }
+
+        return h.GetHashAndReset().AsSpan().SequenceEqual(seal.Columns);
+    }
+
+    /// <summary>Leaf ranges that sealed purge and erasure records cover (their records proven under the signed head).</summary>
+    private async Task<List<(long From, long To)>> RedactedRangesAsync(SignedTreeHead? head, CancellationToken ct)
+    {
+        var ranges = new List<(long, long)>();
+        if (head is null)
+        {
+            return ranges;
+        }
+
+        var records = await FetchAsync(new AuditQuery { User = "skjold:audit", Resource = "auditlog", Verbs = ["purge", "erase"], Limit = int.MaxValue, ToIndex = head.Size }, ct).ConfigureAwait(false);
+        foreach (var part in records.Chunk(512))
+        {
+            IReadOnlyList<IReadOnlyList<byte[]>> proofs;
+            try
+            {
+                proofs = await MerkleTree.InclusionProofsAsync([.. part.Select(p => p.Record.Index)], head.Size, store, ct).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new AuditQueryTamperedException(part[0].Record.Index, $"the purge and erasure records cannot be proven in the signed tree ({ex.Message}); run 'skjold audit verify'");
+            }
+
+            for (var k = 0; k < part.Length; k++)
+            {
+                var (record, payload) = part[k];
+                if (payload is null || !MerkleTree.VerifyInclusion(record.Index, head.Size, MerkleHash.Leaf(payload), proofs[k], head.Root))
+                {
+                    continue; // not a sealed record: it covers nothing
+                }
+
+                using var doc = JsonDocument.Parse(payload);
+                if (!doc.RootElement.TryGetProperty("annotations"u8, out var ann) || ann.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+
+                foreach (var p in ann.EnumerateObject())
+                {
+                    if (p.Name.EndsWith(".leaves", StringComparison.Ordinal) && p.Value.ValueKind == JsonValueKind.String)
+                    {
+                        ranges.AddRange(RedactionOutcome.ParseRanges(p.Value.GetString()!).Where(r => r.To < record.Index));
+                    }
+                }
+            }
+        }
+
+        return ranges;
+    }
+
+    private static bool Covered(List<(long From, long To)> ranges, long leaf) => ranges.Any(r => r.From <= leaf && leaf <= r.To);
+
+    private static long CountIn(List<(long From, long To)> ranges, long from, long to) =>
+        ranges.Sum(r => Math.Max(0, Math.Min(r.To + 1, to) - Math.Max(r.From, from)));
+
+    private static bool Carries(AuditRecord r, string term)
+    {
+        var list = new List<string>();
+        ChunkSeals.Terms(r, list);
+        return list.Contains(term, StringComparer.Ordinal);
+    }
+
+    /// <summary>The store query that finds a term's rows by the store's index.</summary>
+    private static AuditQuery TermQuery(string term)
+    {
+        var value = term[2..];
+        return term[0] switch
+        {
+            'u' => new AuditQuery { User = value },
+            'n' => new AuditQuery { Namespace = value },
+            'i' => new AuditQuery { SourceIp = value },
+            'R' => new AuditQuery { Resource = value },
+            'r' => new AuditQuery { Resource = value[..value.LastIndexOf('/')], Namespace = value[(value.LastIndexOf('/') + 1)..] },
+            'a' => new AuditQuery { ApiGroup = value },
+            'g' => new AuditQuery { Group = value },
+            'v' => new AuditQuery { Verbs = [value] },
+            's' => new AuditQuery { Subresources = [value] },
+            _ => new AuditQuery { Codes = [int.Parse(value, System.Globalization.CultureInfo.InvariantCulture)] },
+        };
+    }
+
+    /// <summary>Every filter of the query, applied to re-derived fields.</summary>
+    public static bool Matches(AuditQuery q, AuditRecord r)
+    {
+        if (q.FromIndex is { } f && r.Index < f)
+        {
+            return false;
+        }
+
+        if (q.ToIndex is { } t && r.Index >= t)
+        {
+            return false;
+        }
+
+        if ((q.Since is { } since && r.Time < since) || (q.Until is { } until && r.Time >= until))
+        {
+            return false;
+        }
+
+        if ((q.User is not null && r.Username != q.User) || (q.Resource is not null && r.Resource != q.Resource)
+            || (q.Namespace is not null && r.Namespace != q.Namespace) || (q.ApiGroup is not null && r.ApiGroup != q.ApiGroup)
+            || (q.SourceIp is not null && r.SourceIp != q.SourceIp))
+        {
+            return false;
+        }
+
+        if (q.Name is not null && !(r.Name == q.Name || (q.IncludeCollection && r.Name is null)))
+        {
+            return false;
+        }
+
+        if ((q.Verbs.Count > 0 && (r.Verb is null || !q.Verbs.Contains(r.Verb, StringComparer.Ordinal)))
+            || (q.Subresources.Count > 0 && (r.Subresource is null || !q.Subresources.Contains(r.Subresource, StringComparer.Ordinal)))
+            || (q.Codes.Count > 0 && (r.Code is null || !q.Codes.Contains(r.Code.Value))))
+        {
+            return false;
+        }
+
+        return q.Group is null || r.Groups.Contains(q.Group, StringComparer.Ordinal);
+    }
+}
