@@ -63,7 +63,7 @@ public sealed record VerifyOptions
 public static class AuditVerifier
 {
     private const int MaxReported = 50;
-    private const int Batch = 2048;
+    private const int Batch = 4096;
 
     /// <summary>The re-derived view of one stored row (computed in parallel).</summary>
     private struct Derived
@@ -73,6 +73,7 @@ public static class AuditVerifier
         public string? ColumnMismatch;
         public SystemRecord? Record;
         public string? ParseError;
+        public TermPostings.Term[]? Terms;
     }
 
     /// <summary>A purge, erasure or key rotation recorded by Skjold in the log itself.</summary>
@@ -84,14 +85,20 @@ public static class AuditVerifier
         var problems = new List<VerificationProblem>();
         long problemCount = 0;
         var warnings = new List<string>();
+        var problemLock = new Lock();
         void Add(string kind, long? leaf, string message)
         {
-            problemCount++;
-            if (problems.Count < MaxReported)
+            lock (problemLock)
             {
-                problems.Add(new VerificationProblem(kind, leaf, message));
+                problemCount++;
+                if (problems.Count < MaxReported)
+                {
+                    problems.Add(new VerificationProblem(kind, leaf, message));
+                }
             }
         }
+
+        var indexChecks = new List<Task>();
 
         var (size, stateRoot) = await store.StateAsync(ct).ConfigureAwait(false);
         var heads = await store.TreeHeadsAsync(ct).ConfigureAwait(false);
@@ -145,10 +152,8 @@ public static class AuditVerifier
 
         var frontier = new Frontier();
         var emitted = new List<(int, long, byte[])>();
-        await using var nodes = store.ReadStoredNodesAsync(ct).GetAsyncEnumerator(ct);
-        var nodeAvailable = await nodes.MoveNextAsync().ConfigureAwait(false);
-        await using var tiles = store.ReadTilesAsync(ct).GetAsyncEnumerator(ct);
-        var tileAvailable = await tiles.MoveNextAsync().ConfigureAwait(false);
+        await using var nodes = new Lookahead<(int Level, long Index, byte[] Hash)>(store.ReadStoredNodesAsync(ct).GetAsyncEnumerator(ct));
+        await using var tiles = new Lookahead<(long Tile, byte[] Hashes)>(store.ReadTilesAsync(ct).GetAsyncEnumerator(ct));
         var tileBuffer = new byte[16 * 32];
 
         var records = new List<SystemRecord>();
@@ -165,29 +170,57 @@ public static class AuditVerifier
 
         // The open chunk as re-derived from the payloads: its seal and its terms.
         ChunkSeals.Sealer? sealer = null;
-        var chunkTerms = new Dictionary<string, List<long>>(StringComparer.Ordinal);
-        var chunkRedacted = false;
-        var chunkDerivable = false;
-        var terms = new List<string>();
+        var chunkTerms = new Dictionary<TermPostings.Term, List<long>>();
 
-        var batch = new List<StoredRow>(Batch);
-        var derived = new Derived[Batch];
-        await using var rows = store.ReadRowsAsync(0, long.MaxValue, ct).GetAsyncEnumerator(ct);
-        var more = true;
-        while (more)
+        // Rows are read on one thread and re-derived (hash, parse, compare) on the others, a batch ahead
+        // of the checks that must run in leaf order.
+        var pipeline = System.Threading.Channels.Channel.CreateBounded<(List<StoredRow> Rows, Task<Derived[]> Derived)>(3);
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reader = Task.Run(async () =>
         {
-            batch.Clear();
-            while (batch.Count < Batch && (more = await rows.MoveNextAsync().ConfigureAwait(false)))
+            try
             {
-                batch.Add(rows.Current);
-            }
+                var current = new List<StoredRow>(Batch);
+                await foreach (var r in store.ReadRowsAsync(0, long.MaxValue, stopReading.Token).ConfigureAwait(false))
+                {
+                    current.Add(r);
+                    if (current.Count == Batch)
+                    {
+                        var full = current;
+                        await pipeline.Writer.WriteAsync((full, Task.Run(() => DeriveAll(full), stopReading.Token)), stopReading.Token).ConfigureAwait(false);
+                        current = new List<StoredRow>(Batch);
+                    }
+                }
 
-            if (batch.Count == 0)
+                if (current.Count > 0)
+                {
+                    var last = current;
+                    await pipeline.Writer.WriteAsync((last, Task.Run(() => DeriveAll(last), stopReading.Token)), stopReading.Token).ConfigureAwait(false);
+                }
+
+                pipeline.Writer.Complete();
+            }
+            catch (Exception ex)
             {
-                break;
+                pipeline.Writer.Complete(ex);
             }
+        }, CancellationToken.None);
 
-            Parallel.For(0, batch.Count, new ParallelOptions { CancellationToken = ct }, i => derived[i] = Derive(batch[i]));
+        Derived[] DeriveAll(List<StoredRow> list)
+        {
+            var result = new Derived[list.Count];
+            Parallel.For(0, list.Count, new ParallelOptions { CancellationToken = stopReading.Token }, i => result[i] = Derive(list[i], indexedKinds));
+            return result;
+        }
+
+        await foreach (var (batch, deriving) in pipeline.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            var derived = await deriving.ConfigureAwait(false);
+
+            // Stored nodes and tiles up to the end of this batch, read ahead so that the checks in leaf order need no I/O.
+            var batchEnd = batch[^1].Columns.Index + 1;
+            await nodes.FillAsync(n => ((n.Index + 1) << n.Level) <= batchEnd, ct).ConfigureAwait(false);
+            await tiles.FillAsync(t => t.Tile <= batchEnd >> 4, ct).ConfigureAwait(false);
             for (var b = 0; b < batch.Count; b++)
             {
                 var row = batch[b];
@@ -219,9 +252,7 @@ public static class AuditVerifier
                 {
                     await CloseChunkAsync().ConfigureAwait(false);
                     sealer = new ChunkSeals.Sealer(bits, index >> bits, new byte[32]);
-                    chunkDerivable = (index & (chunkSize - 1)) == 0;
-                    chunkRedacted = false;
-                    chunkTerms.Clear();
+                    chunkTerms = [];
                 }
 
                 if (row.Payload is null)
@@ -234,14 +265,11 @@ public static class AuditVerifier
                     {
                         Add("payload-missing", index, $"leaf {index}: the event's payload is gone but the row is not marked purged");
                     }
-
-                    chunkRedacted = true;
                 }
                 else if (d.ParseError is not null)
                 {
                     Add("changed", index, $"leaf {index}: the stored event is not valid JSON ({d.ParseError}): it was changed");
                     mismatched.Add(index);
-                    chunkRedacted = true;
                 }
                 else
                 {
@@ -253,7 +281,6 @@ public static class AuditVerifier
                     if (!d.HashOk)
                     {
                         mismatched.Add(index); // changed, unless an erasure record covers it (checked below)
-                        chunkRedacted = true;
                     }
 
                     if (d.ColumnMismatch is { } column)
@@ -282,43 +309,29 @@ public static class AuditVerifier
 
                     if (d.Fields is { } f)
                     {
-                        if (chunkDerivable && sealer.Next == index)
+                        if (d.HashOk && indexedKinds.Length > 0)
                         {
-                            sealer.Add(index, SqlAuditStore.Micros(f.Time), f);
-                        }
-                        else
-                        {
-                            chunkDerivable = false;
-                        }
-
-                        if (d.HashOk)
-                        {
-                            ChunkSeals.Terms(f, terms);
-                            foreach (var t in terms)
+                            foreach (var t in d.Terms!)
                             {
-                                if (indexedKinds.Contains(t[0], StringComparison.Ordinal))
+                                if (indexedKinds.Contains(t.Kind, StringComparison.Ordinal))
                                 {
-                                    (chunkTerms.TryGetValue(t, out var l) ? l : chunkTerms[t] = []).Add(index);
+                                    ref var l = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(chunkTerms, t, out _);
+                                    (l ??= []).Add(index);
                                 }
                             }
                         }
                     }
                 }
 
-                if (row.Payload is null || d.Fields is null)
-                {
-                    chunkDerivable = false; // the chunk's seal cannot be re-derived
-                }
-
                 emitted.Clear();
                 if (!broken)
                 {
                     frontier.Append(row.LeafHash, emitted);
-                    await CheckNodesAsync().ConfigureAwait(false);
+                    CheckNodes();
                     row.LeafHash.CopyTo(tileBuffer, (int)(index & 15) * 32);
                     if ((index & 15) == 15)
                     {
-                        await CheckTileAsync(index >> 4).ConfigureAwait(false);
+                        CheckTile(index >> 4);
                     }
                 }
 
@@ -387,7 +400,9 @@ public static class AuditVerifier
             }
         }
 
+        await reader.ConfigureAwait(false);
         await CloseChunkAsync().ConfigureAwait(false);
+        await Task.WhenAll(indexChecks).ConfigureAwait(false);
         progress?.Report(checkedLeaves);
         if (expected < size)
         {
@@ -399,11 +414,12 @@ public static class AuditVerifier
             Add("state", null, "the stored tree state does not match the events");
         }
 
-        while (nodeAvailable && !broken)
+        await nodes.FillAsync(_ => true, ct).ConfigureAwait(false);
+        while (!broken && nodes.TryPeek(out var left))
         {
-            var (l, i, _) = nodes.Current;
+            var (l, i, _) = left;
             Add("node", i << l, $"tree node ({l}, {i}) is not part of the tree: the nodes table was edited");
-            nodeAvailable = await nodes.MoveNextAsync().ConfigureAwait(false);
+            nodes.Take();
         }
 
         if (firstRootMismatchSize >= 0)
@@ -494,7 +510,7 @@ public static class AuditVerifier
             TrustedKeys = [.. trusted.Keys],
         };
 
-        async Task CheckNodesAsync()
+        void CheckNodes()
         {
             foreach (var node in emitted)
             {
@@ -505,14 +521,14 @@ public static class AuditVerifier
 
                 // Stored nodes come in the order appends complete them.
                 var at = Position(node);
-                while (nodeAvailable && Position(nodes.Current) < at)
+                while (nodes.TryPeek(out var stored) && Position(stored) < at)
                 {
-                    Add("node", nodes.Current.Index << nodes.Current.Level, $"tree node ({nodes.Current.Level}, {nodes.Current.Index}) is not part of the tree: the nodes table was edited");
-                    nodeAvailable = await nodes.MoveNextAsync().ConfigureAwait(false);
+                    Add("node", stored.Index << stored.Level, $"tree node ({stored.Level}, {stored.Index}) is not part of the tree: the nodes table was edited");
+                    nodes.Take();
                 }
 
                 var (level, idx, hash) = node;
-                if (!nodeAvailable || Position(nodes.Current) != at)
+                if (!nodes.TryPeek(out var next) || Position(next) != at)
                 {
                     if (level >= lowestNode)
                     {
@@ -522,30 +538,30 @@ public static class AuditVerifier
                     continue;
                 }
 
-                if (!nodes.Current.Hash.AsSpan().SequenceEqual(hash))
+                if (!next.Hash.AsSpan().SequenceEqual(hash))
                 {
                     Add("node", idx << level, $"tree node ({level}, {idx}) over leaves {idx << level} to {((idx + 1) << level) - 1} does not match the leaves: the nodes table was edited (proofs from it would fail)");
                 }
 
-                nodeAvailable = await nodes.MoveNextAsync().ConfigureAwait(false);
+                nodes.Take();
             }
         }
 
-        async Task CheckTileAsync(long tile)
+        void CheckTile(long tile)
         {
-            while (tileAvailable && tiles.Current.Tile < tile)
+            while (tiles.TryPeek(out var t) && t.Tile < tile)
             {
-                tileAvailable = await tiles.MoveNextAsync().ConfigureAwait(false);
+                tiles.Take();
             }
 
-            if (tileAvailable && tiles.Current.Tile == tile)
+            if (tiles.TryPeek(out var current) && current.Tile == tile)
             {
-                if (!tiles.Current.Hashes.AsSpan().SequenceEqual(tileBuffer))
+                if (!current.Hashes.AsSpan().SequenceEqual(tileBuffer))
                 {
                     Add("tile", tile * 16, $"the tile of leaves {tile * 16} to {(tile * 16) + 15} does not match their leaf hashes: the tiles table was edited (proofs from it would fail)");
                 }
 
-                tileAvailable = await tiles.MoveNextAsync().ConfigureAwait(false);
+                tiles.Take();
             }
         }
 
@@ -559,31 +575,63 @@ public static class AuditVerifier
             var closing = sealer;
             sealer = null;
             var chunk = closing.Chunk;
-            if (chunkDerivable && closing.Complete && !chunkRedacted && seals.TryGetValue(chunk, out var stored)
-                && !closing.Finish().Digest.AsSpan().SequenceEqual(stored.Digest))
-            {
-                Add("index-seal", chunk << bits, $"the seal of chunk {chunk} does not match its events: its manifest or column digest was rewritten");
-            }
-
+            // A seal's contents are bound by the chain every head signs, and the columns it was made from
+            // are checked against the payloads row by row: recomputing it would only re-check the writer.
             closing.Dispose();
             if ((chunk + 1) << bits > size)
             {
                 return; // the open chunk has no term index rows yet
             }
 
-            // The store's term index must hold every (term, leaf) the payloads give.
-            if (indexedKinds.Length > 0 && await store.IndexEntriesAsync(chunk << bits, (chunk + 1) << bits, ct).ConfigureAwait(false) is { } entries)
+            // The store's term index must hold every (term, leaf) the payloads give: checked beside the
+            // leaf-order checks, one task per chunk.
+            if (indexedKinds.Length > 0)
             {
-                foreach (var (term, leaves) in chunkTerms)
+                var terms = chunkTerms;
+                chunkTerms = [];
+                indexChecks.Add(Task.Run(() => CheckIndexAsync(chunk, terms), ct));
+            }
+        }
+
+        async Task CheckIndexAsync(long chunk, Dictionary<TermPostings.Term, List<long>> terms)
+        {
+            // Postings are compared as stored (encoded); only a row that differs is decoded (an erasure
+            // leaves extra entries behind, which are harmless).
+            if (await store.PostingsOfChunkAsync(chunk << bits, (chunk + 1) << bits, ct).ConfigureAwait(false) is { } postings)
+            {
+                var offsets = new List<int>();
+                foreach (var (key, leaves) in terms)
                 {
-                    entries.TryGetValue(term, out var have);
-                    foreach (var leaf in leaves)
+                    var term = key.ToString();
+                    offsets.Clear();
+                    offsets.AddRange(leaves.Select(l => (int)(l - (chunk << bits))));
+                    if (postings.TryGetValue(term, out var data) && data.AsSpan().SequenceEqual(store.EncodePostings(offsets)))
                     {
-                        if (have is null || !have.Contains(leaf))
-                        {
-                            Add("index", leaf, $"leaf {leaf} is missing from the term index under '{term}': a query for it would silently omit the event");
-                            break;
-                        }
+                        continue;
+                    }
+
+                    List<long>? have = null;
+                    if (data is not null)
+                    {
+                        have = [];
+                        TermPostings.Decode(data, chunk << bits, 1 << bits, have);
+                    }
+
+                    if (MissingFrom(leaves, have) is { } leaf)
+                    {
+                        Add("index", leaf, $"leaf {leaf} is missing from the term index under '{term}': a query for it would silently omit the event");
+                    }
+                }
+            }
+            else if (await store.IndexEntriesAsync(chunk << bits, (chunk + 1) << bits, ct).ConfigureAwait(false) is { } entries)
+            {
+                foreach (var (key, leaves) in terms)
+                {
+                    var term = key.ToString();
+                    entries.TryGetValue(term, out var have);
+                    if (MissingFrom(leaves, have) is { } leaf)
+                    {
+                        Add("index", leaf, $"leaf {leaf} is missing from the term index under '{term}': a query for it would silently omit the event");
                     }
                 }
             }
@@ -699,6 +747,62 @@ public static class AuditVerifier
 
     private static long Position((int Level, long Index, byte[] Hash) n) => ((n.Index + 1) << n.Level) * 64 + n.Level;
 
+    /// <summary>The first of <paramref name="leaves"/> (ascending) not in <paramref name="have"/> (ascending), or null.</summary>
+    private static long? MissingFrom(List<long> leaves, List<long>? have)
+    {
+        if (have is null)
+        {
+            return leaves.Count > 0 ? leaves[0] : null;
+        }
+
+        var j = 0;
+        foreach (var leaf in leaves)
+        {
+            while (j < have.Count && have[j] < leaf)
+            {
+                j++;
+            }
+
+            if (j >= have.Count || have[j] != leaf)
+            {
+                return leaf;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>An async sequence read ahead into memory on demand, then consumed synchronously.</summary>
+    private sealed class Lookahead<T>(IAsyncEnumerator<T> source) : IAsyncDisposable
+    {
+        private readonly Queue<T> _buffer = new();
+        private bool _done;
+        private T _last = default!;
+
+        public async Task FillAsync(Func<T, bool> within, CancellationToken ct)
+        {
+            while (!_done && (_buffer.Count == 0 || within(_last)))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (await source.MoveNextAsync().ConfigureAwait(false))
+                {
+                    _last = source.Current;
+                    _buffer.Enqueue(_last);
+                }
+                else
+                {
+                    _done = true;
+                }
+            }
+        }
+
+        public bool TryPeek(out T item) => _buffer.TryPeek(out item!);
+
+        public void Take() => _buffer.Dequeue();
+
+        public ValueTask DisposeAsync() => source.DisposeAsync();
+    }
+
     private static IEnumerable<(string Prefix, bool Purge)> Entries(SystemRecord rec)
     {
         if (rec.Verb == "erase")
@@ -714,7 +818,7 @@ public static class AuditVerifier
         }
     }
 
-    private static Derived Derive(StoredRow row)
+    private static Derived Derive(StoredRow row, string indexedKinds)
     {
         var d = default(Derived);
         if (row.Payload is not { } payload)
@@ -729,6 +833,7 @@ public static class AuditVerifier
             var f = AuditEventReader.Extract(doc.RootElement, row.Columns.Index);
             d.Fields = f;
             d.ColumnMismatch = Mismatch(f, row.Columns);
+            d.Terms = indexedKinds.Length > 0 ? ChunkSeals.TermsOf(f) : null;
             if (f.Username == "skjold:audit" && f.Resource == "auditlog" && f.Verb is "purge" or "erase" or "rotate-key"
                 && doc.RootElement.TryGetProperty("annotations"u8, out var ann) && ann.ValueKind == JsonValueKind.Object)
             {

@@ -74,36 +74,79 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
         var until = q.Until is { } u0 ? SqlAuditStore.Micros(u0) : long.MaxValue;
         var window = light.Where(s => s.MaxTs >= since && s.MinTs < until).ToList();
         window.Sort((x, y) => q.Descending ? (y.MaxTs, y.Chunk).CompareTo((x.MaxTs, x.Chunk)) : (x.MinTs, x.Chunk).CompareTo((y.MinTs, y.Chunk)));
-        var seals = window.Count == 0 ? [] : (await store.SealsAsync(window.Min(w => w.Chunk), window.Max(w => w.Chunk) + 1, ct).ConfigureAwait(false)).ToDictionary(x => x.Chunk);
+        // Manifests are read as the search reaches them (64 chunks at a time), not all up front.
+        var seals = new Dictionary<long, ChunkSeals.Seal>();
+        async Task PrefetchAsync(int from, int count)
+        {
+            var wanted = window.Skip(from).Take(count).Select(w => w.Chunk).Where(c => !seals.ContainsKey(c)).ToList();
+            if (wanted.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var seal in await store.SealsAsync(wanted.Min(), wanted.Max() + 1, ct).ConfigureAwait(false))
+            {
+                seals.TryAdd(seal.Chunk, seal);
+            }
+        }
 
         Comparison<(AuditRecord Record, byte[]? Payload)> order = q.Descending
             ? (x, y) => (y.Record.Time, y.Record.Index).CompareTo((x.Record.Time, x.Record.Index))
             : (x, y) => (x.Record.Time, x.Record.Index).CompareTo((y.Record.Time, y.Record.Index));
         var found = new List<(AuditRecord Record, byte[]? Payload)>();
         var counted = new List<(long Index, byte[] Payload)>(); // rows a count relied on: each must be the tree's
-        var terms = ChunkSeals.Terms(q);
+        var groups = Groups(q);
         string method;
-        if (terms.Count > 0)
+        if (groups.Count > 0)
         {
-            // The rarest term over the window bounds the rows to fetch.
-            var term = terms.MinBy(t => window.Sum(w => (long)Seal(w.Chunk).Count(t)))!;
-            method = "sealed chunks by " + term;
-            for (var i = 0; i < window.Count; i++)
+            // The rarest group of terms over the window bounds the rows to fetch; chunks are fetched
+            // a few thousand expected rows at a time, and each chunk's count checked on its own.
+            // The rarest group, judged on up to 32 chunks spread over the window.
+            var sample = window.Count <= 32 ? window.Select((_, k) => k).ToList() : [.. Enumerable.Range(0, 32).Select(k => k * window.Count / 32)];
+            foreach (var k in sample)
+            {
+                await PrefetchAsync(k, 1).ConfigureAwait(false);
+            }
+
+            var group = groups.MinBy(g => sample.Sum(k => (long)g.Sum(t => Seal(window[k].Chunk).Count(t))))!;
+            method = "sealed chunks by " + string.Join("|", group);
+            var field = GroupQuery(group);
+            var i = 0;
+            while (i < window.Count)
             {
                 ct.ThrowIfCancellationRequested();
-                var chunk = window[i].Chunk;
-                var seal = Seal(chunk);
-                var expected = seal.Count(term);
-                if (expected > 0 || CountIn(redacted, chunk << bits, (chunk + 1) << bits) > 0)
+                await PrefetchAsync(i, 64).ConfigureAwait(false);
+                var batch = new List<(long Chunk, int Expected, long Slack)>();
+                long expectedRows = 0;
+                var last = i;
+                for (; last < window.Count && (batch.Count == 0 || expectedRows < 2048) && batch.Count < 64; last++)
                 {
-                    var rows = await FetchAsync(TermQuery(term) with { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct).ConfigureAwait(false);
-                    var carrying = 0;
+                    var chunk = window[last].Chunk;
+                    var expected = group.Sum(t => Seal(chunk).Count(t));
+                    var slack = CountIn(redacted, chunk << bits, (chunk + 1) << bits);
+                    batch.Add((chunk, expected, slack));
+                    expectedRows += expected;
+                }
+
+                var fetch = batch.Where(b => b.Expected > 0 || b.Slack > 0).ToList();
+                if (fetch.Count > 0)
+                {
+                    var from = fetch.Min(b => b.Chunk) << bits;
+                    var to = (fetch.Max(b => b.Chunk) + 1) << bits;
+                    var rows = await FetchAsync(field with { FromIndex = from, ToIndex = to, Limit = int.MaxValue }, ct).ConfigureAwait(false);
+                    var carrying = fetch.ToDictionary(b => b.Chunk, _ => 0);
                     foreach (var (record, payload) in rows)
                     {
-                        var derived = Confirm(record, payload, redacted);
-                        if (derived is not null && Carries(derived, term))
+                        var chunk = record.Index >> bits;
+                        if (!carrying.ContainsKey(chunk))
                         {
-                            carrying++;
+                            continue; // a chunk outside the window
+                        }
+
+                        var derived = Confirm(record, payload, redacted);
+                        if (derived is not null && Carries(derived, group))
+                        {
+                            carrying[chunk]++;
                             counted.Add((record.Index, payload!));
                         }
 
@@ -113,15 +156,18 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
                         }
                     }
 
-                    var slack = CountIn(redacted, chunk << bits, (chunk + 1) << bits);
-                    if (carrying > expected || carrying + slack < expected)
+                    foreach (var (chunk, expected, slack) in fetch)
                     {
-                        throw new AuditQueryTamperedException(chunk << bits,
-                            $"the index holds {carrying} events with {term} in leaves {chunk << bits} to {((chunk + 1) << bits) - 1}, but {expected} were sealed there: rows or index entries were edited, and the answer would be incomplete; run 'skjold audit verify'");
+                        if (carrying[chunk] > expected || carrying[chunk] + slack < expected)
+                        {
+                            throw new AuditQueryTamperedException(chunk << bits,
+                                $"the index holds {carrying[chunk]} events with {string.Join("|", group)} in leaves {chunk << bits} to {((chunk + 1) << bits) - 1}, but {expected} were sealed there: rows or index entries were edited, and the answer would be incomplete; run 'skjold audit verify'");
+                        }
                     }
                 }
 
-                if (Full(i))
+                i = last;
+                if (Full(i - 1))
                 {
                     break;
                 }
@@ -133,8 +179,9 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
             for (var i = 0; i < window.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
+                await PrefetchAsync(i, 16).ConfigureAwait(false);
                 var chunk = window[i].Chunk;
-                var rows = await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct).ConfigureAwait(false);
+                var rows = await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct, payloads).ConfigureAwait(false);
                 rows.Sort((x, y) => x.Record.Index.CompareTo(y.Record.Index));
                 if (!ColumnsMatch(chunk, rows, Seal(chunk)))
                 {
@@ -295,10 +342,10 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
     private static byte[] SubtreeHash(List<byte[]> leaves, int from, int count) =>
         count == 1 ? leaves[from] : MerkleHash.Node(SubtreeHash(leaves, from, count / 2), SubtreeHash(leaves, from + (count / 2), count / 2));
 
-    private async Task<List<(AuditRecord Record, byte[]? Payload)>> FetchAsync(AuditQuery q, CancellationToken ct)
+    private async Task<List<(AuditRecord Record, byte[]? Payload)>> FetchAsync(AuditQuery q, CancellationToken ct, bool payloads = true)
     {
         var list = new List<(AuditRecord, byte[]?)>();
-        await foreach (var row in store.QueryAsync(q, payloads: true, ct).ConfigureAwait(false))
+        await foreach (var row in store.QueryAsync(q, payloads, ct).ConfigureAwait(false))
         {
             list.Add(row);
         }
@@ -419,12 +466,46 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
     private static long CountIn(List<(long From, long To)> ranges, long from, long to) =>
         ranges.Sum(r => Math.Max(0, Math.Min(r.To + 1, to) - Math.Max(r.From, from)));
 
-    private static bool Carries(AuditRecord r, string term)
+    private static bool Carries(AuditRecord r, string[] group)
     {
         var list = new List<string>();
         ChunkSeals.Terms(r, list);
-        return list.Contains(term, StringComparer.Ordinal);
+        return group.Any(t => list.Contains(t, StringComparer.Ordinal));
     }
+
+    /// <summary>
+    /// Groups of terms one of which every match carries: one term per single-valued filter, and the
+    /// values of a verb, subresource or code filter together (an event carries at most one of them).
+    /// </summary>
+    private static List<string[]> Groups(AuditQuery q)
+    {
+        var groups = TermPostings.Of(q).Select(t => new[] { t }).ToList();
+        if (q.Verbs.Count > 0)
+        {
+            groups.Add([.. q.Verbs.Distinct(StringComparer.Ordinal).Select(v => "v:" + v)]);
+        }
+
+        if (q.Subresources.Count > 0)
+        {
+            groups.Add([.. q.Subresources.Distinct(StringComparer.Ordinal).Select(v => "s:" + v)]);
+        }
+
+        if (q.Codes.Count > 0)
+        {
+            groups.Add([.. q.Codes.Distinct().Select(c => "c:" + ChunkSeals.CodeText(c))]);
+        }
+
+        return groups;
+    }
+
+    /// <summary>The store query that finds a group's rows by the store's index.</summary>
+    private static AuditQuery GroupQuery(string[] group) => group[0][0] switch
+    {
+        'v' => new AuditQuery { Verbs = [.. group.Select(t => t[2..])] },
+        's' => new AuditQuery { Subresources = [.. group.Select(t => t[2..])] },
+        'c' => new AuditQuery { Codes = [.. group.Select(t => int.Parse(t[2..], System.Globalization.CultureInfo.InvariantCulture))] },
+        _ => TermQuery(group[0]),
+    };
 
     /// <summary>The store query that finds a term's rows by the store's index.</summary>
     private static AuditQuery TermQuery(string term)

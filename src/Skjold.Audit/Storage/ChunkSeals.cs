@@ -116,9 +116,9 @@ public static class ChunkSeals
             into.Add("s:" + s);
         }
 
-        if (f.Code is { } c)
+        if (CodeText(f.Code) is { } c)
         {
-            into.Add("c:" + c.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            into.Add("c:" + c);
         }
     }
 
@@ -144,44 +144,212 @@ public static class ChunkSeals
         return terms;
     }
 
-    /// <summary>The canonical bytes of an event's indexed columns, as the column digest hashes them.</summary>
-    public static void AppendColumns(IncrementalHash hash, long index, long ts, AuditRecord f)
+    /// <summary>Adds one event to a chunk's column digest: its leaf index and the hash of its columns.</summary>
+    public static void AppendColumns(IncrementalHash hash, long index, long ts, AuditRecord f) => AppendColumnHash(hash, index, ColumnHash(ts, f));
+
+    public static void AppendColumnHash(IncrementalHash hash, long index, ReadOnlySpan<byte> columnHash)
     {
         Span<byte> n = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(n, index);
         hash.AppendData(n);
-        BinaryPrimitives.WriteInt64BigEndian(n, ts);
-        hash.AppendData(n);
-        Text(hash, f.AuditId);
-        Text(hash, f.Stage);
-        Text(hash, f.Verb);
-        Text(hash, f.Username);
-        Text(hash, f.SourceIp);
-        Text(hash, f.UserAgent);
-        Text(hash, f.Resource);
-        Text(hash, f.Subresource);
-        Text(hash, f.Namespace);
-        Text(hash, f.Name);
-        Text(hash, f.ApiGroup);
-        Text(hash, f.Code?.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Text(hash, f.RequestUri);
-        Text(hash, SqlAuditStore.JoinGroups(f.Groups));
+        hash.AppendData(columnHash);
     }
 
-    private static void Text(IncrementalHash hash, string? value)
+    /// <summary>SHA-256 of an event's indexed columns in canonical form: time, then each field length-prefixed (one buffer, no allocation per field).</summary>
+    public static byte[] ColumnHash(long ts, AuditRecord f)
     {
-        Span<byte> len = stackalloc byte[4];
-        if (value is null)
+        var groups = SqlAuditStore.JoinGroups(f.Groups);
+        var code = CodeText(f.Code);
+        var max = 16 + (14 * 4) + Max(f.AuditId) + Max(f.Stage) + Max(f.Verb) + Max(f.Username) + Max(f.SourceIp) + Max(f.UserAgent) + Max(f.Resource)
+            + Max(f.Subresource) + Max(f.Namespace) + Max(f.Name) + Max(f.ApiGroup) + Max(code) + Max(f.RequestUri) + Max(groups);
+        var rented = max <= 1024 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(max);
+        Span<byte> buffer = rented ?? stackalloc byte[1024];
+        BinaryPrimitives.WriteInt64BigEndian(buffer, ts);
+        var n = 8;
+        n += Text(buffer[n..], f.AuditId);
+        n += Text(buffer[n..], f.Stage);
+        n += Text(buffer[n..], f.Verb);
+        n += Text(buffer[n..], f.Username);
+        n += Text(buffer[n..], f.SourceIp);
+        n += Text(buffer[n..], f.UserAgent);
+        n += Text(buffer[n..], f.Resource);
+        n += Text(buffer[n..], f.Subresource);
+        n += Text(buffer[n..], f.Namespace);
+        n += Text(buffer[n..], f.Name);
+        n += Text(buffer[n..], f.ApiGroup);
+        n += Text(buffer[n..], code);
+        n += Text(buffer[n..], f.RequestUri);
+        n += Text(buffer[n..], groups);
+        var result = SHA256.HashData(buffer[..n]);
+        if (rented is not null)
         {
-            BinaryPrimitives.WriteInt32BigEndian(len, -1);
-            hash.AppendData(len);
-            return;
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
 
-        var bytes = Encoding.UTF8.GetBytes(value);
-        BinaryPrimitives.WriteInt32BigEndian(len, bytes.Length);
-        hash.AppendData(len);
-        hash.AppendData(bytes);
+        return result;
+    }
+
+    /// <summary>The terms an event carries, as keys (no strings built, no dictionary).</summary>
+    internal static TermPostings.Term[] TermsOf(AuditRecord f)
+    {
+        var n = (f.Username is null ? 0 : 1) + (f.Namespace is null ? 0 : 1) + (f.SourceIp is null ? 0 : 1) + (f.Resource is null ? 0 : f.Namespace is null ? 1 : 2)
+            + (string.IsNullOrEmpty(f.ApiGroup) ? 0 : 1) + (f.Verb is null ? 0 : 1) + (f.Subresource is null ? 0 : 1) + (f.Code is null ? 0 : 1);
+        for (var i = 0; i < f.Groups.Count; i++)
+        {
+            if (!SqlAuditStore.IsImplicitGroup(f.Groups[i]) && IndexOf(f.Groups, f.Groups[i]) == i)
+            {
+                n++;
+            }
+        }
+
+        var terms = new TermPostings.Term[n];
+        var k = 0;
+        if (f.Username is { } u)
+        {
+            terms[k++] = new('u', u);
+        }
+
+        if (f.Namespace is { } ns)
+        {
+            terms[k++] = new('n', ns);
+        }
+
+        if (f.SourceIp is { } ip)
+        {
+            terms[k++] = new('i', ip);
+        }
+
+        if (f.Resource is { } r)
+        {
+            terms[k++] = new('R', r);
+            if (f.Namespace is not null)
+            {
+                terms[k++] = new('r', r, f.Namespace);
+            }
+        }
+
+        if (!string.IsNullOrEmpty(f.ApiGroup))
+        {
+            terms[k++] = new('a', f.ApiGroup);
+        }
+
+        for (var i = 0; i < f.Groups.Count; i++)
+        {
+            if (!SqlAuditStore.IsImplicitGroup(f.Groups[i]) && IndexOf(f.Groups, f.Groups[i]) == i)
+            {
+                terms[k++] = new('g', f.Groups[i]);
+            }
+        }
+
+        if (f.Verb is { } v)
+        {
+            terms[k++] = new('v', v);
+        }
+
+        if (f.Subresource is { } sub)
+        {
+            terms[k++] = new('s', sub);
+        }
+
+        if (CodeText(f.Code) is { } c)
+        {
+            terms[k++] = new('c', c);
+        }
+
+        return terms;
+    }
+
+    private static int Max(string? s) => s is null ? 0 : Encoding.UTF8.GetMaxByteCount(s.Length);
+
+    private static int Text(Span<byte> into, string? value)
+    {
+        if (value is null)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(into, -1);
+            return 4;
+        }
+
+        var length = Encoding.UTF8.GetBytes(value, into[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(into, length);
+        return 4 + length;
+    }
+
+    private static readonly string[] Codes = [.. Enumerable.Range(0, 600).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <summary>A response code as text, without a new string for the usual ones.</summary>
+    public static string? CodeText(int? code) => code is { } c ? c is >= 0 and < 600 ? Codes[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Counts the terms an event carries (as <see cref="Terms(AuditRecord, List{string})"/> lists them) without building strings.</summary>
+    internal static void CountTerms(AuditRecord f, Dictionary<TermPostings.Term, int> counts)
+    {
+        static void Put(Dictionary<TermPostings.Term, int> counts, TermPostings.Term t) =>
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, t, out _)++;
+
+        if (f.Username is { } u)
+        {
+            Put(counts, new('u', u));
+        }
+
+        if (f.Namespace is { } ns)
+        {
+            Put(counts, new('n', ns));
+        }
+
+        if (f.SourceIp is { } ip)
+        {
+            Put(counts, new('i', ip));
+        }
+
+        if (f.Resource is { } r)
+        {
+            Put(counts, new('R', r));
+            if (f.Namespace is not null)
+            {
+                Put(counts, new('r', r, f.Namespace));
+            }
+        }
+
+        if (!string.IsNullOrEmpty(f.ApiGroup))
+        {
+            Put(counts, new('a', f.ApiGroup));
+        }
+
+        for (var i = 0; i < f.Groups.Count; i++)
+        {
+            var g = f.Groups[i];
+            if (!SqlAuditStore.IsImplicitGroup(g) && IndexOf(f.Groups, g) == i)
+            {
+                Put(counts, new('g', g));
+            }
+        }
+
+        if (f.Verb is { } v)
+        {
+            Put(counts, new('v', v));
+        }
+
+        if (f.Subresource is { } s)
+        {
+            Put(counts, new('s', s));
+        }
+
+        if (CodeText(f.Code) is { } c)
+        {
+            Put(counts, new('c', c));
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<string> list, string value)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] == value)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     public static byte[] DigestOf(long chunk, long minTs, long maxTs, ReadOnlySpan<byte> columns, ReadOnlySpan<byte> manifest)
@@ -214,8 +382,7 @@ public static class ChunkSeals
     {
         private readonly int _bits;
         private readonly IncrementalHash _columns = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private readonly Dictionary<string, int> _counts = new(StringComparer.Ordinal);
-        private readonly List<string> _terms = [];
+        private readonly Dictionary<TermPostings.Term, int> _counts = [];
         private long _min = long.MaxValue;
         private long _max = long.MinValue;
 
@@ -236,18 +403,20 @@ public static class ChunkSeals
 
         public bool Complete => Next == (Chunk + 1) << _bits;
 
-        public void Add(long index, long ts, AuditRecord fields)
+        public void Add(long index, long ts, AuditRecord fields) => Add(index, ts, ColumnHash(ts, fields), TermsOf(fields));
+
+        /// <summary>Adds an event whose column hash and terms were computed when it was prepared.</summary>
+        internal void Add(long index, long ts, byte[] columnHash, TermPostings.Term[] terms)
         {
             if (index != Next)
             {
                 throw new InvalidOperationException($"chunk seal expected leaf {Next}, got {index}");
             }
 
-            AppendColumns(_columns, index, ts, fields);
-            Terms(fields, _terms);
-            foreach (var t in _terms)
+            AppendColumnHash(_columns, index, columnHash);
+            foreach (var t in terms)
             {
-                _counts[t] = _counts.GetValueOrDefault(t) + 1;
+                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, t, out _)++;
             }
 
             _min = Math.Min(_min, ts);
@@ -258,7 +427,7 @@ public static class ChunkSeals
         public Seal Finish()
         {
             var columns = _columns.GetHashAndReset();
-            var entries = _counts.Select(kv => (Hash: TermHash(kv.Key), kv.Value)).OrderBy(e => e.Hash).ToList();
+            var entries = _counts.Select(kv => (Hash: TermHash(kv.Key.ToString()), kv.Value)).OrderBy(e => e.Hash).ToList();
             var manifest = new byte[entries.Count * 12];
             for (var i = 0; i < entries.Count; i++)
             {

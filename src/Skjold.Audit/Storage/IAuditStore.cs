@@ -79,7 +79,13 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     /// completed chunk in the embedded store, explicit groups in PostgreSQL's group index); null when
     /// the range is not indexed that way.
     /// </summary>
-    Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken);
+    Task<Dictionary<string, List<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>The embedded store's postings rows of a completed chunk, encoded as stored; null for stores without postings or the open chunk.</summary>
+    Task<Dictionary<string, byte[]>?> PostingsOfChunkAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>Encodes chunk offsets as the store's postings do.</summary>
+    byte[] EncodePostings(List<int> offsets);
 
     /// <summary>Which term kinds <see cref="IndexEntriesAsync"/> covers (u, n, i, R, r, a, g).</summary>
     string IndexedTermKinds { get; }

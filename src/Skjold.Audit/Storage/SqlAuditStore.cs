@@ -290,7 +290,7 @@ public abstract class SqlAuditStore : IAuditStore
         var index = first;
         foreach (var e in events)
         {
-            sealer.Add(index++, Micros(e.Fields.Time), e.Fields);
+            sealer.Add(index++, Micros(e.Fields.Time), e.ColumnHash, e.Terms);
             if (sealer.Complete)
             {
                 var seal = sealer.Finish();
@@ -717,7 +717,12 @@ public abstract class SqlAuditStore : IAuditStore
         yield break;
     }
 
-    public virtual async Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
+    public virtual Task<Dictionary<string, byte[]>?> PostingsOfChunkAsync(long from, long to, CancellationToken cancellationToken) =>
+        Task.FromResult<Dictionary<string, byte[]>?>(null);
+
+    public virtual byte[] EncodePostings(List<int> offsets) => throw new NotSupportedException("this store keeps no postings");
+
+    public virtual async Task<Dictionary<string, List<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
     {
         if (!HasGroupIndex)
         {
@@ -727,18 +732,18 @@ public abstract class SqlAuditStore : IAuditStore
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
-            await using var cmd = Command(c, null, "SELECT grp, idx FROM group_index WHERE idx >= @a AND idx < @b", ("a", from), ("b", to));
+            var result = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+            await using var cmd = Command(c, null, "SELECT grp, idx FROM group_index WHERE idx >= @a AND idx < @b ORDER BY grp, idx", ("a", from), ("b", to));
             await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var term = "g:" + r.GetString(0);
-                if (!result.TryGetValue(term, out var set))
+                if (!result.TryGetValue(term, out var list))
                 {
-                    result[term] = set = [];
+                    result[term] = list = [];
                 }
 
-                set.Add(r.GetInt64(1));
+                list.Add(r.GetInt64(1));
             }
 
             return result;
@@ -750,7 +755,7 @@ public abstract class SqlAuditStore : IAuditStore
     }
 
     /// <summary>Rows [from, to) in index order with every column, the leaf hash and the payload: what verification re-derives.</summary>
-    public async IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public virtual async IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try

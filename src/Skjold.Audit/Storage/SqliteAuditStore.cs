@@ -193,8 +193,118 @@ public sealed class SqliteAuditStore : SqlAuditStore
         }
     }
 
+    /// <summary>
+    /// Rows for verification through SQLite's own API, a page of 4,096 per statement: every column,
+    /// leaf hash and payload, with the strings that repeat from row to row (verbs, users, namespaces)
+    /// made once. Reading them through ADO.NET cost three times the rest of verification.
+    /// </summary>
+    public override async IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var db = c.Handle!;
+        var cache = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lookup = cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        string? Str(sqlite3_stmt st, int i)
+        {
+            if (raw.sqlite3_column_type(st, i) == raw.SQLITE_NULL)
+            {
+                return null;
+            }
+
+            var bytes = raw.sqlite3_column_blob(st, i);
+            if (bytes.Length > 256)
+            {
+                return System.Text.Encoding.UTF8.GetString(bytes);
+            }
+
+            Span<char> chars = stackalloc char[256];
+            var n = System.Text.Encoding.UTF8.GetChars(bytes, chars);
+            if (lookup.TryGetValue(chars[..n], out var known))
+            {
+                return known;
+            }
+
+            var made = new string(chars[..n]);
+            if (cache.Count < 65536)
+            {
+                cache[made] = made;
+            }
+
+            return made;
+        }
+
+        using var st = Prepare(db, $"SELECT {Columns}, purged, payload FROM events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT 4096");
+        var next = from;
+        while (next < to)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            raw.sqlite3_reset(st);
+            raw.sqlite3_bind_int64(st, 1, next);
+            raw.sqlite3_bind_int64(st, 2, to);
+            var page = new List<StoredRow>(4096);
+            int rc;
+            while ((rc = raw.sqlite3_step(st)) == raw.SQLITE_ROW)
+            {
+                var groups = Str(st, 16);
+                var record = new AuditRecord(
+                    raw.sqlite3_column_int64(st, 0),
+                    DateTimeOffset.UnixEpoch.AddTicks(raw.sqlite3_column_int64(st, 1) * 10),
+                    Str(st, 2), Str(st, 3), Str(st, 4), Str(st, 5), [], Str(st, 6), Str(st, 7), Str(st, 8), Str(st, 9), Str(st, 10), Str(st, 11), Str(st, 12),
+                    raw.sqlite3_column_type(st, 13) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int(st, 13),
+                    Str(st, 14))
+                {
+                    Groups = groups is null ? [] : groups.Split('\n'),
+                    Purged = raw.sqlite3_column_int64(st, 17) != 0,
+                };
+                var payload = raw.sqlite3_column_type(st, 18) == raw.SQLITE_NULL ? null : raw.sqlite3_column_blob(st, 18).ToArray();
+                page.Add(new StoredRow(record, raw.sqlite3_column_blob(st, 15).ToArray(), payload));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+            }
+
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            foreach (var row in page)
+            {
+                yield return row;
+            }
+
+            next = page[^1].Columns.Index + 1;
+            if (page.Count < 4096)
+            {
+                yield break;
+            }
+        }
+    }
+
     /// <summary>The postings of a completed, indexed chunk (null for the open chunk or a range that is not one chunk).</summary>
-    public override async Task<Dictionary<string, HashSet<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
+    public override async Task<Dictionary<string, List<long>>?> IndexEntriesAsync(long from, long to, CancellationToken cancellationToken)
+    {
+        if (await PostingsOfChunkAsync(from, to, cancellationToken).ConfigureAwait(false) is not { } raw)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        foreach (var (term, data) in raw)
+        {
+            var list = new List<long>();
+            TermPostings.Decode(data, from, ChunkSize, list);
+            result[term] = list;
+        }
+
+        return result;
+    }
+
+    /// <summary>The postings rows of a completed chunk as stored (term to encoded offsets); null for the open chunk.</summary>
+    public override async Task<Dictionary<string, byte[]>?> PostingsOfChunkAsync(long from, long to, CancellationToken cancellationToken)
     {
         if (from % ChunkSize != 0 || to - from != ChunkSize)
         {
@@ -204,27 +314,27 @@ public sealed class SqliteAuditStore : SqlAuditStore
         var chunk = from >> _chunkBits;
         await using var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         await using (var check = Command(c, null, "SELECT count(*) FROM chunks WHERE chunk = @c", ("c", chunk)))
         {
             if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
             {
-                return new Dictionary<string, HashSet<long>>(StringComparer.Ordinal); // the chunk's index row is gone: every term is missing
+                return result; // the chunk's index row is gone: every term is missing
             }
         }
 
-        var result = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
         await using var cmd = Command(c, null, "SELECT term, data FROM postings WHERE chunk = @c", ("c", chunk));
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var list = new List<long>();
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Clear();
-            TermPostings.Decode((byte[])r.GetValue(1), from, ChunkSize, list);
-            result[r.GetString(0)] = [.. list];
+            result[r.GetString(0)] = (byte[])r.GetValue(1);
         }
 
         return result;
     }
+
+    /// <summary>Encodes a chunk's offsets as the postings store them (for comparing without decoding).</summary>
+    public override byte[] EncodePostings(List<int> offsets) => TermPostings.Encode(offsets, ChunkSize);
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
