@@ -47,6 +47,9 @@ public sealed record VerifyOptions
 
     /// <summary>A tree head the auditor kept (skjold audit checkpoint): the log must extend it.</summary>
     public SignedTreeHead? Checkpoint { get; init; }
+
+    /// <summary>Further public keys the auditor trusts (for example the keys of a log rotated before the auditor's copy).</summary>
+    public IReadOnlyList<TreeHeadVerifier> AlsoTrusted { get; init; } = [];
 }
 
 /// <summary>
@@ -110,6 +113,10 @@ public static class AuditVerifier
 
         // Keys: the given one, and those it (or a key it trusts) rotated to in a sealed record.
         var trusted = new Dictionary<string, TreeHeadVerifier>(StringComparer.Ordinal) { [key.KeyId] = key };
+        foreach (var also in options.AlsoTrusted)
+        {
+            trusted.TryAdd(also.KeyId, also);
+        }
         var ownedVerifiers = new List<TreeHeadVerifier>();
         var pendingKeys = new List<(long Index, string KeyId, string Pem)>();
 
@@ -462,6 +469,16 @@ public static class AuditVerifier
             if (h.Index is { } index && index.Bits == bits && chainAt.TryGetValue(index.Chunks, out var expectedChain) && !expectedChain.AsSpan().SequenceEqual(index.Chain))
             {
                 Add("index-seal", index.Chunks << bits, $"the chunk seals up to chunk {index.Chunks} differ from what the tree head at size {h.Size} signed: the query index was rewritten");
+            }
+        }
+
+        // The latest head's seal of the open chunk (the one queries rely on).
+        if (heads.Count > 0 && heads[^1].Index is { } last && last.Bits == bits && heads[^1].Size > last.Chunks << bits)
+        {
+            var open = await store.PartialSealAsync(heads[^1].Size, ct).ConfigureAwait(false);
+            if (open is null || !open.IsConsistent || !open.Digest.AsSpan().SequenceEqual(last.Partial))
+            {
+                Add("index-seal", last.Chunks << bits, $"the seal of leaves {last.Chunks << bits} to {heads[^1].Size - 1} differs from what the latest tree head signed: the query index was rewritten");
             }
         }
 

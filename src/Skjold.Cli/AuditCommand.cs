@@ -121,7 +121,7 @@ internal static partial class AuditCommand
     {
         var store = new AuditStoreOptions();
         var bundle = new Option<string?>("--bundle") { Description = "Verify an exported bundle offline instead of the store" };
-        var publicKey = new Option<string?>("--public-key") { Description = "The auditor's copy of the public key (PEM). Without it the key directory's audit-signing-key.pub.pem is used, which proves nothing against whoever can write that directory" };
+        var publicKey = new Option<string[]>("--public-key") { Description = "The auditor's copy of the public key (PEM); repeat it for keys of earlier rotations. Without it the key directory's audit-signing-key.pub.pem is used, which proves nothing against whoever can write that directory", AllowMultipleArgumentsPerToken = false };
         var keyId = new Option<string?>("--key-id") { Description = "Pin the key: the public key used must have this id (16 hex digits, printed by 'audit init'); also SKJOLD_AUDIT_KEY_ID" };
         var checkpoint = new Option<string?>("--since-checkpoint") { Description = "A checkpoint file from 'skjold audit checkpoint': prove that the log extends it (no rollback, no rewrite)" };
         var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
@@ -139,15 +139,36 @@ internal static partial class AuditCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var given = parse.GetValue(publicKey);
-            var keyPath = given is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
-            if (!File.Exists(keyPath))
+            var givenKeys = parse.GetValue(publicKey) ?? [];
+            var given = givenKeys.Length > 0 ? givenKeys[0] : null;
+            var keyPaths = givenKeys.Length > 0
+                ? givenKeys.Select(k => Path.GetFullPath(k, context.WorkingDirectory)).ToList()
+                : [Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile)];
+            var keyPath = keyPaths[0];
+            foreach (var path in keyPaths)
             {
-                await context.Error.WriteLineAsync($"error: public key {keyPath} not found (give --public-key)").ConfigureAwait(false);
-                return ExitCodes.UsageOrInputError;
+                if (!File.Exists(path))
+                {
+                    await context.Error.WriteLineAsync($"error: public key {path} not found (give --public-key)").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
             }
 
-            using var verifier = new TreeHeadVerifier(await File.ReadAllTextAsync(keyPath, ct).ConfigureAwait(false));
+            var verifiers = new List<TreeHeadVerifier>();
+            foreach (var path in keyPaths)
+            {
+                try
+                {
+                    verifiers.Add(new TreeHeadVerifier(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)));
+                }
+                catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
+                {
+                    await context.Error.WriteLineAsync($"error: {path} is not a PEM public key: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            using var verifier = verifiers[0];
             var pinned = parse.GetValue(keyId) ?? Environment.GetEnvironmentVariable("SKJOLD_AUDIT_KEY_ID");
             if (pinned is { Length: > 0 } && !string.Equals(pinned, verifier.KeyId, StringComparison.OrdinalIgnoreCase))
             {
@@ -203,7 +224,7 @@ internal static partial class AuditCommand
                 try
                 {
                     var progress = new SyncProgress(n => context.Error.Write($"\rverified {n:N0} events..."));
-                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept }).ConfigureAwait(false);
+                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
                     context.Error.Write("\r");
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)

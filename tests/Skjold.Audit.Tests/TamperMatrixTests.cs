@@ -157,6 +157,27 @@ public sealed class TamperMatrixTests
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
+    public async Task OpenChunkSeal_SignedByTheHead_EditIsCaught_AndQueriesStillConfirmTheOpenChunk(string store)
+    {
+        await using var t = await SealedLogAsync(store);
+        await t.Log.AppendAsync([AuditTestLog.Event(40, user: "alice"), AuditTestLog.Event(41, user: "carol"), AuditTestLog.Event(42, user: "alice")]);
+        await t.Log.SignNowAsync(default); // size 43: chunk 5 is open, its first three leaves sealed by the head
+        Assert.True((await t.VerifyAsync()).Ok);
+        var alice = await AnswerAsync(t, new AuditQuery { User = "alice" });
+        Assert.Equal(16, alice!.Count); // 14 in the complete chunks, 2 in the open one
+
+        await ExecAsync(t, "UPDATE events SET username = 'dave' WHERE idx = 42");
+        Assert.Null(await AnswerAsync(t, new AuditQuery { User = "alice" })); // the open chunk's count no longer matches
+        await ExecAsync(t, "UPDATE events SET username = 'alice' WHERE idx = 42");
+        await ExecAsync(t, store == "sqlite" ? "UPDATE partial_seals SET manifest = x'00' WHERE size = 43" : "UPDATE partial_seals SET manifest = '\\x00'::bytea WHERE size = 43");
+        var report = await t.VerifyAsync();
+        Assert.Contains(report.Problems, p => p.Kind == "index-seal" && p.LeafIndex == 40);
+        Assert.Null(await AnswerAsync(t, new AuditQuery { User = "alice" }));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
     public async Task ForgedAppend_RefusesTheNextAppendWithTheLeaf(string store)
     {
         await using var t = await SealedLogAsync(store);

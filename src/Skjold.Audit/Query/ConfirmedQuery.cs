@@ -55,6 +55,7 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
         // The seal chain up to the signed chunk count: any edited, deleted or reordered seal breaks it.
         var chain = new byte[32];
         var light = await store.SealChainAsync(0, index.Chunks, ct).ConfigureAwait(false);
+        light.RemoveAll(l => l.Chunk >= index.Chunks);
         if (light.Count != index.Chunks)
         {
             throw new AuditQueryTamperedException(light.Count << bits, $"the seal of chunk {light.Count} is missing: the answer cannot be confirmed; run 'skjold audit verify'");
@@ -70,12 +71,34 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
             throw new AuditQueryTamperedException(null, "the chunk seals differ from what the latest tree head signed: the query index was rewritten; run 'skjold audit verify'");
         }
 
+        // The open chunk's leaves up to the head: sealed by the head too.
+        var signedSize = head?.Size ?? 0;
+        ChunkSeals.Seal? partial = null;
+        if (head is not null && signedSize > sealedLeaves)
+        {
+            partial = await store.PartialSealAsync(signedSize, ct).ConfigureAwait(false);
+            if (partial is null || !partial.IsConsistent || !partial.Digest.AsSpan().SequenceEqual(index.Partial) || partial.Chunk != index.Chunks)
+            {
+                throw new AuditQueryTamperedException(sealedLeaves, $"the seal of leaves {sealedLeaves} to {signedSize - 1} differs from what the latest tree head signed: the query index was rewritten; run 'skjold audit verify'");
+            }
+
+            light.Add((partial.Chunk, partial.MinTs, partial.MaxTs, partial.Digest, []));
+        }
+
         var since = q.Since is { } s0 ? SqlAuditStore.Micros(s0) : long.MinValue;
         var until = q.Until is { } u0 ? SqlAuditStore.Micros(u0) : long.MaxValue;
         var window = light.Where(s => s.MaxTs >= since && s.MinTs < until).ToList();
         window.Sort((x, y) => q.Descending ? (y.MaxTs, y.Chunk).CompareTo((x.MaxTs, x.Chunk)) : (x.MinTs, x.Chunk).CompareTo((y.MinTs, y.Chunk)));
         // Manifests are read as the search reaches them (64 chunks at a time), not all up front.
         var seals = new Dictionary<long, ChunkSeals.Seal>();
+        if (partial is not null)
+        {
+            seals[partial.Chunk] = partial;
+        }
+
+        // The end of a chunk's sealed leaves (the open chunk's end at the head's size).
+        long End(long chunk) => Math.Min((chunk + 1) << bits, chunk == index.Chunks ? signedSize : long.MaxValue);
+
         async Task PrefetchAsync(int from, int count)
         {
             var wanted = window.Skip(from).Take(count).Select(w => w.Chunk).Where(c => !seals.ContainsKey(c)).ToList();
@@ -123,7 +146,7 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
                 {
                     var chunk = window[last].Chunk;
                     var expected = group.Sum(t => Seal(chunk).Count(t));
-                    var slack = CountIn(redacted, chunk << bits, (chunk + 1) << bits);
+                    var slack = CountIn(redacted, chunk << bits, End(chunk));
                     batch.Add((chunk, expected, slack));
                     expectedRows += expected;
                 }
@@ -132,15 +155,15 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
                 if (fetch.Count > 0)
                 {
                     var from = fetch.Min(b => b.Chunk) << bits;
-                    var to = (fetch.Max(b => b.Chunk) + 1) << bits;
+                    var to = End(fetch.Max(b => b.Chunk));
                     var rows = await FetchAsync(field with { FromIndex = from, ToIndex = to, Limit = int.MaxValue }, ct).ConfigureAwait(false);
                     var carrying = fetch.ToDictionary(b => b.Chunk, _ => 0);
                     foreach (var (record, payload) in rows)
                     {
                         var chunk = record.Index >> bits;
-                        if (!carrying.ContainsKey(chunk))
+                        if (!carrying.ContainsKey(chunk) || record.Index >= End(chunk))
                         {
-                            continue; // a chunk outside the window
+                            continue; // a chunk outside the window, or after the signed size
                         }
 
                         var derived = Confirm(record, payload, redacted);
@@ -161,7 +184,7 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
                         if (carrying[chunk] > expected || carrying[chunk] + slack < expected)
                         {
                             throw new AuditQueryTamperedException(chunk << bits,
-                                $"the index holds {carrying[chunk]} events with {string.Join("|", group)} in leaves {chunk << bits} to {((chunk + 1) << bits) - 1}, but {expected} were sealed there: rows or index entries were edited, and the answer would be incomplete; run 'skjold audit verify'");
+                                $"the index holds {carrying[chunk]} events with {string.Join("|", group)} in leaves {chunk << bits} to {End(chunk) - 1}, but {expected} were sealed there: rows or index entries were edited, and the answer would be incomplete; run 'skjold audit verify'");
                         }
                     }
                 }
@@ -181,12 +204,37 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
                 ct.ThrowIfCancellationRequested();
                 await PrefetchAsync(i, 16).ConfigureAwait(false);
                 var chunk = window[i].Chunk;
-                var rows = await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = (chunk + 1) << bits, Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct, payloads).ConfigureAwait(false);
+                var rows = await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = End(chunk), Limit = (int)Math.Min(int.MaxValue, (1L << bits) + 1) }, ct, payloads).ConfigureAwait(false);
                 rows.Sort((x, y) => x.Record.Index.CompareTo(y.Record.Index));
                 if (!ColumnsMatch(chunk, rows, Seal(chunk)))
                 {
-                    // Purged or erased rows change columns legitimately: prove the chunk's leaves in the signed tree instead.
-                    await ProveChunkAsync(chunk, bits, head!, redacted, ct).ConfigureAwait(false);
+                    if (End(chunk) == (chunk + 1) << bits)
+                    {
+                        // Purged or erased rows change columns legitimately: prove the chunk's leaves in the signed tree instead.
+                        await ProveChunkAsync(chunk, bits, head!, redacted, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // The open chunk: each row against its payload, and each proven below.
+                        var expectedIndex = chunk << bits;
+                        foreach (var (record, payload) in await FetchAsync(new AuditQuery { FromIndex = chunk << bits, ToIndex = End(chunk), Limit = int.MaxValue }, ct).ConfigureAwait(false))
+                        {
+                            if (record.Index != expectedIndex++)
+                            {
+                                throw new AuditQueryTamperedException(expectedIndex - 1, $"leaf {expectedIndex - 1} is missing: the answer would be incomplete; run 'skjold audit verify'");
+                            }
+
+                            if (Confirm(record, payload, redacted) is not null)
+                            {
+                                counted.Add((record.Index, payload!));
+                            }
+                        }
+
+                        if (expectedIndex != End(chunk))
+                        {
+                            throw new AuditQueryTamperedException(expectedIndex, $"leaf {expectedIndex} is missing: the answer would be incomplete; run 'skjold audit verify'");
+                        }
+                    }
                 }
 
                 foreach (var (record, payload) in rows)
@@ -207,7 +255,7 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
 
         // After the sealed chunks: the store's own answer, each row checked against its payload.
         long unsigned = 0;
-        var tail = await FetchAsync(q with { FromIndex = Math.Max(q.FromIndex ?? 0, sealedLeaves), Limit = limit }, ct).ConfigureAwait(false);
+        var tail = await FetchAsync(q with { FromIndex = Math.Max(q.FromIndex ?? 0, Math.Max(sealedLeaves, signedSize)), Limit = limit }, ct).ConfigureAwait(false);
         foreach (var (record, payload) in tail)
         {
             var derived = Confirm(record, payload, redacted);

@@ -16,8 +16,8 @@ namespace Skjold.Audit.Signing;
 /// </summary>
 public sealed record SignedTreeHead(long Size, DateTimeOffset Timestamp, byte[] Root, byte[] Signature, string KeyId)
 {
-    /// <summary>Bytes of the version 2 extension: previous size (8), previous digest (32), index bits (1), sealed chunks (8), index chain (32).</summary>
-    public const int ExtensionLength = 8 + 32 + 1 + 8 + 32;
+    /// <summary>Bytes of the version 2 extension: previous size (8), previous digest (32), index bits (1), sealed chunks (8), index chain (32), seal of the open chunk's leaves up to this size (32).</summary>
+    public const int ExtensionLength = 8 + 32 + 1 + 8 + 32 + 32;
 
     private static readonly byte[] LabelV1 = Encoding.ASCII.GetBytes("skjold-sth-v1\0");
     private static readonly byte[] LabelV2 = Encoding.ASCII.GetBytes("skjold-sth-v2\0");
@@ -33,8 +33,8 @@ public sealed record SignedTreeHead(long Size, DateTimeOffset Timestamp, byte[] 
     public ReadOnlySpan<byte> PreviousDigest => Extension is { } e ? e.AsSpan(8, 32) : default;
 
     /// <summary>The sealed query index this head covers.</summary>
-    public IndexState? Index => Extension is { } e
-        ? new IndexState(e[40], (long)BinaryPrimitives.ReadUInt64BigEndian(e.AsSpan(41)), e.AsSpan(49, 32).ToArray())
+    public IndexState? Index => Extension is { Length: >= ExtensionLength } e
+        ? new IndexState(e[40], (long)BinaryPrimitives.ReadUInt64BigEndian(e.AsSpan(41)), e.AsSpan(49, 32).ToArray()) { Partial = e.AsSpan(81, 32).ToArray() }
         : null;
 
     /// <summary>What this head commits to: SHA-256 of its signed bytes. The next head names it.</summary>
@@ -66,6 +66,7 @@ public sealed record SignedTreeHead(long Size, DateTimeOffset Timestamp, byte[] 
         e[40] = (byte)index.Bits;
         BinaryPrimitives.WriteUInt64BigEndian(e.AsSpan(41), (ulong)index.Chunks);
         index.Chain.CopyTo(e.AsSpan(49));
+        index.Partial.CopyTo(e.AsSpan(81));
         return e;
     }
 }
@@ -74,4 +75,7 @@ public sealed record SignedTreeHead(long Size, DateTimeOffset Timestamp, byte[] 
 public sealed record IndexState(int Bits, long Chunks, byte[] Chain)
 {
     public static IndexState Empty(int bits) => new(bits, 0, new byte[32]);
+
+    /// <summary>The digest of the seal over the leaves after the last complete chunk up to the head's size (zeros when there are none).</summary>
+    public byte[] Partial { get; init; } = new byte[32];
 }

@@ -424,9 +424,13 @@ public static class ChunkSeals
             Next = index + 1;
         }
 
-        public Seal Finish()
+        /// <summary>The seal of the leaves added so far, without closing the chunk (what a tree head of this size signs).</summary>
+        public Seal Snapshot() => Make(_columns.GetCurrentHash());
+
+        public Seal Finish() => Make(_columns.GetHashAndReset());
+
+        private Seal Make(byte[] columns)
         {
-            var columns = _columns.GetHashAndReset();
             var entries = _counts.Select(kv => (Hash: TermHash(kv.Key.ToString()), kv.Value)).OrderBy(e => e.Hash).ToList();
             var manifest = new byte[entries.Count * 12];
             for (var i = 0; i < entries.Count; i++)

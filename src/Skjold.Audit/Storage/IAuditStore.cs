@@ -56,6 +56,9 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     /// <summary>Chunk, time range, digest and chain of the seals [from, to), without manifests.</summary>
     Task<List<(long Chunk, long MinTs, long MaxTs, byte[] Digest, byte[] Chain)>> SealChainAsync(long from, long to, CancellationToken cancellationToken);
 
+    /// <summary>The seal of the open chunk's leaves up to a signed size (null when none was kept).</summary>
+    Task<ChunkSeals.Seal?> PartialSealAsync(long size, CancellationToken cancellationToken);
+
     /// <summary>The seals of chunks [from, to).</summary>
     Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken);
 

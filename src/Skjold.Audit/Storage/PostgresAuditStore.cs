@@ -77,6 +77,7 @@ public sealed class PostgresAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS tree_heads(size BIGINT PRIMARY KEY, ts BIGINT NOT NULL, root BYTEA NOT NULL, signature BYTEA NOT NULL, key_id TEXT NOT NULL)",
         "ALTER TABLE tree_heads ADD COLUMN IF NOT EXISTS ext BYTEA",
         "CREATE TABLE IF NOT EXISTS chunk_seals(chunk BIGINT PRIMARY KEY, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL, columns BYTEA NOT NULL, manifest BYTEA NOT NULL, digest BYTEA NOT NULL, chain BYTEA NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS partial_seals(size BIGINT PRIMARY KEY, chunk BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL, columns BYTEA NOT NULL, manifest BYTEA NOT NULL, digest BYTEA NOT NULL)",
         "CREATE TABLE IF NOT EXISTS ingest_offsets(path TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS holds(id BIGSERIAL PRIMARY KEY, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created BIGINT NOT NULL, until BIGINT)",
         .. TimeIndexStatements,

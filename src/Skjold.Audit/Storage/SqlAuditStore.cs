@@ -385,14 +385,79 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
-    /// <summary>The sealed query index at <paramref name="size"/> leaves: the chain value of its last completed chunk.</summary>
+    /// <summary>
+    /// The sealed query index at <paramref name="size"/> leaves: the chain value of its last
+    /// completed chunk, and a seal of the leaves after it up to <paramref name="size"/> (made from
+    /// their rows and kept under that size, so that a head can sign it and queries confirm the open
+    /// chunk too).
+    /// </summary>
     public async Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken)
     {
-        var chunks = size >> SealBits;
+        var bits = SealBits;
+        var chunks = size >> bits;
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return new IndexState(SealBits, chunks, await ChainBeforeAsync(c, null, chunks, cancellationToken).ConfigureAwait(false));
+            var chain = await ChainBeforeAsync(c, null, chunks, cancellationToken).ConfigureAwait(false);
+            var partial = new byte[32];
+            if ((size & ((1L << bits) - 1)) != 0)
+            {
+                // The writer's own open seal when it is at this size (no rows to read); else from the rows.
+                ChunkSeals.Seal? current = null;
+                lock (_sealLock)
+                {
+                    if (_sealer is { } open && open.Next == size && open.Chunk == chunks)
+                    {
+                        current = open.Snapshot();
+                    }
+                }
+
+                if (current is not null)
+                {
+                    await StorePartialAsync(c, size, current, cancellationToken).ConfigureAwait(false);
+                    return new IndexState(bits, chunks, chain) { Partial = current.Digest };
+                }
+
+                using var sealer = new ChunkSeals.Sealer(bits, chunks, chain);
+                foreach (var (record, _) in await ReadRecordsAsync(c, null, $"SELECT {SelectList(false)} FROM events e WHERE e.idx >= @a AND e.idx < @b ORDER BY e.idx",
+                             [("a", chunks << bits), ("b", size)], false, cancellationToken).ConfigureAwait(false))
+                {
+                    sealer.Add(record.Index, Micros(record.Time), record);
+                }
+
+                if (sealer.Next != size)
+                {
+                    throw new AuditStoreTamperedException(sealer.Next, $"leaf {sealer.Next} is missing from the store below its tree state ({size}); nothing more is signed (run 'skjold audit verify')");
+                }
+
+                var seal = sealer.Finish();
+                partial = seal.Digest;
+                await StorePartialAsync(c, size, seal, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new IndexState(bits, chunks, chain) { Partial = partial };
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    private static Task StorePartialAsync(DbConnection c, long size, ChunkSeals.Seal seal, CancellationToken ct) =>
+        ExecAsync(c, null, "INSERT INTO partial_seals(size, chunk, min_ts, max_ts, columns, manifest, digest) VALUES (@s, @c, @min, @max, @col, @man, @d) ON CONFLICT(size) DO NOTHING",
+            ct, ("s", size), ("c", seal.Chunk), ("min", seal.MinTs), ("max", seal.MaxTs), ("col", seal.Columns), ("man", seal.Manifest), ("d", seal.Digest));
+
+    /// <summary>The seal of the open chunk's leaves up to <paramref name="size"/>, as kept when a head of that size was signed.</summary>
+    public async Task<ChunkSeals.Seal?> PartialSealAsync(long size, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var cmd = Command(c, null, "SELECT chunk, min_ts, max_ts, columns, manifest, digest FROM partial_seals WHERE size = @s", ("s", size));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await r.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ? new ChunkSeals.Seal(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3), (byte[])r.GetValue(4), (byte[])r.GetValue(5), [])
+                : null;
         }
         finally
         {

@@ -155,6 +155,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS chunks(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS tiles(tile INTEGER PRIMARY KEY, hashes BLOB NOT NULL)",
         "CREATE TABLE IF NOT EXISTS chunk_seals(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, columns BLOB NOT NULL, manifest BLOB NOT NULL, digest BLOB NOT NULL, chain BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS partial_seals(size INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, columns BLOB NOT NULL, manifest BLOB NOT NULL, digest BLOB NOT NULL)",
         .. TimeIndexStatements,
         .. FieldIndexStatements.Select(sql => "DROP INDEX IF EXISTS " + sql.Split(' ')[5]),
     ];
