@@ -157,14 +157,14 @@ public abstract class SqlAuditStore : IAuditStore
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
-            var frontier = await ReadFrontierAsync(c, tx, cancellationToken).ConfigureAwait(false);
+            var frontier = await ReadFrontierAsync(c, tx, cancellationToken, refuseRowsBeyond: true).ConfigureAwait(false);
             var first = frontier.Size;
-            await RefuseRowsBeyondAsync(c, tx, first, cancellationToken).ConfigureAwait(false);
-            var seals = await SealAsync(c, tx, first, events, cancellationToken).ConfigureAwait(false);
+            var (sealer, seals) = await OpenSealerAsync(c, tx, first, cancellationToken).ConfigureAwait(false);
 
-            // The tree's new nodes are hashed on another thread while the events are written (on
-            // two cores that hashing was an eighth of the single writer's time). Leaves live in the
-            // events table; only interior nodes go to the nodes table.
+            // The tree's new nodes are hashed, and the events added to the open chunk's seal, on
+            // another thread while the events are written (on two cores that hashing was an eighth
+            // of the single writer's time). Leaves live in the events table; only interior nodes go
+            // to the nodes table.
             var hashing = Task.Run(() =>
             {
                 var all = new List<(int, long, byte[])>(events.Count * 2);
@@ -174,6 +174,7 @@ public abstract class SqlAuditStore : IAuditStore
                 }
 
                 all.RemoveAll(n => n.Item1 == 0);
+                SealEvents(sealer, first, events, seals);
                 return all;
             }, CancellationToken.None);
             List<(int, long, byte[])> nodes;
@@ -254,10 +255,11 @@ public abstract class SqlAuditStore : IAuditStore
     }
 
     /// <summary>
-    /// Adds the events to the open chunk's seal; returns the seals of the chunks they complete. The
-    /// open chunk is rebuilt from its rows after a restart or another process's appends.
+    /// The open chunk's seal for an append at <paramref name="first"/>: the writer's own, or rebuilt
+    /// from the chunk's rows after a restart or another process's appends (sealing any completed
+    /// chunk that has none yet).
     /// </summary>
-    private async Task<List<ChunkSeals.Seal>> SealAsync(DbConnection c, DbTransaction tx, long first, IReadOnlyList<PreparedEvent> events, CancellationToken ct)
+    private async Task<(ChunkSeals.Sealer Sealer, List<ChunkSeals.Seal> Seals)> OpenSealerAsync(DbConnection c, DbTransaction tx, long first, CancellationToken ct)
     {
         var bits = SealBits;
         ChunkSeals.Sealer? sealer;
@@ -287,6 +289,13 @@ public abstract class SqlAuditStore : IAuditStore
             }
         }
 
+        return (sealer, seals);
+    }
+
+    /// <summary>Adds the events to the open chunk's seal, collecting the seals of the chunks they complete, and keeps the open seal for the next append.</summary>
+    private void SealEvents(ChunkSeals.Sealer sealer, long first, IReadOnlyList<PreparedEvent> events, List<ChunkSeals.Seal> seals)
+    {
+        var bits = SealBits;
         var index = first;
         foreach (var e in events)
         {
@@ -304,8 +313,6 @@ public abstract class SqlAuditStore : IAuditStore
         {
             _sealer = sealer;
         }
-
-        return seals;
     }
 
     /// <summary>The chain value before <paramref name="chunk"/>: that of the seal of chunk - 1 (zeros before the first).</summary>
@@ -577,16 +584,27 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
-    private static async Task<Frontier> ReadFrontierAsync(DbConnection c, DbTransaction tx, CancellationToken ct)
+    /// <param name="refuseRowsBeyond">Also look, in the same statement, for rows at or beyond the state's size (rows a sequencer did not append) and refuse them.</param>
+    private static async Task<Frontier> ReadFrontierAsync(DbConnection c, DbTransaction tx, CancellationToken ct, bool refuseRowsBeyond = false)
     {
-        await using var cmd = Command(c, tx, "SELECT size, frontier FROM tree_state WHERE id = 0");
+        await using var cmd = Command(c, tx, refuseRowsBeyond
+            ? "SELECT size, frontier, (SELECT min(idx) FROM events WHERE idx >= tree_state.size) FROM tree_state WHERE id = 0"
+            : "SELECT size, frontier FROM tree_state WHERE id = 0");
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         if (!await r.ReadAsync(ct).ConfigureAwait(false))
         {
             throw new InvalidOperationException("audit store has no tree state; run 'skjold audit init'");
         }
 
-        return Frontier.Deserialize(r.GetInt64(0), (byte[])r.GetValue(1));
+        var size = r.GetInt64(0);
+        if (refuseRowsBeyond && !r.IsDBNull(2))
+        {
+            var beyond = r.GetInt64(2);
+            throw new AuditStoreTamperedException(beyond,
+                $"leaf {beyond} is in the store although the tree state ends at {size}: rows were added outside Skjold; nothing more is appended until the store is restored (run 'skjold audit verify')");
+        }
+
+        return Frontier.Deserialize(size, (byte[])r.GetValue(1));
     }
 
     public async Task<(long Size, byte[] Root)> StateAsync(CancellationToken cancellationToken)
