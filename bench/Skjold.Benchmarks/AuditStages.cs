@@ -50,14 +50,14 @@ internal static class AuditStages
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  canonicalise {canon:F0} ms, extract {extract:F0} ms, leaf hash {sw.Elapsed.TotalMilliseconds:F0} ms"));
             }
 
-            // The chunk seals' share of the single writer: column hashes and terms are prepared; this is what is left in order.
+            // The chunk seals' share of the writer's work (it runs beside the insert, with the node hashing).
             for (var round = 0; round < 2; round++)
             {
                 sw.Restart();
                 var sealer = new ChunkSeals.Sealer(13, 0, new byte[32]);
                 for (var i = 0; i < prepared.Count; i++)
                 {
-                    sealer.Add(i, SqlAuditStore.Micros(prepared[i].Fields.Time), prepared[i].ColumnHash, prepared[i].Terms);
+                    sealer.Add(i, SqlAuditStore.Micros(prepared[i].Fields.Time), prepared[i].Fields);
                     if (sealer.Complete)
                     {
                         var seal = sealer.Finish();

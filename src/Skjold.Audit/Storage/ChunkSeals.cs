@@ -158,6 +158,13 @@ public static class ChunkSeals
     /// <summary>SHA-256 of an event's indexed columns in canonical form: time, then each field length-prefixed (one buffer, no allocation per field).</summary>
     public static byte[] ColumnHash(long ts, AuditRecord f)
     {
+        var result = new byte[32];
+        ColumnHash(ts, f, result);
+        return result;
+    }
+
+    public static void ColumnHash(long ts, AuditRecord f, Span<byte> destination)
+    {
         var groups = SqlAuditStore.JoinGroups(f.Groups);
         var code = CodeText(f.Code);
         var max = 16 + (14 * 4) + Max(f.AuditId) + Max(f.Stage) + Max(f.Verb) + Max(f.Username) + Max(f.SourceIp) + Max(f.UserAgent) + Max(f.Resource)
@@ -180,13 +187,11 @@ public static class ChunkSeals
         n += Text(buffer[n..], code);
         n += Text(buffer[n..], f.RequestUri);
         n += Text(buffer[n..], groups);
-        var result = SHA256.HashData(buffer[..n]);
+        SHA256.HashData(buffer[..n], destination);
         if (rented is not null)
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
-
-        return result;
     }
 
     /// <summary>The terms an event carries, as keys (no strings built, no dictionary).</summary>
@@ -403,22 +408,17 @@ public static class ChunkSeals
 
         public bool Complete => Next == (Chunk + 1) << _bits;
 
-        public void Add(long index, long ts, AuditRecord fields) => Add(index, ts, ColumnHash(ts, fields), TermsOf(fields));
-
-        /// <summary>Adds an event whose column hash and terms were computed when it was prepared.</summary>
-        internal void Add(long index, long ts, byte[] columnHash, TermPostings.Term[] terms)
+        public void Add(long index, long ts, AuditRecord fields)
         {
             if (index != Next)
             {
                 throw new InvalidOperationException($"chunk seal expected leaf {Next}, got {index}");
             }
 
+            Span<byte> columnHash = stackalloc byte[32];
+            ColumnHash(ts, fields, columnHash);
             AppendColumnHash(_columns, index, columnHash);
-            foreach (var t in terms)
-            {
-                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, t, out _)++;
-            }
-
+            CountTerms(fields, _counts);
             _min = Math.Min(_min, ts);
             _max = Math.Max(_max, ts);
             Next = index + 1;

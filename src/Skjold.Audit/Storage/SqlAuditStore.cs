@@ -299,7 +299,7 @@ public abstract class SqlAuditStore : IAuditStore
         var index = first;
         foreach (var e in events)
         {
-            sealer.Add(index++, Micros(e.Fields.Time), e.ColumnHash, e.Terms);
+            sealer.Add(index++, Micros(e.Fields.Time), e.Fields);
             if (sealer.Complete)
             {
                 var seal = sealer.Finish();
