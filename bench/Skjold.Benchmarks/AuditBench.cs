@@ -190,8 +190,40 @@ internal static class AuditBench
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
+            if (Environment.GetEnvironmentVariable("SKJOLD_BENCH_KEEP") is "1")
+            {
+                Console.WriteLine($"kept {dir} (verify it again with: audit-verify {dir})");
+            }
+            else
+            {
+                Directory.Delete(dir, true);
+            }
         }
+    }
+
+    /// <summary>Verifies a kept SQLite store several times (for profiling verification alone).</summary>
+    public static async Task<int> VerifyAsync(string dir, int runs)
+    {
+        using var keys = AuditKeys.Load(dir);
+        await using var store = new SqliteAuditStore(dir);
+        await store.InitializeAsync(default);
+        using var verifier = new TreeHeadVerifier(keys.PublicKeyPem);
+        var times = new List<double>();
+        for (var r = 0; r < runs; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            var cpu = Environment.CpuUsage.TotalTime;
+            var allocated = GC.GetTotalAllocatedBytes();
+            var gcs = GC.CollectionCount(0);
+            var report = await AuditVerifier.VerifyStoreAsync(store, verifier, null, default, new VerifyOptions { MaxUnsigned = 100_000 + 8_192 });
+            times.Add(sw.Elapsed.TotalSeconds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"verification: {report.LeavesChecked:N0} events in {sw.Elapsed.TotalSeconds:F2} s, cpu {(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:F1} s, allocated {(GC.GetTotalAllocatedBytes() - allocated) / report.LeavesChecked:N0} bytes/event, {GC.CollectionCount(0) - gcs} collections, ok={report.Ok}"));
+        }
+
+        times.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median {times[times.Count / 2]:F2} s"));
+        return 0;
     }
 
     private static IEnumerable<(string, AuditQuery)> Queries() =>

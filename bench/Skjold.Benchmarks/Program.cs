@@ -52,6 +52,11 @@ if (args.Length > 0 && args[0] == "audit-stages")
     return await AuditStages.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000);
 }
 
+if (args.Length > 1 && args[0] == "audit-verify")
+{
+    return await AuditBench.VerifyAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3);
+}
+
 if (args.Length > 0 && args[0] == "audit")
 {
     var backend = args.Length > 1 ? args[1] : "sqlite";

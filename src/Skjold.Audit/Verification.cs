@@ -225,14 +225,14 @@ public static class AuditVerifier
             var derived = await deriving.ConfigureAwait(false);
 
             // Stored nodes and tiles up to the end of this batch, read ahead so that the checks in leaf order need no I/O.
-            var batchEnd = batch[^1].Columns.Index + 1;
+            var batchEnd = batch[^1].Index + 1;
             await nodes.FillAsync(n => ((n.Index + 1) << n.Level) <= batchEnd, ct).ConfigureAwait(false);
             await tiles.FillAsync(t => t.Tile <= batchEnd >> 4, ct).ConfigureAwait(false);
             for (var b = 0; b < batch.Count; b++)
             {
                 var row = batch[b];
                 var d = derived[b];
-                var index = row.Columns.Index;
+                var index = row.Index;
                 if (index >= size)
                 {
                     beyond++;
@@ -264,7 +264,7 @@ public static class AuditVerifier
 
                 if (row.Payload is null)
                 {
-                    if (row.Columns.Purged)
+                    if (row.Purged)
                     {
                         purgedLeaves.Add(index);
                     }
@@ -280,7 +280,7 @@ public static class AuditVerifier
                 }
                 else
                 {
-                    if (row.Columns.Purged)
+                    if (row.Purged)
                     {
                         Add("purge-flag", index, $"leaf {index} is marked purged but still has its payload");
                     }
@@ -685,7 +685,7 @@ public static class AuditVerifier
                                 }
                                 else if (r.Payload is { } p)
                                 {
-                                    digest.AddPayload(r.Columns.Index, p);
+                                    digest.AddPayload(r.Index, p);
                                 }
                             }
 
@@ -847,9 +847,9 @@ public static class AuditVerifier
         try
         {
             using var doc = JsonDocument.Parse(payload);
-            var f = AuditEventReader.Extract(doc.RootElement, row.Columns.Index);
+            var f = AuditEventReader.Extract(doc.RootElement, row.Index);
             d.Fields = f;
-            d.ColumnMismatch = Mismatch(f, row.Columns);
+            d.ColumnMismatch = row.SameCanonical(f) ? null : Mismatch(f, row.Columns);
             d.Terms = indexedKinds.Length > 0 ? ChunkSeals.TermsOf(f) : null;
             if (f.Username == "skjold:audit" && f.Resource == "auditlog" && f.Verb is "purge" or "erase" or "rotate-key"
                 && doc.RootElement.TryGetProperty("annotations"u8, out var ann) && ann.ValueKind == JsonValueKind.Object)
@@ -863,7 +863,7 @@ public static class AuditVerifier
                     }
                 }
 
-                d.Record = new SystemRecord(row.Columns.Index, f.Verb!, map);
+                d.Record = new SystemRecord(row.Index, f.Verb!, map);
             }
         }
         catch (JsonException ex)

@@ -341,7 +341,7 @@ public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
         var leaves = new List<byte[]>(count);
         await foreach (var row in store.ReadRowsAsync(first, first + count, ct).ConfigureAwait(false))
         {
-            var idx = row.Columns.Index;
+            var idx = row.Index;
             if (idx != first + leaves.Count)
             {
                 throw new AuditQueryTamperedException(first + leaves.Count, $"leaf {first + leaves.Count} is missing: the answer would be incomplete; run 'skjold audit verify'");

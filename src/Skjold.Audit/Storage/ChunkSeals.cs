@@ -165,12 +165,45 @@ public static class ChunkSeals
 
     public static void ColumnHash(long ts, AuditRecord f, Span<byte> destination)
     {
-        var groups = SqlAuditStore.JoinGroups(f.Groups);
-        var code = CodeText(f.Code);
-        var max = 16 + (14 * 4) + Max(f.AuditId) + Max(f.Stage) + Max(f.Verb) + Max(f.Username) + Max(f.SourceIp) + Max(f.UserAgent) + Max(f.Resource)
-            + Max(f.Subresource) + Max(f.Namespace) + Max(f.Name) + Max(f.ApiGroup) + Max(code) + Max(f.RequestUri) + Max(groups);
+        var max = CanonicalMax(f);
         var rented = max <= 1024 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(max);
         Span<byte> buffer = rented ?? stackalloc byte[1024];
+        var n = WriteCanonical(ts, f, buffer);
+        SHA256.HashData(buffer[..n], destination);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Whether <paramref name="canonical"/> is the canonical form of the fields' columns.</summary>
+    internal static bool CanonicalEquals(AuditRecord f, ReadOnlySpan<byte> canonical)
+    {
+        var max = CanonicalMax(f);
+        var rented = max <= 1024 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(max);
+        Span<byte> buffer = rented ?? stackalloc byte[1024];
+        var n = WriteCanonical(SqlAuditStore.Micros(f.Time), f, buffer);
+        var same = buffer[..n].SequenceEqual(canonical);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return same;
+    }
+
+    private static int CanonicalMax(AuditRecord f) =>
+        16 + (14 * 4) + Max(f.AuditId) + Max(f.Stage) + Max(f.Verb) + Max(f.Username) + Max(f.SourceIp) + Max(f.UserAgent) + Max(f.Resource)
+        + Max(f.Subresource) + Max(f.Namespace) + Max(f.Name) + Max(f.ApiGroup) + Max(CodeText(f.Code)) + Max(f.RequestUri) + Max(SqlAuditStore.JoinGroups(f.Groups));
+
+    /// <summary>
+    /// The canonical form of an event's indexed columns: time (microseconds, big-endian), then audit id,
+    /// stage, verb, user, source IP, user agent, resource, subresource, namespace, name, API group,
+    /// code (decimal), request URI and groups (newline-joined), each as a big-endian length (-1 for
+    /// none) and its UTF-8 bytes.
+    /// </summary>
+    private static int WriteCanonical(long ts, AuditRecord f, Span<byte> buffer)
+    {
         BinaryPrimitives.WriteInt64BigEndian(buffer, ts);
         var n = 8;
         n += Text(buffer[n..], f.AuditId);
@@ -184,14 +217,41 @@ public static class ChunkSeals
         n += Text(buffer[n..], f.Namespace);
         n += Text(buffer[n..], f.Name);
         n += Text(buffer[n..], f.ApiGroup);
-        n += Text(buffer[n..], code);
+        n += Text(buffer[n..], CodeText(f.Code));
         n += Text(buffer[n..], f.RequestUri);
-        n += Text(buffer[n..], groups);
-        SHA256.HashData(buffer[..n], destination);
-        if (rented is not null)
+        n += Text(buffer[n..], SqlAuditStore.JoinGroups(f.Groups));
+        return n;
+    }
+
+    /// <summary>Decodes the canonical form back into a record (the stored columns, for naming a mismatch).</summary>
+    internal static AuditRecord ReadCanonical(long index, bool purged, ReadOnlySpan<byte> c)
+    {
+        var ts = BinaryPrimitives.ReadInt64BigEndian(c);
+        var at = 8;
+        string? Next(ReadOnlySpan<byte> c)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            var length = BinaryPrimitives.ReadInt32BigEndian(c[at..]);
+            at += 4;
+            if (length < 0)
+            {
+                return null;
+            }
+
+            var value = Encoding.UTF8.GetString(c.Slice(at, length));
+            at += length;
+            return value;
         }
+
+        var (auditId, stage, verb, user, ip, agent, resource, sub, ns, name, group) =
+            (Next(c), Next(c), Next(c), Next(c), Next(c), Next(c), Next(c), Next(c), Next(c), Next(c), Next(c));
+        var code = Next(c);
+        var uri = Next(c);
+        var groups = Next(c);
+        return new AuditRecord(index, DateTimeOffset.UnixEpoch.AddTicks(ts * 10), auditId, stage, verb, user, groups is null ? [] : groups.Split('\n'),
+            ip, agent, resource, sub, ns, name, group, code is null ? null : int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), uri)
+        {
+            Purged = purged,
+        };
     }
 
     /// <summary>The terms an event carries, as keys (no strings built, no dictionary).</summary>

@@ -94,5 +94,45 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     string IndexedTermKinds { get; }
 }
 
-/// <summary>One stored row: its columns as a record (purged flag included), its leaf hash and its payload (null once purged).</summary>
-public sealed record StoredRow(AuditRecord Columns, byte[] LeafHash, byte[]? Payload);
+/// <summary>
+/// One stored row: its columns (purged flag included), its leaf hash and its payload (null once
+/// purged). A store may hand over the columns in their canonical byte form (as the chunk seal hashes
+/// them) instead of as a record; they are then decoded only when asked for, and compared as bytes.
+/// </summary>
+public sealed class StoredRow
+{
+    private readonly byte[]? _canonical;
+    private AuditRecord? _columns;
+
+    public StoredRow(AuditRecord columns, byte[] leafHash, byte[]? payload)
+    {
+        _columns = columns;
+        Index = columns.Index;
+        Purged = columns.Purged;
+        LeafHash = leafHash;
+        Payload = payload;
+    }
+
+    internal StoredRow(long index, bool purged, byte[] canonicalColumns, byte[] leafHash, byte[]? payload)
+    {
+        _canonical = canonicalColumns;
+        Index = index;
+        Purged = purged;
+        LeafHash = leafHash;
+        Payload = payload;
+    }
+
+    public long Index { get; }
+
+    public bool Purged { get; }
+
+    public byte[] LeafHash { get; }
+
+    public byte[]? Payload { get; }
+
+    /// <summary>The stored columns as a record.</summary>
+    public AuditRecord Columns => _columns ??= ChunkSeals.ReadCanonical(Index, Purged, _canonical!);
+
+    /// <summary>True when the stored columns are, byte for byte, those of <paramref name="fields"/>; false means "compare the fields" (they may still be equal).</summary>
+    internal bool SameCanonical(AuditRecord fields) => _canonical is { } c && ChunkSeals.CanonicalEquals(fields, c);
+}

@@ -204,35 +204,52 @@ public sealed class SqliteAuditStore : SqlAuditStore
         await using var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(cancellationToken).ConfigureAwait(false);
         var db = c.Handle!;
-        var cache = new Dictionary<string, string>(StringComparer.Ordinal);
-        var lookup = cache.GetAlternateLookup<ReadOnlySpan<char>>();
-        string? Str(sqlite3_stmt st, int i)
+
+        // A full read (verification) reads pages through a memory map instead of a copy per page.
+        raw.sqlite3_exec(db, "PRAGMA mmap_size = 68719476736");
+
+        // The columns are handed over in their canonical byte form, copied straight from SQLite's
+        // UTF-8 (no strings): verification compares them as bytes and decodes only a row that differs.
+        var buffer = new byte[4096];
+        var length = 0;
+        void Reserve(int more)
+        {
+            if (length + more > buffer.Length)
+            {
+                Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + more));
+            }
+        }
+
+        void Text(sqlite3_stmt st, int i)
         {
             if (raw.sqlite3_column_type(st, i) == raw.SQLITE_NULL)
             {
-                return null;
+                Reserve(4);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(length), -1);
+                length += 4;
+                return;
             }
 
             var bytes = raw.sqlite3_column_blob(st, i);
-            if (bytes.Length > 256)
+            Reserve(4 + bytes.Length);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(length), bytes.Length);
+            bytes.CopyTo(buffer.AsSpan(length + 4));
+            length += 4 + bytes.Length;
+        }
+
+        void Code(sqlite3_stmt st, int i)
+        {
+            Reserve(4 + 11);
+            if (raw.sqlite3_column_type(st, i) == raw.SQLITE_NULL)
             {
-                return System.Text.Encoding.UTF8.GetString(bytes);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(length), -1);
+                length += 4;
+                return;
             }
 
-            Span<char> chars = stackalloc char[256];
-            var n = System.Text.Encoding.UTF8.GetChars(bytes, chars);
-            if (lookup.TryGetValue(chars[..n], out var known))
-            {
-                return known;
-            }
-
-            var made = new string(chars[..n]);
-            if (cache.Count < 65536)
-            {
-                cache[made] = made;
-            }
-
-            return made;
+            raw.sqlite3_column_int(st, i).TryFormat(buffer.AsSpan(length + 4), out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(length), n);
+            length += 4 + n;
         }
 
         using var st = Prepare(db, $"SELECT {Columns}, purged, payload FROM events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT 4096");
@@ -247,19 +264,19 @@ public sealed class SqliteAuditStore : SqlAuditStore
             int rc;
             while ((rc = raw.sqlite3_step(st)) == raw.SQLITE_ROW)
             {
-                var groups = Str(st, 16);
-                var record = new AuditRecord(
-                    raw.sqlite3_column_int64(st, 0),
-                    DateTimeOffset.UnixEpoch.AddTicks(raw.sqlite3_column_int64(st, 1) * 10),
-                    Str(st, 2), Str(st, 3), Str(st, 4), Str(st, 5), [], Str(st, 6), Str(st, 7), Str(st, 8), Str(st, 9), Str(st, 10), Str(st, 11), Str(st, 12),
-                    raw.sqlite3_column_type(st, 13) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int(st, 13),
-                    Str(st, 14))
+                length = 8;
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(buffer, raw.sqlite3_column_int64(st, 1));
+                for (var i = 2; i <= 12; i++)
                 {
-                    Groups = groups is null ? [] : groups.Split('\n'),
-                    Purged = raw.sqlite3_column_int64(st, 17) != 0,
-                };
+                    Text(st, i);
+                }
+
+                Code(st, 13);
+                Text(st, 14);
+                Text(st, 16);
                 var payload = raw.sqlite3_column_type(st, 18) == raw.SQLITE_NULL ? null : raw.sqlite3_column_blob(st, 18).ToArray();
-                page.Add(new StoredRow(record, raw.sqlite3_column_blob(st, 15).ToArray(), payload));
+                page.Add(new StoredRow(raw.sqlite3_column_int64(st, 0), raw.sqlite3_column_int64(st, 17) != 0, buffer.AsSpan(0, length).ToArray(),
+                    raw.sqlite3_column_blob(st, 15).ToArray(), payload));
             }
 
             if (rc != raw.SQLITE_DONE)
@@ -277,7 +294,7 @@ public sealed class SqliteAuditStore : SqlAuditStore
                 yield return row;
             }
 
-            next = page[^1].Columns.Index + 1;
+            next = page[^1].Index + 1;
             if (page.Count < 4096)
             {
                 yield break;
