@@ -1,37 +1,56 @@
 using System.CommandLine;
-using k8s;
 using Skjold.Engine.Model;
 using Skjold.Kubernetes.Live;
 using Skjold.Kubernetes.Loading;
 
 namespace Skjold.Cli;
 
-/// <summary>--kubeconfig and --context, and reading a live cluster into resources.</summary>
+/// <summary>
+/// Cluster access as kubectl does it (<see cref="KubeconfigLoader"/>): --kubeconfig, else
+/// $KUBECONFIG (merged), else ~/.kube/config, else in-cluster; --context, and --kube-cluster and
+/// --kube-user for kubectl's --cluster and --user (Skjold's --cluster means "read the live cluster"
+/// and audit query's --user filters by user). Reading a cluster into resources.
+/// </summary>
 internal sealed class ClusterOptions
 {
-    public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = "kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)" };
+    public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = "kubeconfig file (default: $KUBECONFIG, a ':'-separated list merged as kubectl does, else ~/.kube/config, else the in-cluster service account)" };
 
-    public Option<string?> Context { get; } = new("--context") { Description = "kubeconfig context to use" };
+    public Option<string?> Context { get; } = new("--context") { Description = "kubeconfig context to use (default: its current-context)" };
+
+    public Option<string?> KubeCluster { get; } = new("--kube-cluster") { Description = "kubeconfig cluster to use instead of the context's (kubectl's --cluster)" };
+
+    public Option<string?> KubeUser { get; } = new("--kube-user") { Description = "kubeconfig user to use instead of the context's (kubectl's --user)" };
 
     public void AddTo(Command c)
     {
         c.Options.Add(Kubeconfig);
         c.Options.Add(Context);
+        c.Options.Add(KubeCluster);
+        c.Options.Add(KubeUser);
     }
 
-    public k8s.Kubernetes Client(ParseResult parse)
-    {
-        var path = parse.GetValue(Kubeconfig);
-        var config = path is null && KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(path, parse.GetValue(Context));
-        return new k8s.Kubernetes(config);
-    }
+    /// <summary>The configuration kubectl would use with these flags; throws <see cref="KubeconfigException"/> with a message saying what was looked at.</summary>
+    public LoadedKubeconfig Load(ParseResult parse, CliContext context, string? ns = null) =>
+        new KubeconfigLoader(context.Environment).Load(new KubeconfigRequest
+        {
+            Kubeconfig = parse.GetValue(Kubeconfig) is { } path ? Path.GetFullPath(path, context.WorkingDirectory) : null,
+            Context = parse.GetValue(Context),
+            Cluster = parse.GetValue(KubeCluster),
+            User = parse.GetValue(KubeUser),
+            Namespace = ns,
+        });
 
-    /// <summary>Reads the cluster as a snapshot in memory and loads it; progress goes to stderr.</summary>
-    public async Task<(LoadResult Loaded, SnapshotSummary Summary)> ReadAsync(ParseResult parse, CliContext context, CancellationToken ct)
+    public k8s.Kubernetes Client(ParseResult parse, CliContext context) => new(Load(parse, context).Configuration);
+
+    /// <summary>
+    /// Reads the cluster as a snapshot in memory and loads it; progress goes to stderr. The whole
+    /// cluster is read (cluster-scoped checks need it); with <paramref name="onlyNamespace"/>,
+    /// namespaced objects of other namespaces are then left out.
+    /// </summary>
+    public async Task<(LoadResult Loaded, SnapshotSummary Summary, LoadedKubeconfig Config)> ReadAsync(ParseResult parse, CliContext context, string? onlyNamespace, CancellationToken ct)
     {
-        using var client = Client(parse);
+        var config = Load(parse, context);
+        using var client = new k8s.Kubernetes(config.Configuration);
         using var buffer = new MemoryStream();
         var summary = await new ClusterReader(client).WriteSnapshotAsync(buffer, context.Time, Progress(context), ct).ConfigureAwait(false);
         context.Error.WriteLine();
@@ -43,15 +62,21 @@ internal sealed class ClusterOptions
         var resources = new List<Resource>();
         var diagnostics = new List<Diagnostic>();
         new ManifestLoader(new LoaderOptions { MaxFileBytes = long.MaxValue, MaxDocumentBytes = long.MaxValue }).LoadBytes("cluster", buffer.ToArray(), resources, diagnostics);
-        return (new LoadResult(resources, diagnostics, 1, buffer.Length), summary);
+        if (onlyNamespace is not null)
+        {
+            resources.RemoveAll(r => r.Ref.Namespace is { } ns && ns != onlyNamespace);
+        }
+
+        return (new LoadResult(resources, diagnostics, 1, buffer.Length), summary, config);
     }
 
     /// <summary>Like <see cref="ReadAsync"/>, but a failure talking to the cluster is written as an error and gives null.</summary>
-    public async Task<LoadResult?> TryReadAsync(ParseResult parse, CliContext context, CancellationToken ct)
+    public async Task<(LoadResult Loaded, LoadedKubeconfig Config)?> TryReadAsync(ParseResult parse, CliContext context, string? onlyNamespace, CancellationToken ct)
     {
         try
         {
-            return (await ReadAsync(parse, context, ct).ConfigureAwait(false)).Loaded;
+            var (loaded, _, config) = await ReadAsync(parse, context, onlyNamespace, ct).ConfigureAwait(false);
+            return (loaded, config);
         }
         catch (Exception ex) when (IsClusterError(ex))
         {
@@ -62,7 +87,7 @@ internal sealed class ClusterOptions
 
     /// <summary>Failures talking to the cluster that deserve a message rather than a stack trace.</summary>
     public static bool IsClusterError(Exception ex) =>
-        ex is k8s.Exceptions.KubeConfigException or HttpRequestException or IOException or UnauthorizedAccessException or System.Security.Authentication.AuthenticationException
+        ex is KubeconfigException or k8s.Exceptions.KubeConfigException or HttpRequestException or IOException or UnauthorizedAccessException or System.Security.Authentication.AuthenticationException
             or TaskCanceledException or System.Text.Json.JsonException;
 
     public static IProgress<(string Kind, int Count)> Progress(CliContext context) =>

@@ -23,6 +23,15 @@ internal sealed partial class InputScope
 
     public Option<string?> Namespace { get; }
 
+    /// <summary>-A: every namespace (kubectl's flag); the default for files and for posture reads of a live cluster.</summary>
+    public Option<bool> AllNamespaces { get; } = new("--all-namespaces", "-A")
+    {
+        Description = "Every namespace (the default for files, scan --cluster and report --cluster; rbac --cluster asks in the context's namespace unless -A or -n is given)",
+    };
+
+    /// <summary>The namespace given with -n, or null (none given, or -A).</summary>
+    public string? Given(ParseResult parse) => parse.GetValue(AllNamespaces) ? null : parse.GetValue(Namespace);
+
     public Option<string?> KubeVersion { get; } = new("--kube-version")
     {
         Description = "Kubernetes version the manifests are for, such as 1.33 (default: the version a snapshot records, else the oldest minor still supported upstream)",
@@ -36,6 +45,7 @@ internal sealed partial class InputScope
     public void AddTo(Command c)
     {
         c.Options.Add(Namespace);
+        c.Options.Add(AllNamespaces);
         c.Options.Add(KubeVersion);
         c.Options.Add(AllowEmpty);
     }
@@ -45,6 +55,12 @@ internal sealed partial class InputScope
     {
         defaultNamespace = parse.GetValue(Namespace) ?? "default";
         kubeMinor = null;
+        if (parse.GetValue(AllNamespaces) && parse.GetValue(Namespace) is not null)
+        {
+            context.Error.WriteLine("error: give either -n/--namespace or -A/--all-namespaces, not both");
+            return false;
+        }
+
         if (!NamespaceName().IsMatch(defaultNamespace))
         {
             context.Error.WriteLine($"error: --namespace '{defaultNamespace}' is not a namespace name (lower-case letters, digits and '-', at most 63 characters)");

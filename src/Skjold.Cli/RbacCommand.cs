@@ -52,7 +52,7 @@ internal static class RbacCommand
         }
 
         /// <summary>Loads the input and builds the model (bootstrap policy included); null after writing the error.</summary>
-        public async Task<(IReadOnlyList<Resource> Resources, RbacModel Model, string DefaultNamespace, bool Incomplete)?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
+        public async Task<(IReadOnlyList<Resource> Resources, RbacModel Model, string DefaultNamespace, bool Incomplete, string? QuestionNamespace)?> LoadAsync(ParseResult parse, IReadOnlyList<string> paths, CliContext context, CancellationToken ct)
         {
             if (!Scope.TryRead(parse, context, out var defaultNamespace, out var kubeMinor))
             {
@@ -61,6 +61,7 @@ internal static class RbacCommand
 
             IReadOnlyList<Resource>? resources;
             var incomplete = false;
+            var question = Scope.Given(parse);
             if (parse.GetValue(Live))
             {
                 if (paths.Count > 0)
@@ -69,7 +70,14 @@ internal static class RbacCommand
                     return null;
                 }
 
-                resources = (await Cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false))?.Resources;
+                // As kubectl: a question about a live cluster is asked in the context's namespace unless
+                // -n or -A says otherwise (the whole cluster is read either way: cluster-wide grants count).
+                var read = await Cluster.TryReadAsync(parse, context, null, ct).ConfigureAwait(false);
+                resources = read?.Loaded.Resources;
+                if (read is { } r && question is null && !parse.GetValue(Scope.AllNamespaces))
+                {
+                    question = r.Config.Namespace;
+                }
             }
             else if (paths.Count == 0)
             {
@@ -89,7 +97,7 @@ internal static class RbacCommand
             }
 
             var model = RbacModel.Build(resources, new RbacModelOptions { DefaultNamespace = defaultNamespace, KubeMinor = kubeMinor, Now = context.Time.GetUtcNow() });
-            return (resources, model, defaultNamespace, incomplete);
+            return (resources, model, defaultNamespace, incomplete, question);
         }
     }
 
@@ -119,7 +127,7 @@ internal static class RbacCommand
             }
 
             var model = input.Model;
-            var ns = parse.GetValue(inputs.Scope.Namespace);
+            var ns = input.QuestionNamespace;
             var query = model.Query(parse.GetValue(verb)!, parse.GetValue(resource)!, parse.GetValue(sub), parse.GetValue(name), ns);
             if (query.Warning is { } warning)
             {
@@ -184,7 +192,7 @@ internal static class RbacCommand
 
             var model = input.Model;
             var user = RbacUser.Of(s, parse.GetValue(groups));
-            var filter = parse.GetValue(inputs.Scope.Namespace);
+            var filter = input.QuestionNamespace;
             var rows = new List<GrantRow>();
             if (user.IsPrivileged)
             {

@@ -77,7 +77,7 @@ internal static class ReportCommand
             var given = parse.GetValue(paths) ?? [];
             if (parse.GetValue(live))
             {
-                if (await cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false) is not { } clusterObjects)
+                if ((await cluster.TryReadAsync(parse, context, scope.Given(parse), ct).ConfigureAwait(false))?.Loaded is not { } clusterObjects)
                 {
                     return ExitCodes.UsageOrInputError;
                 }

@@ -73,11 +73,12 @@ internal static class ScanCommand
                     return ExitCodes.UsageOrInputError;
                 }
 
-                preloaded = await cluster.TryReadAsync(parse, context, ct).ConfigureAwait(false);
-                if (preloaded is null)
+                if (await cluster.TryReadAsync(parse, context, scope.Given(parse), ct).ConfigureAwait(false) is not { } read)
                 {
                     return ExitCodes.UsageOrInputError;
                 }
+
+                preloaded = read.Loaded;
             }
 
             return Run(

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Skjold.Engine.Policy;
+using Skjold.Kubernetes.Live;
 using Skjold.Server.Hosting;
 using Skjold.Server.Namespaces;
 using Skjold.Server.Tls;
@@ -24,8 +25,7 @@ internal static class ServeCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file (reloaded when it changes)" };
         var config = new Option<string?>("--config", "-c") { Description = "Configuration file (skjold.yaml); the admission: section sets modes, actions and exemptions" };
         var namespacesFile = new Option<string?>("--namespaces-file") { Description = "Read namespace labels from this file instead of the API server (offline use, tests)" };
-        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig for the namespace watch (default: in-cluster, else ~/.kube/config)" };
-        var kubeContext = new Option<string?>("--context") { Description = "kubeconfig context" };
+        var cluster = new ClusterOptions();
         var timeout = new Option<double>("--request-timeout") { Description = "Seconds to answer one request; keep below the webhook's timeoutSeconds", DefaultValueFactory = _ => 5 };
         var denyOnTimeout = new Option<bool>("--deny-on-timeout") { Description = "Deny requests that miss the deadline (default: allow, so Skjold never locks the cluster)" };
         var maxSize = new Option<string>("--max-request-size") { Description = "Largest AdmissionReview accepted (413 above)", DefaultValueFactory = _ => "3MiB" };
@@ -39,9 +39,10 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
         {
-            listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, kubeconfig, kubeContext, timeout, denyOnTimeout, maxSize, noop,
+            listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, timeout, denyOnTimeout, maxSize, noop,
             auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken,
         };
+        cluster.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var err = context.Error;
@@ -110,13 +111,11 @@ internal static class ServeCommand
                 KubernetesClientConfiguration k8sConfig;
                 try
                 {
-                    k8sConfig = parse.GetValue(kubeconfig) is null && KubernetesClientConfiguration.IsInCluster()
-                        ? KubernetesClientConfiguration.InClusterConfig()
-                        : KubernetesClientConfiguration.BuildConfigFromConfigFile(parse.GetValue(kubeconfig), parse.GetValue(kubeContext));
+                    k8sConfig = cluster.Load(parse, context).Configuration;
                 }
-                catch (Exception ex) when (ex is k8s.Exceptions.KubeConfigException or FileNotFoundException or IOException)
+                catch (KubeconfigException ex)
                 {
-                    await err.WriteLineAsync($"error: no Kubernetes API to watch namespaces ({ex.Message}); give --kubeconfig or --namespaces-file").ConfigureAwait(false);
+                    await err.WriteLineAsync($"error: no Kubernetes API to watch namespaces: {ex.Message}; give --kubeconfig or --namespaces-file").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
                 }
 

@@ -15,15 +15,19 @@ internal static class SnapshotCommand
         command.SetAction(async (parse, ct) =>
         {
             var path = Path.GetFullPath(parse.GetValue(output)!, context.WorkingDirectory);
+            var partial = path + ".partial";
             try
             {
-                using var client = cluster.Client(parse);
+                // The configuration is resolved before any file is made; the snapshot is written beside
+                // its name and moved into place only when complete.
+                using var client = cluster.Client(parse, context);
                 SnapshotSummary summary;
-                await using (var file = File.Create(path))
+                await using (var file = File.Create(partial))
                 {
                     summary = await new ClusterReader(client).WriteSnapshotAsync(file, context.Time, ClusterOptions.Progress(context), ct).ConfigureAwait(false);
                 }
 
+                File.Move(partial, path, overwrite: true);
                 context.Error.WriteLine();
                 var total = summary.Counts.Values.Sum();
                 await context.Out.WriteLineAsync($"Wrote {total:N0} objects of {summary.Counts.Count(c => c.Value > 0)} kinds from Kubernetes {summary.ServerVersion ?? "(version unknown)"} to {parse.GetValue(output)}.").ConfigureAwait(false);
@@ -36,6 +40,7 @@ internal static class SnapshotCommand
             }
             catch (Exception ex) when (ClusterOptions.IsClusterError(ex))
             {
+                File.Delete(partial);
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }

@@ -10,7 +10,13 @@ internal static class CliRunner
     public static CliRun Run(string workingDirectory, string? stdin, params string[] args) => RunAt(null, workingDirectory, stdin, args);
 
     /// <summary>Runs with the clock at <paramref name="now"/> (the system clock when null).</summary>
-    public static CliRun RunAt(DateTimeOffset? now, string workingDirectory, string? stdin, params string[] args)
+    public static CliRun RunAt(DateTimeOffset? now, string workingDirectory, string? stdin, params string[] args) => RunWith(now, null, workingDirectory, stdin, args);
+
+    /// <summary>Runs with these environment variables only (none of the test process's: no $KUBECONFIG or $HOME leaks in).</summary>
+    public static CliRun RunWithEnvironment(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args) =>
+        RunWith(null, environment, workingDirectory, null, args);
+
+    private static CliRun RunWith(DateTimeOffset? now, IReadOnlyDictionary<string, string>? environment, string workingDirectory, string? stdin, string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -22,6 +28,7 @@ internal static class CliRunner
             Stdin = () => new MemoryStream(Encoding.UTF8.GetBytes(stdin ?? string.Empty)),
             ColorOutput = false,
             Time = now is { } t ? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t) : TimeProvider.System,
+            Environment = environment is null ? Environment.GetEnvironmentVariable : name => environment.GetValueOrDefault(name),
         };
         var code = SkjoldCli.Run(args, context);
         return new CliRun(code, output.ToString(), error.ToString());
