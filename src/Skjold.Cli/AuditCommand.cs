@@ -124,7 +124,7 @@ internal static partial class AuditCommand
         var publicKey = new Option<string[]>("--public-key") { Description = "The auditor's copy of the public key (PEM); repeat it for keys of earlier rotations. Without it the key directory's audit-signing-key.pub.pem is used, which proves nothing against whoever can write that directory", AllowMultipleArgumentsPerToken = false };
         var keyId = new Option<string?>("--key-id") { Description = "Pin the key: the public key used must have this id (16 hex digits, printed by 'audit init'); also SKJOLD_AUDIT_KEY_ID" };
         var checkpoint = new Option<string?>("--since-checkpoint") { Description = "A checkpoint file from 'skjold audit checkpoint': prove that the log extends it (no rollback, no rewrite)" };
-        var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("verify", """
             Recompute the log and check every signed tree head, column, index entry, seal, purge and erasure; or verify an exported bundle with the public key alone.
@@ -139,6 +139,11 @@ internal static partial class AuditCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(bundle) is null)
+            {
+                store.RequireExisting(parse, context);
+            }
+
             var givenKeys = parse.GetValue(publicKey) ?? [];
             var given = givenKeys.Length > 0 ? givenKeys[0] : null;
             var keyPaths = givenKeys.Length > 0
@@ -220,7 +225,7 @@ internal static partial class AuditCommand
             }
             else
             {
-                await using var s = store.Store(parse, context);
+                await using var s = store.ExistingStore(parse, context);
                 try
                 {
                     var progress = new SyncProgress(n => context.Error.Write($"\rverified {n:N0} events..."));
@@ -318,6 +323,7 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            await using var s = store.ExistingStore(parse, context);
             var keyPath = parse.GetValue(publicKey) is { } pk ? Path.GetFullPath(pk, context.WorkingDirectory) : Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile);
             if (!File.Exists(keyPath))
             {
@@ -326,7 +332,6 @@ internal static partial class AuditCommand
             }
 
             using var verifier = new TreeHeadVerifier(await File.ReadAllTextAsync(keyPath, ct).ConfigureAwait(false));
-            await using var s = store.Store(parse, context);
             ConfirmedAnswer answer;
             try
             {
@@ -590,7 +595,7 @@ internal static partial class AuditCommand
                 untilDate = parsed;
             }
 
-            await using var s = addStore.Store(parse, context);
+            await using var s = addStore.ExistingStore(parse, context);
             await s.InitializeAsync(ct).ConfigureAwait(false);
             var h = await s.AddHoldAsync(new LegalHold(0, parse.GetValue(reason)!, parse.GetValue(ns), parse.GetValue(user), parse.GetValue(resource), context.Time.GetUtcNow(), untilDate), ct).ConfigureAwait(false);
             await context.Out.WriteLineAsync($"Legal hold {h.Id} placed.").ConfigureAwait(false);
@@ -601,7 +606,7 @@ internal static partial class AuditCommand
         listStore.AddTo(list);
         list.SetAction(async (parse, ct) =>
         {
-            await using var s = listStore.Store(parse, context);
+            await using var s = listStore.ExistingStore(parse, context);
             foreach (var h in await s.HoldsAsync(ct).ConfigureAwait(false))
             {
                 await context.Out.WriteLineAsync($"{h.Id}\t{h.Created:yyyy-MM-dd}\tnamespace={h.Namespace ?? "*"} user={h.Username ?? "*"} resource={h.Resource ?? "*"} until={h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-"}\t{h.Reason}").ConfigureAwait(false);
@@ -615,7 +620,7 @@ internal static partial class AuditCommand
         releaseStore.AddTo(release);
         release.SetAction(async (parse, ct) =>
         {
-            await using var s = releaseStore.Store(parse, context);
+            await using var s = releaseStore.ExistingStore(parse, context);
             var ok = await s.ReleaseHoldAsync(parse.GetValue(id), ct).ConfigureAwait(false);
             await (ok ? context.Out : context.Error).WriteLineAsync(ok ? "Released." : "error: no such hold").ConfigureAwait(false);
             return ok ? ExitCodes.Ok : ExitCodes.UsageOrInputError;

@@ -33,6 +33,29 @@ internal sealed class AuditStoreOptions
             ? new PostgresAuditStore(cs)
             : new SqliteAuditStore(Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory));
 
+    /// <summary>
+    /// A store that must already exist (reading commands): a missing SQLite database is an error
+    /// naming the directory, and no empty database is created in its place.
+    /// </summary>
+    public IAuditStore ExistingStore(ParseResult parse, CliContext context)
+    {
+        RequireExisting(parse, context);
+        return Store(parse, context);
+    }
+
+    /// <summary>Throws (a one-line error naming the directory) when the embedded store does not exist.</summary>
+    public void RequireExisting(ParseResult parse, CliContext context)
+    {
+        if (parse.GetValue(Postgres) is not { Length: > 0 })
+        {
+            var dir = Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory);
+            if (!File.Exists(Path.Combine(dir, SqliteAuditStore.FileName)))
+            {
+                throw new FileNotFoundException($"no audit trail in {dir} ({SqliteAuditStore.FileName} not found): run 'skjold audit init' there first, or give --data-dir or --postgres");
+            }
+        }
+    }
+
     /// <summary>Opens the store and keys and starts the log. Throws with a message a user can act on.</summary>
     public async Task<(AuditLog Log, IAuditStore Store, AuditKeys Keys)> OpenLogAsync(ParseResult parse, CliContext context, CancellationToken ct)
     {

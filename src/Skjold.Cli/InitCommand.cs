@@ -21,6 +21,12 @@ internal static class InitCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir))
+            {
+                context.Error.WriteLine($"error: cannot write {path}: the directory {dir} does not exist");
+                return ExitCodes.UsageOrInputError;
+            }
+
             File.WriteAllText(full, DefaultConfig);
             context.Out.WriteLine($"Wrote {path}. Edit it, then run: skjold scan <path>");
             return ExitCodes.Ok;

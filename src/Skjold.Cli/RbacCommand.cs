@@ -255,6 +255,13 @@ internal static class RbacCommand
             var live = parse.GetValue(inputs.Live);
             if (paths.Count > 0 && (live || (!File.Exists(Path.GetFullPath(paths[0], context.WorkingDirectory)) && !Directory.Exists(Path.GetFullPath(paths[0], context.WorkingDirectory)) && paths[0] != ManifestLoader.StdinName)))
             {
+                // A subject names its kind (user:, group:, sa:); anything else is a path that does not exist.
+                if (!live && !paths[0].Contains(':', StringComparison.Ordinal))
+                {
+                    await context.Error.WriteLineAsync($"error: {paths[0]}: no such file or directory (a subject is written user:NAME, group:NAME or sa:NAMESPACE/NAME)").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+
                 if (!TryParseSubject(paths[0], context, out var s))
                 {
                     return ExitCodes.UsageOrInputError;

@@ -26,7 +26,7 @@ internal static class ReportCommand
         var paths = new Argument<string[]>("PATH") { Description = "Manifests, kubectl dumps or a snapshot (or --cluster)", Arity = ArgumentArity.ZeroOrMore };
         var live = new Option<bool>("--cluster") { Description = "Read the live cluster through the Kubernetes API" };
         var nodeResults = new Option<string[]>("--node-results") { Description = "JSON reports of skjold node-check (one per node; repeatable)", AllowMultipleArgumentsPerToken = true };
-        var format = new Option<string>("--format", "-f") { Description = "html, json, md, csv or policyreport", DefaultValueFactory = _ => "html" };
+        var format = new Option<string>("--format", "-f") { Description = "html, json, markdown (or md), csv or policyreport", DefaultValueFactory = _ => "html" };
         format.AcceptOnlyFromAmong(ComplianceWriters.Formats);
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file (default stdout)" };
         var baseline = new Option<string?>("--baseline") { Description = "An earlier JSON report of the same framework: show what got better or worse" };
@@ -34,6 +34,13 @@ internal static class ReportCommand
         var bundle = new Option<string?>("--bundle") { Description = "Also write a signed evidence bundle (JSON report + ECDSA signature) to this file" };
         var signingKey = new Option<string?>("--signing-key") { Description = "PEM private key for --bundle (create one with skjold report keygen)" };
         var failUnder = new Option<double?>("--fail-under") { Description = "Exit with 1 when the score is below this (0-100)" };
+        failUnder.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } v && (v < 0 || v > 100 || double.IsNaN(v)))
+            {
+                r.AddError($"--fail-under must be a score from 0 to 100, not {v.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+        });
         var cluster = new ClusterOptions();
         var scope = new InputScope();
         var command = new Command("report",

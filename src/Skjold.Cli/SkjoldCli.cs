@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Skjold.Cli;
 
@@ -27,19 +28,55 @@ internal static class SkjoldCli
         return root;
     }
 
+    /// <summary>Format names a user may give to -f, with the one each command knows it by.</summary>
+    private static readonly Dictionary<string, string> FormatAliases = new(StringComparer.Ordinal) { ["md"] = "markdown", ["yml"] = "yaml" };
+
+    /// <summary>Values of -o that are format names (kubectl's -o json): never written as a file of that name.</summary>
+    private static readonly HashSet<string> FormatNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "json", "yaml", "yml", "wide", "table", "markdown", "md", "csv", "sarif", "junit", "html", "dot", "policyreport", "name", "text",
+    };
+
     public static int Run(string[] args, CliContext context)
     {
         var root = Build(context);
+        args = NormalizeFormats(args);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors)
-            {
-                context.Error.WriteLine($"error: {e.Message}");
-            }
+            // One line: a mistyped word first (with what it probably meant), else the parser's first complaint.
+            var first = parse.Errors.FirstOrDefault(e => Unrecognized(e) is not null) ?? parse.Errors[0];
+            context.Error.WriteLine(Unrecognized(first) is { } token
+                ? $"error: unknown {(token.StartsWith('-') ? "option" : parse.CommandResult.Command.Subcommands.Count > 0 ? "command" : "argument")} '{token}'{Suggestion(first, parse)}"
+                : $"error: {first.Message}");
 
             context.Error.WriteLine("Run 'skjold --help' or 'skjold <command> --help' for usage.");
             return ExitCodes.UsageOrInputError;
+        }
+
+        if (parse.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Option.Name == "--output" && o.Tokens.Count == 1) is { } output)
+        {
+            var value = output.Tokens[0].Value;
+            if (FormatNames.Contains(value) && !File.Exists(Path.Combine(context.WorkingDirectory, value)))
+            {
+                var hint = parse.CommandResult.Command.Options.Any(o => o.Name == "--format")
+                    ? $"did you mean '-f {(FormatAliases.TryGetValue(value.ToLowerInvariant(), out var canonical) ? canonical : value.ToLowerInvariant())}'? "
+                    : string.Empty;
+                context.Error.WriteLine($"error: -o/--output takes a file name, not a format: {hint}(to write a file called '{value}', give ./{value})");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (value == "-")
+            {
+                if (output.Option.Required)
+                {
+                    context.Error.WriteLine($"error: '{parse.CommandResult.Command.Name}' writes a file; -o - (stdout) is not supported here");
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                // -o - is stdout, the default: parse again without it.
+                parse = root.Parse(WithoutStdoutOutput(args));
+            }
         }
 
         try
@@ -54,6 +91,94 @@ internal static class SkjoldCli
             context.Error.WriteLine($"error: {Describe(inner)}");
             return ExitCodes.UsageOrInputError;
         }
+    }
+
+    /// <summary>md and yml are accepted wherever markdown and yaml are (one name per format, both spellings).</summary>
+    private static string[] NormalizeFormats(string[] args)
+    {
+        var result = (string[])args.Clone();
+        for (var i = 0; i < result.Length; i++)
+        {
+            if ((result[i] is "-f" or "--format") && i + 1 < result.Length && FormatAliases.TryGetValue(result[i + 1], out var canonical))
+            {
+                result[i + 1] = canonical;
+            }
+            else if (result[i].StartsWith("--format=", StringComparison.Ordinal) && FormatAliases.TryGetValue(result[i][9..], out var c))
+            {
+                result[i] = "--format=" + c;
+            }
+        }
+
+        return result;
+    }
+
+    private static string[] WithoutStdoutOutput(string[] args)
+    {
+        var result = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if ((args[i] is "-o" or "--output") && i + 1 < args.Length && args[i + 1] == "-")
+            {
+                i++;
+                continue;
+            }
+
+            if (args[i] is "--output=-" or "-o=-" or "-o-")
+            {
+                continue;
+            }
+
+            result.Add(args[i]);
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>"did you mean" for a mistyped command or option, by edit distance to what the command has.</summary>
+    private static string? Unrecognized(ParseError error) =>
+        System.Text.RegularExpressions.Regex.Match(error.Message, "^Unrecognized command or argument '(?<t>[^']+)'") is { Success: true } m ? m.Groups["t"].Value : null;
+
+    private static string Suggestion(ParseError error, ParseResult parse)
+    {
+        if (Unrecognized(error) is not { } token)
+        {
+            return string.Empty;
+        }
+
+        var command = parse.CommandResult.Command;
+        IEnumerable<string> candidates = token.StartsWith('-')
+            ? command.Options.SelectMany(o => o.Aliases.Append(o.Name))
+            : command.Subcommands.Select(c => c.Name);
+        var best = candidates.Distinct().Select(c => (Name: c, Distance: Distance(token, c))).Where(c => c.Distance <= Math.Max(1, c.Name.Length / 3)).OrderBy(c => c.Distance).FirstOrDefault();
+        return best.Name is null ? string.Empty : $"; did you mean '{best.Name}'?";
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1); // a swap of two letters is one edit
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
     }
 
     private static string Describe(Exception ex) => ex switch

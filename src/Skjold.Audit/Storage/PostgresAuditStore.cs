@@ -71,6 +71,8 @@ public sealed class PostgresAuditStore : SqlAuditStore
           code INTEGER, request_uri TEXT, groups TEXT, leaf_hash BYTEA NOT NULL, purged INTEGER NOT NULL DEFAULT 0, payload BYTEA)
         """,
         "CREATE TABLE IF NOT EXISTS group_index(grp TEXT NOT NULL, ts BIGINT NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(grp, ts, idx))",
+        // Verification reads the group entries of one chunk of leaves at a time (without it, a scan each).
+        "CREATE INDEX IF NOT EXISTS group_index_idx ON group_index(idx)",
         "CREATE TABLE IF NOT EXISTS nodes(lvl INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY(lvl, idx))",
         "CREATE TABLE IF NOT EXISTS tree_state(id INTEGER PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL, frontier BYTEA NOT NULL)",
         "INSERT INTO tree_state(id, size, frontier) VALUES (0, 0, ''::bytea) ON CONFLICT (id) DO NOTHING",

@@ -152,6 +152,9 @@ public sealed class SqliteAuditStore : SqlAuditStore
         "CREATE TABLE IF NOT EXISTS holds(id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, namespace TEXT, username TEXT, resource TEXT, created INTEGER NOT NULL, until INTEGER)",
         "CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, chunk INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(term, chunk)) WITHOUT ROWID",
+        // Verification reads a chunk's postings beside the chunk's rows: without this index each such read
+        // scanned the whole table (quadratic in the log's size: 10 million events took 270 s).
+        "CREATE INDEX IF NOT EXISTS postings_chunk ON postings(chunk)",
         "CREATE TABLE IF NOT EXISTS chunks(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS tiles(tile INTEGER PRIMARY KEY, hashes BLOB NOT NULL)",
         "CREATE TABLE IF NOT EXISTS chunk_seals(chunk INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, columns BLOB NOT NULL, manifest BLOB NOT NULL, digest BLOB NOT NULL, chain BLOB NOT NULL)",

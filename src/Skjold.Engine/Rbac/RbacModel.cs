@@ -204,6 +204,13 @@ public sealed class RbacModel
     /// non-resource path (starting with "/"), the verb, an object name and a namespace (null: any).
     /// Cluster-scoped resources are asked without a namespace, as the API server does.
     /// </summary>
+    /// <summary>Verbs the API server's authorizers are asked for resource requests (the request verbs and the special ones RBAC checks).</summary>
+    private static readonly HashSet<string> KnownVerbs = new(StringComparer.Ordinal)
+    {
+        "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
+        "bind", "escalate", "impersonate", "approve", "sign", "attest", "use", "*",
+    };
+
     public RbacQuery Query(string verb, string resourceText, string? subresource = null, string? name = null, string? ns = null, string? group = null)
     {
         if (resourceText.StartsWith('/'))
@@ -252,6 +259,12 @@ public sealed class RbacModel
         else if (subresource.Length > 0 && !resolved.HasSubresource(subresource, KubeMinor) && resolved.Subresources.Count > 0)
         {
             warning = $"{resolved.Display} has no subresource '{subresource}' in Kubernetes 1.{KubeMinor}";
+        }
+
+        if (!KnownVerbs.Contains(verb))
+        {
+            var verbWarning = $"'{verb}' is not a verb the API server checks for resources ({string.Join(", ", KnownVerbs.Order(StringComparer.Ordinal))}; verbs are case-sensitive); only a rule granting it by name or '*' matches";
+            warning = warning is null ? verbWarning : verbWarning + "; " + warning;
         }
 
         // The API server asks for bind and escalate in the namespace of the binding or role being

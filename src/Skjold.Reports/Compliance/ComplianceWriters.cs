@@ -11,7 +11,7 @@ namespace Skjold.Reports.Compliance;
 /// <summary>Writes a framework report as JSON, Markdown, CSV, HTML or a PolicyReport.</summary>
 public static class ComplianceWriters
 {
-    public static readonly string[] Formats = ["html", "json", "md", "csv", "policyreport"];
+    public static readonly string[] Formats = ["html", "json", "markdown", "csv", "policyreport"];
 
     public static void Write(ComplianceReport report, string format, TextWriter output)
     {
@@ -20,7 +20,7 @@ public static class ComplianceWriters
             case "json":
                 output.Write(Json(report));
                 break;
-            case "md":
+            case "md" or "markdown":
                 Markdown(report, output);
                 break;
             case "csv":

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Skjold.TestSupport;
+
+namespace Skjold.Cli.Tests;
+
+/// <summary>
+/// Habits of kubectl, Trivy and kube-bench users: one output convention, one-line errors with exit
+/// code 2 for every usage or input error, "did you mean", and no file or database made by mistake.
+/// </summary>
+public sealed class CliConventionsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-conventions-").FullName;
+
+    private static string Examples => Path.Combine(RepoPaths.Root, "examples");
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private CliRun Run(params string[] args) => CliRunner.Run(_dir, null, args);
+
+    private static void AssertOneLineError(CliRun run, string expected)
+    {
+        Assert.Equal(2, run.ExitCode);
+        var first = run.Error.Split('\n')[0];
+        Assert.StartsWith("error: ", first, StringComparison.Ordinal);
+        Assert.Contains(expected, first, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("scan", "json", "-f json")]
+    [InlineData("scan", "sarif", "-f sarif")]
+    [InlineData("report", "md", "-f markdown")]
+    [InlineData("node-check", "json", "-f json")]
+    public void OutputGivenAFormatName_IsRefusedWithAHint_AndNoFileIsWritten(string command, string value, string hint)
+    {
+        string[] args = command switch
+        {
+            "report" => ["report", "--framework", "cis", Examples, "-o", value],
+            "node-check" => ["node-check", "--root", _dir, "-o", value],
+            _ => [command, Examples, "-o", value],
+        };
+
+        var run = Run(args);
+
+        AssertOneLineError(run, $"did you mean '{hint}'?");
+        Assert.False(File.Exists(Path.Combine(_dir, value)));
+    }
+
+    [Fact]
+    public void OutputNamedLikeAFormat_CanStillBeWrittenAsAPath()
+    {
+        var run = Run("scan", Examples, "-f", "json", "-o", "./json");
+
+        Assert.Equal(1, run.ExitCode); // the examples have findings
+        Assert.True(File.Exists(Path.Combine(_dir, "json")));
+    }
+
+    [Fact]
+    public void DashOutput_IsStdout()
+    {
+        var run = Run("scan", Examples, "-f", "json", "-o", "-");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("skjold", JsonDocument.Parse(run.Out).RootElement.GetProperty("tool").GetProperty("name").GetString());
+        Assert.False(File.Exists(Path.Combine(_dir, "-")));
+
+        // A command that only writes files says so rather than making a file called "-".
+        AssertOneLineError(Run("snapshot", "-o", "-"), "-o - (stdout) is not supported");
+    }
+
+    [Fact]
+    public void MarkdownAndMd_AreOneFormat_Everywhere()
+    {
+        var checksMd = Run("checks", "-f", "md");
+        var checksMarkdown = Run("checks", "-f", "markdown");
+        Assert.Equal(0, checksMd.ExitCode);
+        Assert.Equal(checksMarkdown.Out, checksMd.Out);
+
+        var reportMd = Run("report", "--framework", "cis", Examples, "-f", "md");
+        var reportMarkdown = Run("report", "--framework", "cis", Examples, "--format=markdown");
+        Assert.StartsWith("# ", reportMd.Out, StringComparison.Ordinal);
+        Assert.Equal(reportMarkdown.ExitCode, reportMd.ExitCode);
+        Assert.StartsWith("# ", reportMarkdown.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("sacn", "unknown command 'sacn'; did you mean 'scan'?")]
+    [InlineData("audit qury", "unknown command 'qury'; did you mean 'query'?")]
+    [InlineData("netpol rech", "unknown command 'rech'; did you mean 'reach'?")]
+    public void MistypedCommand_SuggestsTheNearestOne_InOneLine(string typed, string expected)
+    {
+        var run = Run([.. typed.Split(' '), Examples]);
+
+        AssertOneLineError(run, expected);
+        Assert.Equal(2, run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // the error and the help pointer
+    }
+
+    [Fact]
+    public void InitIntoAMissingDirectory_IsAOneLineError()
+    {
+        AssertOneLineError(Run("init", "-o", Path.Combine(_dir, "nonexistent", "x.yaml")), "does not exist");
+    }
+
+    [Fact]
+    public void AuditCommandsWithoutAStore_SayWhere_AndCreateNothing()
+    {
+        var store = Path.Combine(_dir, "nostore");
+        AssertOneLineError(Run("audit", "query", "--data-dir", store, "--user", "alice"), "no audit trail in");
+        AssertOneLineError(Run("audit", "verify", "--data-dir", store), "no audit trail in");
+        AssertOneLineError(Run("audit", "hold", "list", "--data-dir", store), "no audit trail in");
+        Assert.False(Directory.Exists(store));
+        Assert.False(File.Exists(Path.Combine(_dir, "skjold-audit", "audit.db")));
+    }
+
+    [Fact]
+    public void RbacPaths_AMissingFile_IsNeverTakenForASubject()
+    {
+        AssertOneLineError(Run("rbac", "paths", "nonexistent.json"), "nonexistent.json: no such file or directory");
+    }
+
+    [Fact]
+    public void RbacWhoCan_WarnsAboutAnUnknownVerbAndResource()
+    {
+        var run = Run("rbac", "who-can", "fly", "secretz", Examples);
+
+        Assert.Contains("'fly' is not a verb the API server checks", run.Error, StringComparison.Ordinal);
+        Assert.Contains("'secretz' is not a built-in resource", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("200")]
+    [InlineData("-1")]
+    public void FailUnder_OutOfRange_IsAUsageError(string value)
+    {
+        AssertOneLineError(Run("report", "--framework", "cis", Examples, "--fail-under", value), "--fail-under must be a score from 0 to 100");
+    }
+
+    [Fact]
+    public void ReportBaseline_ThatIsNotAReport_IsAOneLineError()
+    {
+        var path = Path.Combine(_dir, "other.json");
+        File.WriteAllText(path, "{\"kind\":\"List\",\"items\":[]}");
+
+        AssertOneLineError(Run("report", "--framework", "cis", Examples, "--baseline", path, "-f", "json"), "not a Skjold compliance report");
+    }
+
+    [Fact]
+    public void Serve_OnABusyPort_IsAOneLineError()
+    {
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        var namespaces = Path.Combine(_dir, "namespaces.json");
+        File.WriteAllText(namespaces, "{\"kind\":\"List\",\"items\":[]}");
+
+        var run = Run("serve", "--listen", $"https://127.0.0.1:{port}", "--self-signed", "--namespaces-file", namespaces);
+
+        AssertOneLineError(run, "address already in use");
+    }
+}
