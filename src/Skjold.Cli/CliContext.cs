@@ -13,12 +13,38 @@ internal sealed class CliContext
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The name the program was started by (argv[0]): kubectl-skjold when kubectl runs it as a plugin.</summary>
+    public string InvokedAs { get; init; } = ProgramName();
+
     /// <summary>Reads an environment variable ($KUBECONFIG, $HOME, ...); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
     /// <summary>Colour when writing to a terminal and NO_COLOR is not set.</summary>
     public bool ColorOutput { get; init; } =
         !Console.IsOutputRedirected && string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable("NO_COLOR"));
+
+    private static string ProgramName()
+    {
+        try
+        {
+            // /proc/self/cmdline keeps argv[0] as exec gave it (a symlink's own name); the runtime
+            // reports the resolved binary instead.
+            if (File.Exists("/proc/self/cmdline"))
+            {
+                var raw = File.ReadAllBytes("/proc/self/cmdline");
+                var end = Array.IndexOf(raw, (byte)0);
+                return Path.GetFileNameWithoutExtension(System.Text.Encoding.UTF8.GetString(raw, 0, end < 0 ? raw.Length : end));
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return Path.GetFileNameWithoutExtension(System.Environment.ProcessPath ?? "skjold");
+    }
 
     public static string Version =>
         typeof(CliContext).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)

@@ -9,6 +9,7 @@ namespace Skjold.Cli;
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(VersionInfo))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The same contracts, without escaping '+' and non-ASCII text in output meant for people and tools.</summary>

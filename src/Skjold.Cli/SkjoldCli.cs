@@ -8,9 +8,14 @@ internal static class SkjoldCli
 {
     public static RootCommand Build(CliContext context)
     {
+        var plugin = context.InvokedAs.StartsWith("kubectl-", StringComparison.Ordinal);
         var root = new RootCommand(
             "Skjold: Kubernetes security and compliance. Scans manifests against the Pod Security Standards " +
-            "and platform safeguards, with evidence for auditors.\n" + ExitCodes.HelpText)
+            "and platform safeguards, with evidence for auditors.\n" +
+            (plugin
+                ? "Running as a kubectl plugin: write 'kubectl skjold COMMAND' where this help writes 'skjold COMMAND'.\n"
+                : "Also a kubectl plugin: put this binary (or a link to it) on the PATH as kubectl-skjold and run 'kubectl skjold COMMAND'.\n") +
+            ExitCodes.HelpText)
         {
             ScanCommand.Create(context),
             ChecksCommand.Create(context),
@@ -24,8 +29,29 @@ internal static class SkjoldCli
             NodeCheckCommand.Create(context),
             ReportCommand.Create(context),
             ReportCommand.Frameworks(context),
+            VersionCommand.Create(context),
+            CompletionCommand.Create(context),
         };
+        foreach (var option in root.Options)
+        {
+            if (option is VersionOption version)
+            {
+                version.Action = new ShortVersion(context);
+            }
+        }
+
         return root;
+    }
+
+    /// <summary>--version: one line, without loading the data files (fast; `skjold version` has the rest).</summary>
+    private sealed class ShortVersion(CliContext context) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            var v = VersionCommand.Short();
+            context.Out.WriteLine(v);
+            return ExitCodes.Ok;
+        }
     }
 
     /// <summary>Format names a user may give to -f, with the one each command knows it by.</summary>
