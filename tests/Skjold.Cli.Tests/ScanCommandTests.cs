@@ -203,7 +203,7 @@ public sealed class ScanCommandTests : IDisposable
     {
         var run = CliRunner.Run(_dir, null, "--version");
         Assert.Equal(0, run.ExitCode);
-        Assert.Matches(@"^\d+\.\d+\.\d+", run.Out.Trim());
+        Assert.Matches(@"^skjold \d+\.\d+\.\d+ \(commit ", run.Out.Trim());
     }
 
     [Fact]
