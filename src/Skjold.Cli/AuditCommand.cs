@@ -93,6 +93,42 @@ internal static partial class AuditCommand
         return command;
     }
 
+    /// <summary>
+    /// Why a file is not an API server audit log (its first 100 non-empty lines, or first MiB, hold
+    /// no audit event), or null. A file that is one is ingested line by line, bad lines recorded.
+    /// </summary>
+    internal static string? NotAnAuditLog(string path)
+    {
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        var lines = 0;
+        long read = 0;
+        string? line;
+        string? firstError = null;
+        while (lines < 100 && read < 1 << 20 && (line = reader.ReadLine()) is not null)
+        {
+            read += line.Length + 1;
+            if (line.Length > 1 << 20)
+            {
+                line = line[..(1 << 20)];
+            }
+
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            lines++;
+            if (Skjold.Audit.Events.AuditEventReader.TryReadLine(line, out _, out var error))
+            {
+                return null;
+            }
+
+            firstError ??= error;
+        }
+
+        return lines == 0 ? null : $"holds no Kubernetes audit event in its first {lines} lines (line 1: {firstError})";
+    }
+
     private static Command Ingest(CliContext context)
     {
         var store = new AuditStoreOptions();
@@ -106,6 +142,12 @@ internal static partial class AuditCommand
             if (!parse.GetValue(follow) && !File.Exists(path))
             {
                 await context.Error.WriteLineAsync($"error: {parse.GetValue(file)}: no such file").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (File.Exists(path) && NotAnAuditLog(path) is { } why)
+            {
+                await context.Error.WriteLineAsync($"error: {parse.GetValue(file)} {why}; nothing was sealed (the log backend writes one JSON audit.k8s.io Event per line)").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
@@ -228,9 +270,10 @@ internal static partial class AuditCommand
                 await using var s = store.ExistingStore(parse, context);
                 try
                 {
-                    var progress = new SyncProgress(n => context.Error.Write($"\rverified {n:N0} events..."));
+                    var line = ProgressLine.For(parse, context);
+                    var progress = new SyncProgress(n => line.Report($"verified {n:N0} events..."));
                     report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
-                    context.Error.Write("\r");
+                    line.Done();
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
                 {
@@ -335,7 +378,8 @@ internal static partial class AuditCommand
             ConfirmedAnswer answer;
             try
             {
-                answer = await new ConfirmedQuery(s, verifier).RunAsync(query, payloads: false, ct).ConfigureAwait(false);
+                // One more than the limit, to say whether more events match than are shown.
+                answer = await new ConfirmedQuery(s, verifier).RunAsync(query with { Limit = query.Limit + 1 }, payloads: false, ct).ConfigureAwait(false);
             }
             catch (AuditQueryTamperedException ex)
             {
@@ -353,7 +397,13 @@ internal static partial class AuditCommand
                 await context.Error.WriteLineAsync($"note: {answer.UnsignedRows} of the events are after the last signed tree head (size {answer.SignedSize}): checked against their payloads, not yet provable").ConfigureAwait(false);
             }
 
-            await WriteRecordsAsync([.. answer.Rows.Select(r => r.Record)], parse.GetValue(format)!, context.Out).ConfigureAwait(false);
+            var more = answer.Rows.Count > query.Limit;
+            await WriteRecordsAsync([.. answer.Rows.Take(query.Limit).Select(r => r.Record)], parse.GetValue(format)!, context.Out).ConfigureAwait(false);
+            if (more)
+            {
+                await context.Error.WriteLineAsync($"note: the {(query.Descending ? "newest" : "first")} {query.Limit} matching events are shown and more match; raise --limit{(query.Descending ? string.Empty : ", or --newest-first for the latest")}").ConfigureAwait(false);
+            }
+
             return ExitCodes.Ok;
         });
         return command;
@@ -399,10 +449,28 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var bundle = await AuditBundle.ExportAsync(log, query, context.Time, ct).ConfigureAwait(false);
+            // Every matching event unless --limit says otherwise (no silent cap); with it, one more to
+            // say whether the bundle is a part.
+            var limited = filters.LimitGiven(parse);
+            var bundle = await AuditBundle.ExportAsync(log, query with { Limit = limited ? query.Limit + 1 : int.MaxValue - 1 }, context.Time, ct).ConfigureAwait(false);
+            var events = bundle["events"]!.AsArray();
+            var more = limited && events.Count > query.Limit;
+            if (more)
+            {
+                bundle = await AuditBundle.ExportAsync(log, query, context.Time, ct).ConfigureAwait(false);
+                events = bundle["events"]!.AsArray();
+            }
+
             var path = Path.GetFullPath(parse.GetValue(output)!, context.WorkingDirectory);
             await File.WriteAllTextAsync(path, ProofDocuments.Text(bundle, indented: true), ct).ConfigureAwait(false);
-            await context.Out.WriteLineAsync($"Exported {bundle["events"]!.AsArray().Count} events proven against tree head {bundle["treeHead"]!["size"]} to {parse.GetValue(output)}. Verify with: skjold audit verify --bundle {parse.GetValue(output)} --public-key audit-signing-key.pub.pem").ConfigureAwait(false);
+            var publicKey = Path.GetRelativePath(context.WorkingDirectory, Path.Combine(store.KeyDirectory(parse, context), AuditKeys.PublicKeyFile));
+            await context.Out.WriteLineAsync($"Exported {events.Count} events proven against tree head {bundle["treeHead"]!["size"]} to {parse.GetValue(output)}. " +
+                $"Verify with: skjold audit verify --bundle {parse.GetValue(output)} --public-key {publicKey} (better: the auditor's own copy of that key)").ConfigureAwait(false);
+            if (more)
+            {
+                await context.Error.WriteLineAsync($"note: more than {query.Limit} events match; the bundle holds the first {query.Limit}: raise --limit, or leave it out to export every match").ConfigureAwait(false);
+            }
+
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;

@@ -19,6 +19,12 @@ internal sealed class CliContext
     /// <summary>Reads an environment variable ($KUBECONFIG, $HOME, ...); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
+    /// <summary>Whether standard output is a terminal (HTML is then written to a file, not the screen).</summary>
+    public bool OutputIsTerminal { get; init; } = !Console.IsOutputRedirected;
+
+    /// <summary>Whether standard error is a terminal (progress then updates one line; otherwise it prints plain lines).</summary>
+    public bool ErrorIsTerminal { get; init; } = !Console.IsErrorRedirected;
+
     /// <summary>Colour when writing to a terminal and NO_COLOR is not set.</summary>
     public bool ColorOutput { get; init; } =
         !Console.IsOutputRedirected && string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable("NO_COLOR"));

@@ -50,10 +50,16 @@ internal sealed class ClusterOptions
     public async Task<(LoadResult Loaded, SnapshotSummary Summary, LoadedKubeconfig Config)> ReadAsync(ParseResult parse, CliContext context, string? onlyNamespace, CancellationToken ct)
     {
         var config = Load(parse, context);
+        if (GlobalOptions.Verbose(parse))
+        {
+            context.Error.WriteLine($"cluster: {config.Configuration.Host} (context {config.ContextName ?? "none"}, from {config.Source}; namespace {config.Namespace})");
+        }
+
         using var client = new k8s.Kubernetes(config.Configuration);
         using var buffer = new MemoryStream();
-        var summary = await new ClusterReader(client).WriteSnapshotAsync(buffer, context.Time, Progress(context), ct).ConfigureAwait(false);
-        context.Error.WriteLine();
+        var line = ProgressLine.For(parse, context);
+        var summary = await new ClusterReader(client).WriteSnapshotAsync(buffer, context.Time, Progress(line), ct).ConfigureAwait(false);
+        line.Done($"read {summary.Counts.Values.Sum():N0} objects");
         if (summary.Missing.Count > 0)
         {
             context.Error.WriteLine($"warning: could not read {string.Join(", ", summary.Missing)}; findings that need them are incomplete");
@@ -90,8 +96,8 @@ internal sealed class ClusterOptions
         ex is KubeconfigException or k8s.Exceptions.KubeConfigException or HttpRequestException or IOException or UnauthorizedAccessException or System.Security.Authentication.AuthenticationException
             or TaskCanceledException or System.Text.Json.JsonException;
 
-    public static IProgress<(string Kind, int Count)> Progress(CliContext context) =>
-        new SyncProgress<(string Kind, int Count)>(p => context.Error.Write($"\rreading {p.Kind,-32} {p.Count,8:N0}"));
+    public static IProgress<(string Kind, int Count)> Progress(ProgressLine line) =>
+        new SyncProgress<(string Kind, int Count)>(p => line.Report($"reading {p.Kind,-32} {p.Count,8:N0}"));
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {

@@ -42,13 +42,25 @@ internal static class InstallCommand
                 Directory.CreateDirectory(full);
                 foreach (var (name, yaml) in files)
                 {
-                    File.WriteAllText(Path.Combine(full, name), yaml);
+                    var path = Path.Combine(full, name);
+                    if (yaml.Contains("\nkind: Secret\n", StringComparison.Ordinal) && !OperatingSystem.IsWindows())
+                    {
+                        // The file with the webhook's private key is readable by its owner only, from the start.
+                        File.Delete(path);
+                        using var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+                        using var writer = new StreamWriter(stream);
+                        writer.Write(yaml);
+                    }
+                    else
+                    {
+                        File.WriteAllText(path, yaml);
+                    }
                 }
 
                 context.Error.WriteLine($"Wrote {files.Count} files to {dir}. Apply with: kubectl apply -f {dir}");
                 if (!options.CertManager)
                 {
-                    context.Error.WriteLine($"{dir}/30-certificate.yaml holds the webhook's private key: apply it, do not commit it.");
+                    context.Error.WriteLine($"{dir}/30-certificate.yaml holds the webhook's private key (written mode 600): apply it, do not commit it (add {dir}/ to .gitignore).");
                 }
             }
             else

@@ -18,7 +18,8 @@ internal sealed class QueryOptions
     private readonly Option<string[]> _subresource = new("--subresource") { Description = "Subresource (repeatable): exec, attach, log, ...", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string?> _ip = new("--source-ip") { Description = "Client address" };
     private readonly Option<int[]> _code = new("--code") { Description = "HTTP response code (repeatable)", AllowMultipleArgumentsPerToken = true };
-    private readonly Option<int> _limit = new("--limit") { Description = "At most this many events", DefaultValueFactory = _ => 1000 };
+    private readonly Option<int> _limit = new("--limit") { Description = "At most this many events (a note says when more match)", DefaultValueFactory = _ => 1000 };
+    private readonly Option<bool> _newest = new("--newest-first") { Description = "Newest events first (as the HTTP read API's order=desc); with --limit, the latest N" };
     private readonly Option<string?> _whoRead = new("--who-read-secret") { Description = "Who read the secret NAMESPACE/NAME (get, and list or watch in its namespace)" };
     private readonly Option<string?> _activity = new("--activity-of") { Description = "Everything USER did" };
     private readonly Option<bool> _exec = new("--exec-sessions") { Description = "pods/exec, pods/attach and pods/portforward sessions" };
@@ -27,11 +28,21 @@ internal sealed class QueryOptions
 
     public void AddTo(Command c)
     {
-        foreach (Option o in new Option[] { _since, _until, _user, _group, _verb, _resource, _namespace, _name, _subresource, _ip, _code, _limit, _whoRead, _activity, _exec, _denied, _rbac })
+        _limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--limit must be at least 1");
+            }
+        });
+        foreach (Option o in new Option[] { _since, _until, _user, _group, _verb, _resource, _namespace, _name, _subresource, _ip, _code, _limit, _newest, _whoRead, _activity, _exec, _denied, _rbac })
         {
             c.Options.Add(o);
         }
     }
+
+    /// <summary>Whether --limit was given on the command line (export takes every match unless it was).</summary>
+    public bool LimitGiven(ParseResult p) => p.GetResult(_limit) is { Implicit: false };
 
     /// <summary>Builds the query, or writes why the filters are invalid and returns false.</summary>
     public bool TryBuild(ParseResult p, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AuditQuery? query)
@@ -65,6 +76,7 @@ internal sealed class QueryOptions
             SourceIp = p.GetValue(_ip),
             Codes = p.GetValue(_code) ?? [],
             Limit = p.GetValue(_limit),
+            Descending = p.GetValue(_newest),
         };
         if (p.GetValue(_whoRead) is { } secret)
         {

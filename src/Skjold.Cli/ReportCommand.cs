@@ -172,7 +172,19 @@ internal static class ReportCommand
                 CliContext.Version, "sha256:" + Convert.ToHexStringLower(digest.GetHashAndReset()), inputs, previous);
             var text = new StringWriter();
             ComplianceWriters.Write(report, parse.GetValue(format)!, text);
-            if (parse.GetValue(output) is { } outFile)
+            var outFile = parse.GetValue(output);
+            if (outFile is null && parse.GetValue(format) == "html" && context.OutputIsTerminal)
+            {
+                // HTML is for a browser, not a terminal: it goes to a file named after the framework.
+                outFile = $"skjold-{fw.Id}-report.html";
+                if (File.Exists(Path.GetFullPath(outFile, context.WorkingDirectory)))
+                {
+                    await err.WriteLineAsync($"error: the HTML report would go to {outFile}, which exists; give --output FILE (or -f json|markdown|csv for the terminal)").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            if (outFile is not null)
             {
                 try
                 {
@@ -192,7 +204,7 @@ internal static class ReportCommand
             await err.WriteLineAsync($"{fw.Title}: score {report.Score.ToString("0.0", CultureInfo.InvariantCulture)}; " +
                 $"{report.Count(ControlStatus.Pass)} pass, {report.Count(ControlStatus.Partial)} partial, {report.Count(ControlStatus.Fail)} fail, " +
                 $"{report.Count(ControlStatus.Manual)} manual, {report.Count(ControlStatus.NotApplicable)} not applicable" +
-                (parse.GetValue(output) is { } o ? $"; written to {o}" : string.Empty)).ConfigureAwait(false);
+                (outFile is { } o ? $"; written to {o}" : string.Empty)).ConfigureAwait(false);
 
             if (parse.GetValue(bundle) is { } bundleFile)
             {

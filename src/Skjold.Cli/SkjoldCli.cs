@@ -32,6 +32,8 @@ internal static class SkjoldCli
             VersionCommand.Create(context),
             CompletionCommand.Create(context),
         };
+        root.Options.Add(GlobalOptions.Quiet());
+        root.Options.Add(GlobalOptions.Verbose());
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)

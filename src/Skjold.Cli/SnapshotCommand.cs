@@ -21,14 +21,15 @@ internal static class SnapshotCommand
                 // The configuration is resolved before any file is made; the snapshot is written beside
                 // its name and moved into place only when complete.
                 using var client = cluster.Client(parse, context);
+                var line = ProgressLine.For(parse, context);
                 SnapshotSummary summary;
                 await using (var file = File.Create(partial))
                 {
-                    summary = await new ClusterReader(client).WriteSnapshotAsync(file, context.Time, ClusterOptions.Progress(context), ct).ConfigureAwait(false);
+                    summary = await new ClusterReader(client).WriteSnapshotAsync(file, context.Time, ClusterOptions.Progress(line), ct).ConfigureAwait(false);
                 }
 
                 File.Move(partial, path, overwrite: true);
-                context.Error.WriteLine();
+                line.Done();
                 var total = summary.Counts.Values.Sum();
                 await context.Out.WriteLineAsync($"Wrote {total:N0} objects of {summary.Counts.Count(c => c.Value > 0)} kinds from Kubernetes {summary.ServerVersion ?? "(version unknown)"} to {parse.GetValue(output)}.").ConfigureAwait(false);
                 if (summary.Missing.Count > 0)

@@ -16,7 +16,10 @@ internal static class CliRunner
     public static CliRun RunWithEnvironment(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args) =>
         RunWith(null, environment, workingDirectory, null, args);
 
-    private static CliRun RunWith(DateTimeOffset? now, IReadOnlyDictionary<string, string>? environment, string workingDirectory, string? stdin, string[] args)
+    /// <summary>Runs as if stdout and stderr were a terminal.</summary>
+    public static CliRun RunOnTerminal(string workingDirectory, params string[] args) => RunWith(null, null, workingDirectory, null, args, terminal: true);
+
+    private static CliRun RunWith(DateTimeOffset? now, IReadOnlyDictionary<string, string>? environment, string workingDirectory, string? stdin, string[] args, bool terminal = false)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -29,6 +32,8 @@ internal static class CliRunner
             ColorOutput = false,
             Time = now is { } t ? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t) : TimeProvider.System,
             Environment = environment is null ? Environment.GetEnvironmentVariable : name => environment.GetValueOrDefault(name),
+            OutputIsTerminal = terminal,
+            ErrorIsTerminal = terminal,
         };
         var code = SkjoldCli.Run(args, context);
         return new CliRun(code, output.ToString(), error.ToString());

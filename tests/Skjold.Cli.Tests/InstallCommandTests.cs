@@ -62,6 +62,26 @@ public sealed class InstallCommandTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Install_WritesThePrivateKeyOwnerOnly_AndSaysNotToCommitIt()
+    {
+        var install = CliRunner.Run(_dir, null, "install", "--output", "out");
+
+        Assert.Equal(0, install.ExitCode);
+        var key = Path.Combine(_dir, "out", "30-certificate.yaml");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        Assert.NotEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "out", "40-deployment.yaml")));
+        Assert.Contains("do not commit it", install.Error, StringComparison.Ordinal);
+
+        // Run again over the same directory: still owner-only.
+        Assert.Equal(0, CliRunner.Run(_dir, null, "install", "--output", "out").ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        var ignore = File.ReadAllText(Path.Combine(Skjold.TestSupport.RepoPaths.Root, ".gitignore"));
+        Assert.Contains("deploy/generated/", ignore, StringComparison.Ordinal);
+        Assert.Contains("keys/", ignore, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Install_BadTimeout_IsUsageError()
     {
         Assert.Equal(2, CliRunner.Run(_dir, null, "install", "--webhook-timeout", "45").ExitCode);

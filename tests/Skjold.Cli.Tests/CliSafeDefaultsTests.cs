@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Skjold.TestSupport;
+
+namespace Skjold.Cli.Tests;
+
+/// <summary>
+/// Safe defaults: HTML never goes to a terminal, limits say when they cut, export has no silent
+/// cap, ingest refuses what is not an audit log, progress fits where it is written, -q is quiet.
+/// </summary>
+public sealed class CliSafeDefaultsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-defaults-").FullName;
+
+    private static string Examples => Path.Combine(RepoPaths.Root, "examples");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, true);
+    }
+
+    private CliRun Run(params string[] args) => CliRunner.Run(_dir, null, args);
+
+    private static string Event(int i) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["kind"] = "Event",
+        ["apiVersion"] = "audit.k8s.io/v1",
+        ["level"] = "Metadata",
+        ["auditID"] = $"00000000-0000-0000-0000-{i:D12}",
+        ["stage"] = "ResponseComplete",
+        ["requestURI"] = $"/api/v1/namespaces/team/configmaps/cm-{i}",
+        ["verb"] = "get",
+        ["user"] = new Dictionary<string, object> { ["username"] = "alice", ["groups"] = new[] { "dev" } },
+        ["sourceIPs"] = new[] { "10.0.0.5" },
+        ["objectRef"] = new Dictionary<string, object> { ["resource"] = "configmaps", ["namespace"] = "team", ["name"] = $"cm-{i}", ["apiVersion"] = "v1" },
+        ["responseStatus"] = new Dictionary<string, object> { ["code"] = 200 },
+        ["requestReceivedTimestamp"] = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc).AddSeconds(i).ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture),
+        ["stageTimestamp"] = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc).AddSeconds(i).ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture),
+    });
+
+    private void Ingest(int events)
+    {
+        Assert.Equal(0, Run("audit", "init").ExitCode);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), Enumerable.Range(0, events).Select(Event));
+        var ingest = Run("audit", "ingest", "audit.log");
+        Assert.True(ingest.ExitCode == 0, ingest.Error);
+    }
+
+    [Fact]
+    public void ReportHtml_OnATerminal_GoesToAFile_NotTheScreen()
+    {
+        var run = CliRunner.RunOnTerminal(_dir, "report", "--framework", "cis", Examples);
+
+        Assert.DoesNotContain("<html", run.Out, StringComparison.OrdinalIgnoreCase);
+        var file = Path.Combine(_dir, "skjold-cis-report.html");
+        Assert.Contains("<html", File.ReadAllText(file), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("written to skjold-cis-report.html", run.Error, StringComparison.Ordinal);
+
+        // Never over a file that is there.
+        var again = CliRunner.RunOnTerminal(_dir, "report", "--framework", "cis", Examples);
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("give --output FILE", again.Error, StringComparison.Ordinal);
+
+        // Piped, HTML goes to stdout as asked.
+        Assert.Contains("<html", Run("report", "--framework", "cis", Examples).Out, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void AuditQuery_SaysWhenTheLimitCutsTheAnswer_AndOffersNewestFirst()
+    {
+        Ingest(30);
+
+        var cut = Run("audit", "query", "--user", "alice", "--limit", "10", "-f", "json");
+        Assert.Equal(0, cut.ExitCode);
+        var rows = JsonDocument.Parse(cut.Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal(10, rows.Count);
+        Assert.Contains("more match; raise --limit", cut.Error, StringComparison.Ordinal);
+        Assert.Equal("cm-0", rows[0].GetProperty("name").GetString());
+
+        var newest = Run("audit", "query", "--user", "alice", "--limit", "5", "--newest-first", "-f", "json");
+        Assert.Equal("cm-29", JsonDocument.Parse(newest.Out).RootElement[0].GetProperty("name").GetString());
+
+        var all = Run("audit", "query", "--user", "alice", "--limit", "30");
+        Assert.DoesNotContain("more match", all.Error, StringComparison.Ordinal);
+
+        Assert.Equal(2, Run("audit", "query", "--limit", "0").ExitCode);
+    }
+
+    [Fact]
+    public void AuditExport_TakesEveryMatch_UnlessLimited_AndSaysWhenItIs()
+    {
+        Ingest(1_200); // more than the query default of 1,000
+
+        var all = Run("audit", "export", "--user", "alice", "-o", "all.json");
+        Assert.True(all.ExitCode == 0, all.Error);
+        Assert.Equal(1_200, JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "all.json"))).RootElement.GetProperty("events").GetArrayLength());
+        Assert.Contains("--public-key skjold-audit/audit-signing-key.pub.pem", all.Out, StringComparison.Ordinal);
+
+        var part = Run("audit", "export", "--user", "alice", "--limit", "100", "-o", "part.json");
+        Assert.Equal(100, JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "part.json"))).RootElement.GetProperty("events").GetArrayLength());
+        Assert.Contains("more than 100 events match", part.Error, StringComparison.Ordinal);
+        Assert.Equal(0, Run("audit", "verify", "--bundle", "part.json", "--public-key", "skjold-audit/audit-signing-key.pub.pem").ExitCode);
+    }
+
+    [Fact]
+    public void AuditIngest_OfAFileWithoutAuditEvents_IsRefused_AndSealsNothing()
+    {
+        Ingest(3);
+        File.WriteAllText(Path.Combine(_dir, "pod.json"), "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"}}\n");
+
+        var run = Run("audit", "ingest", "pod.json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("holds no Kubernetes audit event", run.Error, StringComparison.Ordinal);
+        Assert.Contains("nothing was sealed", run.Error, StringComparison.Ordinal);
+        var after = Run("audit", "query", "-f", "json");
+        var rows = JsonDocument.Parse(after.Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.DoesNotContain(rows, r => r.GetProperty("verb").GetString() == "ingest-rejected");
+    }
+
+    [Fact]
+    public void Progress_InALog_IsPlainLines_OnATerminal_OneLine_AndQuietIsSilent()
+    {
+        Ingest(5);
+
+        var log = Run("audit", "verify");
+        Assert.DoesNotContain('\r', log.Error);
+        Assert.Contains("verified 5 events...\n", log.Error.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+
+        var terminal = CliRunner.RunOnTerminal(_dir, "audit", "verify");
+        Assert.Contains("\rverified 5 events...", terminal.Error, StringComparison.Ordinal);
+
+        var quiet = Run("audit", "verify", "-q");
+        Assert.Equal(0, quiet.ExitCode);
+        Assert.DoesNotContain("verified 5 events", quiet.Error, StringComparison.Ordinal);
+        Assert.Contains("OK:", quiet.Out, StringComparison.Ordinal);
+    }
+}
