@@ -20,7 +20,7 @@ public sealed class TamperMatrixTests
         var data = new TheoryData<string, string>();
         foreach (var store in new[] { "sqlite", "postgres" })
         {
-            foreach (var edit in Edits.Keys.Where(k => store == "sqlite" || !k.StartsWith("sqlite:", StringComparison.Ordinal)))
+            foreach (var edit in Edits.Keys.Where(k => !k.StartsWith(store == "sqlite" ? "postgres:" : "sqlite:", StringComparison.Ordinal)))
             {
                 data.Add(store, edit);
             }
@@ -68,6 +68,11 @@ public sealed class TamperMatrixTests
         ["sqlite:tile hash"] = ("UPDATE tiles SET hashes = zeroblob(512) WHERE tile = 1", string.Empty, "tile", 16),
         ["sqlite:posting delete"] = ("DELETE FROM postings WHERE term = 'u:alice' AND chunk = 1", string.Empty, "index", null),
         ["sqlite:posting edit"] = ("UPDATE postings SET data = x'0700' WHERE term = 'u:bob' AND chunk = 0", string.Empty, "index", null),
+
+        // PostgreSQL's own B-tree indexes are derived by the server from the (verified) columns; its
+        // group index is a table of its own, like SQLite's postings.
+        ["postgres:group index delete"] = (string.Empty, "DELETE FROM group_index WHERE grp = 'ops' AND idx = 2", "index", 2),
+        ["postgres:group index edit"] = (string.Empty, "UPDATE group_index SET grp = 'dev' WHERE grp = 'ops' AND idx = 4", "index", 4),
     };
 
     private static async Task<AuditTestLog> SealedLogAsync(string store)

@@ -16,6 +16,9 @@ internal static class CliRunner
     public static CliRun RunWithEnvironment(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args) =>
         RunWith(null, environment, workingDirectory, null, args);
 
+    public static CliRun RunWithEnvironment(IReadOnlyDictionary<string, string> environment, string workingDirectory, string? stdin, string[] args) =>
+        RunWith(null, environment, workingDirectory, stdin, args);
+
     /// <summary>Runs as if stdout and stderr were a terminal.</summary>
     public static CliRun RunOnTerminal(string workingDirectory, params string[] args) => RunWith(null, null, workingDirectory, null, args, terminal: true);
 
