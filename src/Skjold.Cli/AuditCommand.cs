@@ -314,7 +314,7 @@ internal static partial class AuditCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write the checkpoint to this file (default: stdout)" };
         var command = new Command("checkpoint", """
             Seal what is unsigned and print the latest signed tree head: keep it somewhere the receiver cannot write, and later prove the log extends it.
-            Example:
+            Examples:
               skjold audit checkpoint -o /secure/checkpoint-$(date +%F).json
               skjold audit verify --public-key key.pem --since-checkpoint /secure/checkpoint-2026-12-01.json
             """) { output };

@@ -17,7 +17,7 @@ internal static class NodeCheckCommand
         var format = new Option<string>("--format", "-f") { Description = "Output format: table, json, sarif or junit", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "sarif", "junit");
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
-        var failOn = new Option<string>("--fail-on") { Description = "Exit with 1 when a failed check has this severity or higher", DefaultValueFactory = _ => "low" };
+        var failOn = new Option<string>("--fail-on") { Description = "Exit with 1 when a failed check has this severity or higher (info < low < medium < high < critical)", DefaultValueFactory = _ => "low", HelpName = "info|low|medium|high|critical" };
         failOn.AcceptOnlyFromAmong("info", "low", "medium", "high", "critical");
         var command = new Command("node-check",
             "Run the CIS Kubernetes Benchmark v1.12 control-plane and node checks (sections 1, 2, 3.2 and 4) on this node's static pod manifests, " +

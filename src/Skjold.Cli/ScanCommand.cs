@@ -29,8 +29,9 @@ internal static class ScanCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
         var failOn = new Option<string>("--fail-on")
         {
-            Description = "Exit with 1 when a finding has this severity or higher: info, low, medium, high, critical",
+            Description = "Exit with 1 when a finding has this severity or higher (info < low < medium < high < critical)",
             DefaultValueFactory = _ => "low",
+            HelpName = "info|low|medium|high|critical",
         };
         failOn.AcceptOnlyFromAmong("info", "low", "medium", "high", "critical");
         var pssLevel = new Option<string?>("--pss-level") { Description = "Pod Security Standards level: baseline or restricted (default from config, else restricted); privileged turns PSS checks off" };
@@ -39,7 +40,7 @@ internal static class ScanCommand
         var config = new Option<string?>("--config", "-c") { Description = "Configuration file (default: skjold.yaml or .skjold.yaml in the working directory if present)" };
         var maxFileSize = new Option<string>("--max-file-size")
         {
-            Description = "Largest input file accepted, for example 32MiB (default 32MiB)",
+            Description = "Largest input file accepted, for example 32MiB",
             DefaultValueFactory = _ => "32MiB",
         };
         var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };

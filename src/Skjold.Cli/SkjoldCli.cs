@@ -32,6 +32,7 @@ internal static class SkjoldCli
             VersionCommand.Create(context),
             CompletionCommand.Create(context),
         };
+        HelpTexts.Apply(root);
         root.Options.Add(GlobalOptions.Quiet());
         root.Options.Add(GlobalOptions.Verbose());
         foreach (var option in root.Options)

@@ -161,3 +161,48 @@ public sealed class CliConventionsTests : IDisposable
         AssertOneLineError(run, "address already in use");
     }
 }
+
+/// <summary>Help that teaches: every command says how it is used and what its exit codes mean.</summary>
+public sealed class HelpTests
+{
+    private static IEnumerable<System.CommandLine.Command> All(System.CommandLine.Command c) => c.Subcommands.SelectMany(All).Prepend(c);
+
+    public static TheoryData<string> Commands()
+    {
+        var data = new TheoryData<string>();
+        var root = SkjoldCli.Build(new CliContext());
+        foreach (var c in All(root).Skip(1))
+        {
+            data.Add(string.Join(' ', Path(c)));
+        }
+
+        return data;
+    }
+
+    private static IEnumerable<string> Path(System.CommandLine.Command c) =>
+        c.Parents.OfType<System.CommandLine.Command>().FirstOrDefault() is { } parent && parent is not System.CommandLine.RootCommand ? Path(parent).Append(c.Name) : [c.Name];
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void EveryCommand_HasExamplesAndExitCodes_AndNoDoubledDefault(string command)
+    {
+        var run = CliRunner.Run(System.IO.Path.GetTempPath(), null, [.. command.Split(' '), "--help"]);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("Examples:", run.Out, StringComparison.Ordinal);
+        Assert.Contains("skjold " + command, run.Out[run.Out.IndexOf("Examples:", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.Contains("Exit codes:", run.Out, StringComparison.Ordinal);
+        foreach (var line in run.Out.Split('\n'))
+        {
+            Assert.False(line.Contains("[default: ", StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(line, @"\(default[: ]"), $"doubled default in: {line.Trim()}");
+        }
+    }
+
+    [Fact]
+    public void Severities_AreListedInOrder()
+    {
+        var run = CliRunner.Run(System.IO.Path.GetTempPath(), null, "scan", "--help");
+
+        Assert.Contains("info < low < medium < high < critical", run.Out, StringComparison.Ordinal);
+    }
+}
