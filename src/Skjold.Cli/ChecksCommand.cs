@@ -76,22 +76,16 @@ internal static class ChecksCommand
             return ExitCodes.Ok;
         }
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = context.ColorOutput ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = context.ColorOutput ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(context.Out),
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = Math.Max(120, console.Profile.Width);
-        var table = new Table().Border(TableBorder.Rounded).Expand();
+        // A terminal: fitted to its width; piped: one line per check, no padding to a width.
+        var console = Skjold.Reports.PlainConsole.Create(context.Out, context.ColorOutput, context.TerminalWidth ?? 1_000_000);
+        var table = new Table().Border(context.TerminalWidth is null ? TableBorder.None : TableBorder.Rounded);
         table.AddColumn(new TableColumn("Check").NoWrap());
         table.AddColumn(new TableColumn("Severity").NoWrap());
         table.AddColumn("Title");
         table.AddColumn(new TableColumn("On").NoWrap());
         foreach (var c in catalog.All)
         {
-            table.AddRow(new Text(c.Id), new Text(policy.SeverityOf(c).ToName()), new Text(c.Title), new Text(policy.IsEnabled(c) ? "yes" : "no"));
+            table.AddRow(new Text(c.Id), new Markup($"[{Skjold.Reports.TableReportWriter.Colour(policy.SeverityOf(c))}]{policy.SeverityOf(c).ToName()}[/]"), new Text(c.Title), new Text(policy.IsEnabled(c) ? "yes" : "no"));
         }
 
         console.Write(table);

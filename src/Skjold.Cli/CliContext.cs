@@ -16,6 +16,24 @@ internal sealed class CliContext
     /// <summary>The name the program was started by (argv[0]): kubectl-skjold when kubectl runs it as a plugin.</summary>
     public string InvokedAs { get; init; } = ProgramName();
 
+    /// <summary>The terminal's width in columns, or null when standard output is not a terminal.</summary>
+    public int? TerminalWidth { get; init; } = Console.IsOutputRedirected ? null : SafeWidth();
+
+    private static int? SafeWidth()
+    {
+        try
+        {
+            return Console.WindowWidth is > 0 and var w ? w : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
+    }
+
+    /// <summary>The options every command has (--color, -q, -v), set when the command tree is built.</summary>
+    internal GlobalOptions? Globals { get; set; }
+
     /// <summary>Reads an environment variable ($KUBECONFIG, $HOME, ...); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
@@ -26,7 +44,7 @@ internal sealed class CliContext
     public bool ErrorIsTerminal { get; init; } = !Console.IsErrorRedirected;
 
     /// <summary>Colour when writing to a terminal and NO_COLOR is not set.</summary>
-    public bool ColorOutput { get; init; } =
+    public bool ColorOutput { get; set; } =
         !Console.IsOutputRedirected && string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable("NO_COLOR"));
 
     private static string ProgramName()

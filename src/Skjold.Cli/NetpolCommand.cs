@@ -239,14 +239,7 @@ internal static class NetpolCommand
 
     private static void WriteTable(TextWriter text, List<Connection> list, CliContext context)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(text),
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
+        var console = Skjold.Reports.PlainConsole.Create(text, false, text == context.Out ? context.TerminalWidth ?? 1_000_000 : 1_000_000);
         var table = new Table().Border(TableBorder.Simple);
         table.AddColumn("Source");
         table.AddColumn("Destination");

@@ -58,26 +58,45 @@ internal sealed class ProgressLine(CliContext context, bool quiet)
     }
 }
 
-/// <summary>-q/--quiet and -v/--verbose, on every command (made for each command tree, found by name).</summary>
-internal static class GlobalOptions
+/// <summary>
+/// --color, --no-color, -q/--quiet and -v/--verbose, on every command: made with each command tree
+/// and kept on its context, so any command reads them (System.CommandLine finds a recursive option
+/// by its instance, not by its name).
+/// </summary>
+internal sealed class GlobalOptions
 {
-    public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Print only results and errors (no progress, notes or summaries on stderr)", Recursive = true };
-
-    public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Also say what is read and from where (the cluster and its kubeconfig) on stderr", Recursive = true };
-
-    public static bool Quiet(ParseResult parse) => Flag(parse, "--quiet");
-
-    public static bool Verbose(ParseResult parse) => Flag(parse, "--verbose") && !Quiet(parse);
-
-    private static bool Flag(ParseResult parse, string name)
+    public Option<string> Color { get; } = new("--color")
     {
-        try
-        {
-            return parse.GetValue<bool>(name);
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // a command tree without the global options (tests of one command)
-        }
+        Description = "Colour: auto (a terminal, unless NO_COLOR is set), always or never",
+        DefaultValueFactory = _ => "auto",
+        Recursive = true,
+    };
+
+    public Option<bool> NoColor { get; } = new("--no-color") { Description = "Same as --color never", Recursive = true };
+
+    public Option<bool> QuietOption { get; } = new("--quiet", "-q") { Description = "Print only results and errors (no progress, notes or summaries on stderr)", Recursive = true };
+
+    public Option<bool> VerboseOption { get; } = new("--verbose", "-v") { Description = "Also say what is read and from where (the cluster and its kubeconfig) on stderr", Recursive = true };
+
+    public void AddTo(Command root)
+    {
+        Color.AcceptOnlyFromAmong("auto", "always", "never");
+        root.Options.Add(Color);
+        root.Options.Add(NoColor);
+        root.Options.Add(QuietOption);
+        root.Options.Add(VerboseOption);
     }
+
+    /// <summary>Whether to colour, from --color, --no-color, NO_COLOR and whether stdout is a terminal.</summary>
+    public bool Colour(ParseResult parse, bool auto) =>
+        !parse.GetValue(NoColor) && (parse.GetValue(Color) switch { "always" => true, "never" => false, _ => auto });
+
+    public static bool Quiet(ParseResult parse) => parse.RootCommandResult.Command is RootCommand && Context(parse)?.Globals is { } g && parse.GetValue(g.QuietOption);
+
+    public static bool Verbose(ParseResult parse) => Context(parse)?.Globals is { } g && parse.GetValue(g.VerboseOption) && !Quiet(parse);
+
+    private static CliContext? Context(ParseResult parse) => Contexts.TryGetValue(parse.RootCommandResult.Command, out var c) ? c : null;
+
+    /// <summary>The context each command tree was built for.</summary>
+    internal static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Command, CliContext> Contexts = [];
 }

@@ -150,7 +150,7 @@ internal static class RbacCommand
             }
 
             var question = query.Request.ToString() + (query.AnyNamespace ? " (in any namespace)" : string.Empty);
-            var table = NewTable("Subject", "Scope", "Binding", "Rule");
+            var table = NewTable(context, "Subject", "Scope", "Binding", "Rule");
             foreach (var r in rows)
             {
                 table.AddRow(Text(r.Subject), Text(r.Scope), Text(r.Binding), Text(r.Rule));
@@ -216,7 +216,7 @@ internal static class RbacCommand
                 return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
             }
 
-            var table = NewTable("Rule", "Scope", "Through", "Binding");
+            var table = NewTable(context, "Rule", "Scope", "Through", "Binding");
             foreach (var r in rows)
             {
                 table.AddRow(Text(r.Rule + (r.Effective ? string.Empty : " (no effect: a RoleBinding grants no cluster-scoped resource or URL)")), Text(r.Scope), Text(r.Subject), Text(r.Binding));
@@ -388,9 +388,10 @@ internal static class RbacCommand
         }
     }
 
-    private static Table NewTable(params string[] columns)
+    /// <summary>Piped output has no border lines (kubectl style); a terminal gets the simple border.</summary>
+    private static Table NewTable(CliContext context, params string[] columns)
     {
-        var table = new Table().Border(TableBorder.Simple);
+        var table = new Table().Border(context.TerminalWidth is null ? TableBorder.None : TableBorder.Simple);
         foreach (var c in columns)
         {
             table.AddColumn(c);
@@ -403,19 +404,8 @@ internal static class RbacCommand
 
     private static IAnsiConsole Console(CliContext context)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = context.ColorOutput ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = context.ColorOutput ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(context.Out),
-            Interactive = InteractionSupport.No,
-        });
-        if (!context.ColorOutput)
-        {
-            console.Profile.Width = 200;
-        }
-
-        return console;
+        // A terminal: fitted to its width; piped: rows on one line each, no padding to a width.
+        return Skjold.Reports.PlainConsole.Create(context.Out, context.ColorOutput, context.TerminalWidth ?? 1_000_000);
     }
 
     private static void Write<T>(CliContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info)

@@ -362,7 +362,7 @@ internal static class ReportCommand
                 return ExitCodes.Ok;
             }
 
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(context.Out), Interactive = InteractionSupport.No });
+            var console = Skjold.Reports.PlainConsole.Create(context.Out, false, context.TerminalWidth ?? 1_000_000);
             console.Profile.Width = 160;
             var table = new Table().Border(TableBorder.Simple);
             foreach (var c in new[] { "ID", "Framework", "Version", "Controls", "Checked by Skjold", "Manual", "Checks mapped" })

@@ -22,10 +22,10 @@ internal static class ScanCommand
         };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "Output format: table, json, sarif or junit",
+            Description = "Output format: table, wide (the table with each finding's path in the object), json, sarif or junit",
             DefaultValueFactory = _ => "table",
         };
-        format.AcceptOnlyFromAmong("table", "json", "sarif", "junit");
+        format.AcceptOnlyFromAmong("table", "wide", "json", "sarif", "junit");
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of stdout" };
         var failOn = new Option<string>("--fail-on")
         {
@@ -43,7 +43,10 @@ internal static class ScanCommand
             Description = "Largest input file accepted, for example 32MiB",
             DefaultValueFactory = _ => "32MiB",
         };
-        var noColor = new Option<bool>("--no-color") { Description = "Do not colour the table output" };
+        var severity = new Option<string?>("--severity")
+        {
+            Description = "Show only findings of these severities, comma-separated (critical,high); counts and --fail-on still cover every finding",
+        };
         var stdinName = new Option<string?>("--stdin-name")
         {
             Description = "The path to report for input read from stdin (-), for example the chart it was rendered from (default: stdin in SARIF, - elsewhere)",
@@ -54,7 +57,7 @@ internal static class ScanCommand
 
         var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
         {
-            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, noColor, live, stdinName,
+            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, severity, live, stdinName,
         };
         cluster.AddTo(command);
         scope.AddTo(command);
@@ -92,7 +95,7 @@ internal static class ScanCommand
                 parse.GetValue(pssVersion),
                 parse.GetValue(config),
                 parse.GetValue(maxFileSize)!,
-                parse.GetValue(noColor),
+                parse.GetValue(severity),
                 defaultNamespace,
                 kubeMinor,
                 parse.GetValue(scope.AllowEmpty),
@@ -169,6 +172,22 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInputError;
         }
 
+        HashSet<Severity>? shown = null;
+        if (request.Severity is { Length: > 0 } only)
+        {
+            shown = [];
+            foreach (var name in only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!SeverityNames.TryParse(name, out var s))
+                {
+                    err.WriteLine($"error: --severity '{name}' is not a severity (info < low < medium < high < critical)");
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                shown.Add(s!.Value);
+            }
+        }
+
         var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
         var reportContext = new ReportContext(new ScanResult([], [], [], resources.Count), policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory)
         {
@@ -179,11 +198,16 @@ internal static class ScanCommand
             "json" => new JsonReportWriter(),
             "sarif" => new SarifReportWriter(),
             "junit" => new JUnitReportWriter(),
-            _ => new TableReportWriter(request.Output is null && !request.NoColor && context.ColorOutput),
+            _ => new TableReportWriter(new TableOptions
+            {
+                Color = request.Output is null && context.ColorOutput,
+                Width = request.Output is null ? context.TerminalWidth : null,
+                Wide = request.Format == "wide",
+            }),
         };
 
         // Findings go to the report as the scan produces them: memory does not grow with their number.
-        var totals = new ScanTotals { Resources = resources.Count };
+        var totals = new ScanTotals { Resources = resources.Count, ShownSeverities = shown };
         var suppressed = new List<SuppressedFinding>();
         List<Diagnostic> allDiagnostics;
         void Run(TextWriter output)
@@ -199,7 +223,10 @@ internal static class ScanCommand
 
                 var finding = f with { Location = location };
                 totals.Add(finding);
-                stream.Add(finding);
+                if (shown is null || shown.Contains(finding.Severity))
+                {
+                    stream.Add(finding);
+                }
             }, suppressed.Add);
             totals.Suppressed = suppressed.Count;
             stream.Complete(totals, suppressed, allDiagnostics, null);
@@ -228,7 +255,7 @@ internal static class ScanCommand
             Run(context.Out);
         }
 
-        if (request.Format != "table" || request.Output is not null)
+        if (request.Format is not ("table" or "wide") || request.Output is not null)
         {
             // Machine formats keep stdout clean; input problems still reach the user on stderr.
             foreach (var d in allDiagnostics)

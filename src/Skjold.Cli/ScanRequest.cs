@@ -9,7 +9,7 @@ internal sealed record ScanRequest(
     string? PssVersion,
     string? Config,
     string MaxFileSize,
-    bool NoColor,
+    string? Severity,
     string DefaultNamespace = "default",
     int? KubeMinor = null,
     bool AllowEmpty = false,

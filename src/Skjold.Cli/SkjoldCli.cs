@@ -33,8 +33,9 @@ internal static class SkjoldCli
             CompletionCommand.Create(context),
         };
         HelpTexts.Apply(root);
-        root.Options.Add(GlobalOptions.Quiet());
-        root.Options.Add(GlobalOptions.Verbose());
+        context.Globals = new GlobalOptions();
+        context.Globals.AddTo(root);
+        GlobalOptions.Contexts.AddOrUpdate(root, context);
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)
@@ -108,6 +109,7 @@ internal static class SkjoldCli
             }
         }
 
+        context.ColorOutput = context.Globals!.Colour(parse, context.ColorOutput);
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });

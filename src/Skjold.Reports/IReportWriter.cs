@@ -34,6 +34,9 @@ public sealed class ScanTotals
 
     public int Suppressed { get; set; }
 
+    /// <summary>--severity: the severities a human view shows (null: all); counts and the exit code still cover every finding.</summary>
+    public IReadOnlySet<Severity>? ShownSeverities { get; set; }
+
     public int Count(Severity s) => _bySeverity[(int)s];
 
     public int CountAtOrAbove(Severity min)

@@ -37,6 +37,7 @@ internal static class CliRunner
             Environment = environment is null ? Environment.GetEnvironmentVariable : name => environment.GetValueOrDefault(name),
             OutputIsTerminal = terminal,
             ErrorIsTerminal = terminal,
+            TerminalWidth = terminal ? 80 : null,
         };
         var code = SkjoldCli.Run(args, context);
         return new CliRun(code, output.ToString(), error.ToString());

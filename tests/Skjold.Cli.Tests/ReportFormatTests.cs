@@ -30,11 +30,13 @@ public sealed class ReportFormatTests : IDisposable
         var privileged = JsonDocument.Parse(json.Out).RootElement.GetProperty("findings").EnumerateArray().Single(f => f.GetProperty("checkId").GetString() == "pss/privileged");
         Assert.Equal("prod/web.yaml", privileged.GetProperty("location").GetProperty("file").GetString());
 
+        // Each finding line names its file: the privileged finding is prod's, never dev's. The most
+        // severe resource comes first.
         var table = CliRunner.Run(_dir, null, "scan", ".");
-        var prodBlock = table.Out[table.Out.IndexOf("prod/web.yaml", StringComparison.Ordinal)..];
-        Assert.Contains("pss/privileged", prodBlock, StringComparison.Ordinal);
-        var devBlock = table.Out[table.Out.IndexOf("dev/web.yaml", StringComparison.Ordinal)..table.Out.IndexOf("prod/web.yaml", StringComparison.Ordinal)];
-        Assert.DoesNotContain("pss/privileged", devBlock, StringComparison.Ordinal);
+        var privilegedLine = table.Out.Split('\n').Single(l => l.Contains("pss/privileged", StringComparison.Ordinal));
+        Assert.Contains("prod/web.yaml:", privilegedLine, StringComparison.Ordinal);
+        Assert.DoesNotContain(table.Out.Split('\n'), l => l.Contains("pss/privileged", StringComparison.Ordinal) && l.Contains("dev/web.yaml", StringComparison.Ordinal));
+        Assert.True(table.Out.IndexOf("prod/web.yaml", StringComparison.Ordinal) < table.Out.IndexOf("dev/web.yaml", StringComparison.Ordinal));
 
         var sarif = JsonDocument.Parse(CliRunner.Run(_dir, null, "scan", ".", "--format", "sarif").Out).RootElement;
         var prints = sarif.GetProperty("runs")[0].GetProperty("results").EnumerateArray().Select(r => r.GetProperty("partialFingerprints").GetProperty("skjoldFinding/v2").GetString()).ToList();
