@@ -670,12 +670,36 @@ internal static partial class AuditCommand
             return ExitCodes.Ok;
         });
         var listStore = new AuditStoreOptions();
-        var list = new Command("list", "List legal holds.");
+        var listFormat = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        listFormat.AcceptOnlyFromAmong("table", "json");
+        var list = new Command("list", "List legal holds.") { listFormat };
         listStore.AddTo(list);
         list.SetAction(async (parse, ct) =>
         {
             await using var s = listStore.ExistingStore(parse, context);
-            foreach (var h in await s.HoldsAsync(ct).ConfigureAwait(false))
+            var holds = await s.HoldsAsync(ct).ConfigureAwait(false);
+            if (parse.GetValue(listFormat) == "json")
+            {
+                var array = new System.Text.Json.Nodes.JsonArray();
+                foreach (var h in holds)
+                {
+                    array.Add(new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["id"] = h.Id,
+                        ["created"] = h.Created.ToString("O", CultureInfo.InvariantCulture),
+                        ["reason"] = h.Reason,
+                        ["namespace"] = h.Namespace,
+                        ["user"] = h.Username,
+                        ["resource"] = h.Resource,
+                        ["until"] = h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    });
+                }
+
+                await context.Out.WriteLineAsync(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
+            foreach (var h in holds)
             {
                 await context.Out.WriteLineAsync($"{h.Id}\t{h.Created:yyyy-MM-dd}\tnamespace={h.Namespace ?? "*"} user={h.Username ?? "*"} resource={h.Resource ?? "*"} until={h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-"}\t{h.Reason}").ConfigureAwait(false);
             }

@@ -3,7 +3,8 @@ namespace Skjold.Cli;
 /// <summary>The process environment a command runs in; replaced in tests.</summary>
 internal sealed class CliContext
 {
-    public TextWriter Out { get; init; } = Console.Out;
+    /// <summary>Where results go: stdout, or the file of a command's -o (swapped in for the run).</summary>
+    public TextWriter Out { get; set; } = Console.Out;
 
     public TextWriter Error { get; init; } = Console.Error;
 
@@ -17,7 +18,7 @@ internal sealed class CliContext
     public string InvokedAs { get; init; } = ProgramName();
 
     /// <summary>The terminal's width in columns, or null when standard output is not a terminal.</summary>
-    public int? TerminalWidth { get; init; } = Console.IsOutputRedirected ? null : SafeWidth();
+    public int? TerminalWidth { get; set; } = Console.IsOutputRedirected ? null : SafeWidth();
 
     private static int? SafeWidth()
     {

@@ -271,9 +271,11 @@ internal static class ReportCommand
         var file = new Argument<string>("BUNDLE") { Description = "Evidence bundle written by skjold report --bundle" };
         var publicKey = new Option<string>("--public-key") { Description = "The signer's public key (PEM)", Required = true };
         var extract = new Option<string?>("--extract") { Description = "Also write the verified report (JSON) to this file" };
+        var verifyFormat = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        verifyFormat.AcceptOnlyFromAmong("table", "json");
         var command = new Command("verify", "Verify an evidence bundle's signature and digest with the signer's public key; print what it attests.\nExit codes: 0 valid, 1 invalid or tampered, 2 usage or input error.")
         {
-            file, publicKey, extract,
+            file, publicKey, extract, verifyFormat,
         };
         command.SetAction(parse =>
         {
@@ -291,13 +293,29 @@ internal static class ReportCommand
             }
 
             var outcome = EvidenceBundle.Verify(bundleText, keyPem);
-            if (outcome.Error is { } error)
+            if (parse.GetValue(verifyFormat) == "json")
             {
-                context.Out.WriteLine($"INVALID: {error}");
+                context.Out.WriteLine(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["valid"] = outcome.Error is null,
+                    ["error"] = outcome.Error,
+                    ["summary"] = outcome.Error is null ? outcome.Summary : null,
+                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else if (outcome.Error is { } e)
+            {
+                context.Out.WriteLine($"INVALID: {e}");
+            }
+
+            if (outcome.Error is not null)
+            {
                 return outcome.Usage ? ExitCodes.UsageOrInputError : ExitCodes.Findings;
             }
 
-            context.Out.WriteLine($"VALID: {outcome.Summary}");
+            if (parse.GetValue(verifyFormat) != "json")
+            {
+                context.Out.WriteLine($"VALID: {outcome.Summary}");
+            }
             if (parse.GetValue(extract) is { } target)
             {
                 File.WriteAllBytes(Path.GetFullPath(target, context.WorkingDirectory), outcome.Payload!);

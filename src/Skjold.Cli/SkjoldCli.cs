@@ -33,6 +33,7 @@ internal static class SkjoldCli
             CompletionCommand.Create(context),
         };
         HelpTexts.Apply(root);
+        AddOutputOptions(root);
         context.Globals = new GlobalOptions();
         context.Globals.AddTo(root);
         GlobalOptions.Contexts.AddOrUpdate(root, context);
@@ -45,6 +46,66 @@ internal static class SkjoldCli
         }
 
         return root;
+    }
+
+    /// <summary>
+    /// -o/--output FILE on every command that prints results and has no file option of its own: the
+    /// command writes as it would to stdout, and the text lands in FILE (only when the run did not
+    /// fail with exit 2, so a failed run leaves no half-written file).
+    /// </summary>
+    private static void AddOutputOptions(Command c)
+    {
+        foreach (var sub in c.Subcommands)
+        {
+            AddOutputOptions(sub);
+        }
+
+        if (c.Subcommands.Count == 0 && c.Options.Any(o => o.Name == "--format") && !c.Options.Any(o => o.Name == "--output"))
+        {
+            c.Options.Add(new Option<string?>("--output", "-o") { Description = "Write the results to this file instead of stdout (- for stdout)" });
+            RedirectedCommands.AddOrUpdate(c, true);
+        }
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Command, object> RedirectedCommands = new();
+
+    private static int InvokeWithOutput(ParseResult parse, CliContext context, Func<int> invoke)
+    {
+        var command = parse.CommandResult.Command;
+        if (!RedirectedCommands.TryGetValue(command, out _)
+            || command.Options.FirstOrDefault(o => o.Name == "--output") is not Option<string?> option
+            || parse.GetValue(option) is not { } file)
+        {
+            return invoke();
+        }
+
+        var path = Path.GetFullPath(file, context.WorkingDirectory);
+        if (Path.GetDirectoryName(path) is { } dir && !Directory.Exists(dir))
+        {
+            context.Error.WriteLine($"error: cannot write {file}: the directory {dir} does not exist");
+            return ExitCodes.UsageOrInputError;
+        }
+
+        // A file is not a terminal: no colour, no width, as when piped.
+        var (stdout, width, colour) = (context.Out, context.TerminalWidth, context.ColorOutput);
+        var buffer = new StringWriter();
+        (context.Out, context.TerminalWidth, context.ColorOutput) = (buffer, null, false);
+        int code;
+        try
+        {
+            code = invoke();
+        }
+        finally
+        {
+            (context.Out, context.TerminalWidth, context.ColorOutput) = (stdout, width, colour);
+        }
+
+        if (code != ExitCodes.UsageOrInputError)
+        {
+            File.WriteAllText(path, buffer.ToString(), new System.Text.UTF8Encoding(false));
+        }
+
+        return code;
     }
 
     /// <summary>--version: one line, without loading the data files (fast; `skjold version` has the rest).</summary>
@@ -112,7 +173,8 @@ internal static class SkjoldCli
         context.ColorOutput = context.Globals!.Colour(parse, context.ColorOutput);
         try
         {
-            return parse.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });
+            var final = parse;
+            return InvokeWithOutput(parse, context, () => final.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false }));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -206,3 +206,48 @@ public sealed class HelpTests
         Assert.Contains("info < low < medium < high < critical", run.Out, StringComparison.Ordinal);
     }
 }
+
+/// <summary>-o/--output FILE and -f json on every command that prints results.</summary>
+public sealed class OutputEverywhereTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-output-").FullName;
+
+    private static string Snapshot => Path.Combine(RepoPaths.Root, "snapshots", "example-cluster.json");
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    public static TheoryData<string[]> Commands() => new()
+    {
+        new[] { "checks", "-f", "json" },
+        new[] { "frameworks", "-f", "json" },
+        new[] { "version", "-f", "json" },
+        new[] { "rbac", "who-can", "get", "secrets", "-n", "payments", "SNAPSHOT", "-f", "json" },
+        new[] { "rbac", "can", "sa:ci/deployer", "SNAPSHOT", "-f", "json" },
+        new[] { "rbac", "paths", "SNAPSHOT", "-f", "json" },
+        new[] { "netpol", "reach", "--from", "payments/ledger", "--to", "payments/ledger-db:5432/TCP", "SNAPSHOT", "-f", "json" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void OutputFile_HoldsWhatStdoutWould(string[] args)
+    {
+        var resolved = args.Select(a => a == "SNAPSHOT" ? Snapshot : a).ToArray();
+        var stdout = CliRunner.Run(_dir, null, resolved);
+        var toFile = CliRunner.Run(_dir, null, [.. resolved, "-o", "result.json"]);
+
+        Assert.Equal(stdout.ExitCode, toFile.ExitCode);
+        Assert.Equal(string.Empty, toFile.Out);
+        var written = File.ReadAllText(Path.Combine(_dir, "result.json"));
+        Assert.Equal(stdout.Out, written);
+        JsonDocument.Parse(written).Dispose();
+    }
+
+    [Fact]
+    public void FailedRun_LeavesNoOutputFile()
+    {
+        var run = CliRunner.Run(_dir, null, "rbac", "who-can", "get", "secrets", Path.Combine(_dir, "missing.json"), "-o", "result.json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.False(File.Exists(Path.Combine(_dir, "result.json")));
+    }
+}
