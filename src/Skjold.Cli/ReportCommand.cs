@@ -101,7 +101,8 @@ internal static class ReportCommand
 
                 resources = loaded.Resources;
                 incomplete = loaded.Incomplete;
-                inputs.AddRange(given);
+                inputs.AddRange(given.Select(g => g == Skjold.Kubernetes.Loading.ManifestLoader.StdinName || !Path.IsPathRooted(g) ? g
+                    : Path.GetRelativePath(context.WorkingDirectory, g) is var rel && !rel.StartsWith("..", StringComparison.Ordinal) ? rel : Path.GetFileName(g.TrimEnd('/'))));
             }
 
             var nodeFiles = parse.GetValue(nodeResults) ?? [];
@@ -113,7 +114,8 @@ internal static class ReportCommand
 
             var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
             var result = scanner.Scan(resources);
-            var findings = result.Findings.ToList();
+            // Places relative to the working directory: a report leaves this machine's paths behind.
+            var findings = result.Findings.Select(f => f with { Location = ScanCommand.Relativize(f.Location, context.WorkingDirectory) }).ToList();
             var evaluated = resources.Count > 0 ? scanner.EvaluatedChecks(resources) : [];
             using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             foreach (var r in resources)
@@ -148,6 +150,7 @@ internal static class ReportCommand
             }
 
             (DateTimeOffset, double, IReadOnlyDictionary<string, string>)? previous = null;
+            string? baselineDigest = null;
             if (parse.GetValue(baseline) is { } baselineFile)
             {
                 try
@@ -160,6 +163,7 @@ internal static class ReportCommand
                     }
 
                     previous = (b.GeneratedAt, b.Score, b.Statuses);
+                    baselineDigest = b.InputDigest;
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
                 {
@@ -169,7 +173,13 @@ internal static class ReportCommand
             }
 
             var report = ComplianceEvaluator.Evaluate(fw, findings, result.Suppressed, evaluated, policy, CheckCatalog.Default, context.Time.GetUtcNow(),
-                CliContext.Version, "sha256:" + Convert.ToHexStringLower(digest.GetHashAndReset()), inputs, previous);
+                CliContext.Version, "sha256:" + Convert.ToHexStringLower(digest.GetHashAndReset()), inputs, previous, baselineDigest);
+            if (report.Diff is { } diff && diff.CoverageChanged.Any())
+            {
+                await err.WriteLineAsync($"warning: {diff.CoverageChanged.Count()} controls moved between evaluated and manual or not applicable against the baseline" +
+                    (diff.InputsDiffer ? " because the inputs differ from the baseline's" : string.Empty) +
+                    "; better and worse count only controls evaluated in both").ConfigureAwait(false);
+            }
             var text = new StringWriter();
             ComplianceWriters.Write(report, parse.GetValue(format)!, text);
             var outFile = parse.GetValue(output);

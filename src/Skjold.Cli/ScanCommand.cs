@@ -275,7 +275,7 @@ internal static class ScanCommand
     private static Diagnostic Relativize(Diagnostic d, string baseDir) =>
         d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };
 
-    private static SourceLocation? Relativize(SourceLocation? location, string baseDir)
+    internal static SourceLocation? Relativize(SourceLocation? location, string baseDir)
     {
         if (location is not { } l || !Path.IsPathRooted(l.File))
         {

@@ -139,3 +139,31 @@ public sealed class CliSafeDefaultsTests : IDisposable
         Assert.Contains("OK:", quiet.Out, StringComparison.Ordinal);
     }
 }
+
+public sealed class HtmlReportContentTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-html-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void Html_ShowsSeverityAndFix_FoldsLongLists_AndKeepsThisMachinesPathsOut()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "examples"), Path.Combine(RepoPaths.Root, "examples"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "snapshots"), Path.Combine(RepoPaths.Root, "snapshots"));
+        var run = CliRunner.Run(_dir, null, "report", "--framework", "cis", "examples", "snapshots/example-cluster.json", "-o", "cis.html");
+        Assert.Equal(0, run.ExitCode);
+        var html = File.ReadAllText(Path.Combine(_dir, "cis.html"));
+
+        Assert.DoesNotContain(_dir, html, StringComparison.Ordinal);
+        Assert.DoesNotContain(RepoPaths.Root, html, StringComparison.Ordinal);
+        Assert.Contains("(examples/insecure-app/deployment.yaml:", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"sev sev-critical\">critical</span>", html, StringComparison.Ordinal);
+        Assert.Contains("<div class=\"fix\">Fix: ", html, StringComparison.Ordinal);
+        Assert.Matches("<details><summary>[0-9]+ findings</summary>", html);
+
+        // Inputs given as absolute paths inside the working directory are recorded relative to it.
+        var absolute = CliRunner.Run(_dir, null, "report", "--framework", "cis", Path.Combine(_dir, "examples"), "-f", "json");
+        Assert.DoesNotContain(_dir, absolute.Out, StringComparison.Ordinal);
+    }
+}

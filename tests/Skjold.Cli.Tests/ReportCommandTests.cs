@@ -119,8 +119,15 @@ public sealed class ReportCommandTests(ITestOutputHelper output) : IDisposable
         var controls = after.RootElement.GetProperty("controls").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString());
         Assert.Equal("fail", controls["1.2.15"]); // kubeadm leaves profiling on
         Assert.Equal("pass", controls["1.2.8"]); // RBAC on
+        // Node results were added: the node controls moved from not applicable to evaluated. That is
+        // coverage, not progress: neither better (1.2.8 now passes) nor worse (1.2.15 now fails).
         var diff = after.RootElement.GetProperty("diff");
-        Assert.Contains(diff.GetProperty("better").EnumerateArray(), c => c.GetProperty("control").GetString() == "1.2.8" && c.GetProperty("before").GetString() == "not applicable");
+        Assert.Contains(diff.GetProperty("coverageChanged").EnumerateArray(), c => c.GetProperty("control").GetString() == "1.2.8" && c.GetProperty("before").GetString() == "not applicable");
+        Assert.Contains(diff.GetProperty("coverageChanged").EnumerateArray(), c => c.GetProperty("control").GetString() == "1.2.15" && c.GetProperty("after").GetString() == "fail");
+        Assert.DoesNotContain(diff.GetProperty("better").EnumerateArray(), c => c.GetProperty("control").GetString() == "1.2.8");
+        Assert.DoesNotContain(diff.GetProperty("worse").EnumerateArray(), c => c.GetProperty("control").GetString() == "1.2.15");
+        Assert.True(diff.GetProperty("inputsDiffer").GetBoolean());
+        Assert.Contains("because the inputs differ from the baseline's", run.Error, StringComparison.Ordinal);
 
         var wrong = CliRunner.Run(_dir, null, "report", "--framework", "nis2", Examples, "--baseline", before);
         Assert.Equal(2, wrong.ExitCode);

@@ -130,6 +130,38 @@ public sealed class ComplianceTests
         Assert.Equal([("5.2.2", "pass", "fail")], report.Diff!.Worse);
     }
 
+    [Fact]
+    public void Baseline_CoverageChanges_AreNeitherBetterNorWorse()
+    {
+        var fw = FrameworkCatalog.Default.Find("cis")!;
+        var evaluated = new HashSet<string> { "pss/privileged", "pss/allowPrivilegeEscalation" };
+
+        // Measured now on other inputs: a control evaluated before is not applicable now, and one not
+        // applicable before is evaluated (and failing) now.
+        var now = ComplianceEvaluator.Evaluate(fw, [F("pss/privileged")], [], evaluated, ScanPolicy.Default, CheckCatalog.Default, DateTimeOffset.UnixEpoch, "t", "sha256:new", []);
+        var evaluatedNow = now.Controls.Where(c => c.Status is ControlStatus.Pass or ControlStatus.Fail or ControlStatus.Partial).Select(c => c.Control.Id).ToList();
+        var notApplicableNow = now.Controls.First(c => c.Status == ControlStatus.NotApplicable).Control.Id;
+        var failingNow = now.Controls.First(c => c.Status == ControlStatus.Fail).Control.Id;
+        var before = new Dictionary<string, string> { [failingNow] = "not applicable", [notApplicableNow] = "pass" };
+        foreach (var id in evaluatedNow.Where(i => i != failingNow))
+        {
+            before[id] = ComplianceReport.StatusName(now.Controls.Single(c => c.Control.Id == id).Status);
+        }
+
+        var report = ComplianceEvaluator.Evaluate(fw, [F("pss/privileged")], [], evaluated, ScanPolicy.Default, CheckCatalog.Default,
+            DateTimeOffset.UnixEpoch, "t", "sha256:new", [], (DateTimeOffset.UnixEpoch, 50, before), "sha256:old");
+
+        Assert.Empty(report.Diff!.Worse);
+        Assert.Empty(report.Diff.Better);
+        Assert.Contains((failingNow, "not applicable", "fail"), report.Diff.CoverageChanged);
+        Assert.Contains((notApplicableNow, "pass", "not applicable"), report.Diff.CoverageChanged);
+        Assert.True(report.Diff.InputsDiffer);
+
+        var same = ComplianceEvaluator.Evaluate(fw, [F("pss/privileged")], [], evaluated, ScanPolicy.Default, CheckCatalog.Default,
+            DateTimeOffset.UnixEpoch, "t", "sha256:new", [], (DateTimeOffset.UnixEpoch, 50, before), "sha256:new");
+        Assert.False(same.Diff!.InputsDiffer);
+    }
+
     [Theory]
     [InlineData("attestations:\n  - {framework: sox, control: '1', by: x, date: 2026-01-01, evidence: e}", "unknown framework 'sox'")]
     [InlineData("attestations:\n  - {framework: iso27001, control: '9.99', by: x, date: 2026-01-01, evidence: e}", "'9.99' is not a control of iso27001")]

@@ -26,20 +26,37 @@ public sealed record ControlResult(Control Control, ControlStatus Status, IReadO
         Attestation is null ? "missing" : Attestation.IsValidOn(today) ? "valid" : "expired";
 }
 
-/// <summary>What changed against an earlier report of the same framework.</summary>
+/// <summary>
+/// What changed against an earlier report of the same framework. Better and worse compare only
+/// controls evaluated in both reports (pass, partial or fail); a control that moved to or from
+/// manual or not applicable moved because what was measured differs (other inputs, node results,
+/// attestations): that is a change of coverage, listed apart, never counted as better or worse.
+/// </summary>
 public sealed record ReportDiff(DateTimeOffset BaselineGeneratedAt, double BaselineScore, IReadOnlyList<(string Control, string Before, string After)> Changed)
 {
-    public IEnumerable<(string Control, string Before, string After)> Better => Changed.Where(c => Rank(c.After) > Rank(c.Before));
+    /// <summary>The baseline's input digest, when it recorded one.</summary>
+    public string? BaselineInputDigest { get; init; }
 
-    public IEnumerable<(string Control, string Before, string After)> Worse => Changed.Where(c => Rank(c.After) < Rank(c.Before));
+    /// <summary>The two reports were measured on different inputs (digests differ).</summary>
+    public bool InputsDiffer { get; init; }
+
+    public IEnumerable<(string Control, string Before, string After)> Better =>
+        Changed.Where(c => Evaluated(c.Before) && Evaluated(c.After) && Rank(c.After) > Rank(c.Before));
+
+    public IEnumerable<(string Control, string Before, string After)> Worse =>
+        Changed.Where(c => Evaluated(c.Before) && Evaluated(c.After) && Rank(c.After) < Rank(c.Before));
+
+    /// <summary>Controls that moved between evaluated and manual or not applicable (or between those two).</summary>
+    public IEnumerable<(string Control, string Before, string After)> CoverageChanged =>
+        Changed.Where(c => !Evaluated(c.Before) || !Evaluated(c.After));
+
+    private static bool Evaluated(string status) => status is "pass" or "partial" or "fail";
 
     private static int Rank(string status) => status switch
     {
-        "pass" => 3,
-        "partial" => 2,
-        "manual" => 1,
-        "fail" => 0,
-        _ => 1,
+        "pass" => 2,
+        "partial" => 1,
+        _ => 0,
     };
 }
 
@@ -88,7 +105,8 @@ public static class ComplianceEvaluator
         string toolVersion,
         string inputDigest,
         IReadOnlyList<string> inputs,
-        (DateTimeOffset GeneratedAt, double Score, IReadOnlyDictionary<string, string> Statuses)? baseline = null)
+        (DateTimeOffset GeneratedAt, double Score, IReadOnlyDictionary<string, string> Statuses)? baseline = null,
+        string? baselineInputDigest = null)
     {
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         var byCheck = findings.GroupBy(f => f.CheckId).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
@@ -167,7 +185,11 @@ public static class ComplianceEvaluator
                 }
             }
 
-            diff = new ReportDiff(b.GeneratedAt, b.Score, changed);
+            diff = new ReportDiff(b.GeneratedAt, b.Score, changed)
+            {
+                BaselineInputDigest = baselineInputDigest,
+                InputsDiffer = baselineInputDigest is not null && baselineInputDigest != inputDigest,
+            };
         }
 
         return new ComplianceReport(framework, now, toolVersion, inputDigest, inputs, results, score, diff);

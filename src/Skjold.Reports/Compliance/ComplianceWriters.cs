@@ -154,6 +154,13 @@ public static class ComplianceWriters
                 w.WriteNumber("scoreChange", Math.Round(r.Score - d.BaselineScore, 1));
                 WriteChanges(w, "better", d.Better);
                 WriteChanges(w, "worse", d.Worse);
+                WriteChanges(w, "coverageChanged", d.CoverageChanged);
+                w.WriteBoolean("inputsDiffer", d.InputsDiffer);
+                if (d.BaselineInputDigest is { } bd)
+                {
+                    w.WriteString("baselineInputDigest", bd);
+                }
+
                 w.WriteEndObject();
             }
 
@@ -179,7 +186,7 @@ public static class ComplianceWriters
     }
 
     /// <summary>Reads what a diff needs from an earlier JSON report.</summary>
-    public static (DateTimeOffset GeneratedAt, double Score, IReadOnlyDictionary<string, string> Statuses, string Framework) ReadBaseline(string json)
+    public static (DateTimeOffset GeneratedAt, double Score, IReadOnlyDictionary<string, string> Statuses, string Framework, string? InputDigest) ReadBaseline(string json)
     {
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
@@ -189,8 +196,9 @@ public static class ComplianceWriters
         }
 
         var statuses = root.GetProperty("controls").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString()!, StringComparer.Ordinal);
+        var digest = root.TryGetProperty("inputDigest", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
         return (DateTimeOffset.Parse(root.GetProperty("generatedAt").GetString()!, CultureInfo.InvariantCulture), root.GetProperty("score").GetDouble(), statuses,
-            root.GetProperty("framework").GetProperty("id").GetString()!);
+            root.GetProperty("framework").GetProperty("id").GetString()!, digest);
     }
 
     // ------------------------------------------------------------------ Markdown and CSV
@@ -211,6 +219,11 @@ public static class ComplianceWriters
             o.WriteLine();
             o.WriteLine($"Against the report of {Iso(d.BaselineGeneratedAt)}: score {d.BaselineScore.ToString("0.0", CultureInfo.InvariantCulture)} → {r.Score.ToString("0.0", CultureInfo.InvariantCulture)}; " +
                 $"better: {Join(d.Better)}; worse: {Join(d.Worse)}.");
+            if (d.CoverageChanged.Any())
+            {
+                o.WriteLine();
+                o.WriteLine($"Coverage changed{(d.InputsDiffer ? " (**the inputs differ from the baseline's**)" : string.Empty)}: {Join(d.CoverageChanged)}. These moved between evaluated and manual or not applicable and count as neither better nor worse.");
+            }
         }
 
         o.WriteLine();
@@ -385,7 +398,7 @@ public static class ComplianceWriters
             th { background: #f5f5f7; font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
             .status { font-weight: 600; white-space: nowrap; } .pass { color: var(--pass); } .fail { color: var(--fail); } .partial { color: var(--partial); } .manual { color: var(--manual); } .na { color: var(--na); }
             .control { border: 1px solid #e5e5e5; border-radius: 6px; padding: .6rem .9rem; margin: .7rem 0; page-break-inside: avoid; }
-            .control h3 { font-size: 1rem; margin: 0 0 .3rem 0; } .finding { font-size: .88rem; color: #333; } code { font-size: .85rem; background: #f5f5f7; padding: 0 .2rem; border-radius: 3px; }
+            .control h3 { font-size: 1rem; margin: 0 0 .3rem 0; } .finding { font-size: .88rem; color: #333; } .fix { font-size: .85rem; color: #444; margin: .2rem 0; } .sev { font-size: .75rem; font-weight: 600; padding: 0 .3rem; border-radius: 3px; background: #eee; } .sev-critical { background: #7a0010; color: #fff; } .sev-high { background: #c62828; color: #fff; } .sev-medium { background: #f9a825; } .sev-low { background: #90caf9; } summary { cursor: pointer; font-size: .88rem; } code { font-size: .85rem; background: #f5f5f7; padding: 0 .2rem; border-radius: 3px; }
             ul { margin: .3rem 0 .3rem 1.2rem; padding: 0; } .questions { font-size: .9rem; color: #333; }
             @media print { body { margin: 0; max-width: none; font-size: 11pt; } .control { border-color: #bbb; } a { color: inherit; text-decoration: none; } h2 { page-break-after: avoid; } }
             </style>
@@ -416,6 +429,10 @@ public static class ComplianceWriters
         {
             sb.Append($"<p id=\"diff\">Against the report of {H(Iso(d.BaselineGeneratedAt))}: score {d.BaselineScore.ToString("0.0", CultureInfo.InvariantCulture)} → {r.Score.ToString("0.0", CultureInfo.InvariantCulture)}. " +
                 $"Better: {H(Join(d.Better))}. Worse: {H(Join(d.Worse))}.</p>\n");
+            if (d.CoverageChanged.Any())
+            {
+                sb.Append($"<p id=\"coverage-changed\">Coverage changed{(d.InputsDiffer ? " (<strong>the inputs differ from the baseline's</strong>)" : string.Empty)}: {H(Join(d.CoverageChanged))}. These moved between evaluated and manual or not applicable and count as neither better nor worse.</p>\n");
+            }
         }
 
         sb.Append("</section>\n<section id=\"controls\">\n<h2>Controls</h2>\n<table id=\"controls-table\"><thead><tr><th>Control</th><th>Title</th><th>Status</th><th>Evidence</th></tr></thead><tbody>\n");
@@ -447,18 +464,31 @@ public static class ComplianceWriters
 
                     if (check.Findings.Count > 0)
                     {
-                        sb.Append("<ul>");
-                        foreach (var f in check.Findings.Take(25))
+                        // Severity on every finding, the fix once per check, long lists folded.
+                        var fold = check.Findings.Count > 5;
+                        sb.Append($"<div class=\"fix\">Fix: {H(check.Findings[0].Remediation)}</div>");
+                        if (fold)
                         {
-                            sb.Append($"<li class=\"finding\">{H(f.Resource.ToString())}: {H(f.Message)}{(f.Location is { } l ? $" <span class=\"meta\">({H(l.File)}:{l.Line})</span>" : string.Empty)}</li>");
+                            sb.Append($"<details><summary>{check.Findings.Count} findings</summary>");
                         }
 
-                        if (check.Findings.Count > 25)
+                        sb.Append("<ul>");
+                        foreach (var f in check.Findings.Take(200))
                         {
-                            sb.Append($"<li class=\"finding\">… and {check.Findings.Count - 25} more (see the JSON report)</li>");
+                            var sev = f.Severity.ToName();
+                            sb.Append($"<li class=\"finding\"><span class=\"sev sev-{sev}\">{sev}</span> {H(f.Resource.ToString())}: {H(f.Message)}{(f.Location is { } l ? $" <span class=\"meta\">({H(l.File)}:{l.Line})</span>" : string.Empty)}</li>");
+                        }
+
+                        if (check.Findings.Count > 200)
+                        {
+                            sb.Append($"<li class=\"finding\">… and {check.Findings.Count - 200} more (see the JSON report)</li>");
                         }
 
                         sb.Append("</ul>");
+                        if (fold)
+                        {
+                            sb.Append("</details>");
+                        }
                     }
 
                     sb.Append("</li>\n");
