@@ -35,16 +35,23 @@ internal static class NodeCheckCommand
             }
 
             var facts = new NodeReader(rootDir).Read();
+            if (facts.Components.Count == 0)
+            {
+                context.Error.WriteLine($"error: no Kubernetes component found under {parse.GetValue(root)}: looked for {string.Join(", ", NodeReader.SearchedPaths)}; " +
+                    "give --root the node's filesystem (on the node /, in a pod the host mounted at, for example, /host)");
+                return ExitCodes.UsageOrInputError;
+            }
+
             var results = NodeEvaluator.Evaluate(facts);
             var result = ToScanResult(results, facts, rootDir);
             var policy = ScanPolicy.Default;
             var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), rootDir);
-            IReportWriter writer = parse.GetValue(format) switch
+            IReportWriter? writer = parse.GetValue(format) switch
             {
                 "json" => new JsonReportWriter(),
                 "sarif" => new SarifReportWriter(),
                 "junit" => new JUnitReportWriter(),
-                _ => new TableReportWriter(parse.GetValue(output) is null && context.ColorOutput),
+                _ => null,
             };
 
             var pass = results.Count(r => r.Status == NodeStatus.Pass);
@@ -57,7 +64,7 @@ internal static class NodeCheckCommand
                 try
                 {
                     using var stream = new StreamWriter(Path.GetFullPath(file, context.WorkingDirectory), false, new System.Text.UTF8Encoding(false));
-                    writer.Write(reportContext, stream);
+                    Write(stream, false);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -69,10 +76,25 @@ internal static class NodeCheckCommand
             }
             else
             {
-                writer.Write(reportContext, context.Out);
+                Write(context.Out, context.ColorOutput);
             }
 
-            (parse.GetValue(format) == "table" && parse.GetValue(output) is null ? context.Out : context.Error).WriteLine(summary);
+            void Write(TextWriter to, bool color)
+            {
+                if (writer is null)
+                {
+                    NodeReportText.Write(results, CheckCatalog.Default, to, color);
+                }
+                else
+                {
+                    writer.Write(reportContext, to);
+                }
+            }
+
+            if (writer is not null || parse.GetValue(output) is not null)
+            {
+                context.Error.WriteLine(summary);
+            }
             foreach (var note in facts.Notes)
             {
                 context.Error.WriteLine($"note: {note}");

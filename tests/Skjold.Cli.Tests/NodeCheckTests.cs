@@ -105,7 +105,7 @@ public sealed class NodeCheckTests : IDisposable
         {
             var ok = CliRunner.Run(_dir, null, "node-check", "--root", hardened);
             Assert.Equal(0, ok.ExitCode);
-            Assert.Contains("0 failed", ok.Out, StringComparison.Ordinal);
+            Assert.Contains(" 0 checks FAIL,", ok.Out, StringComparison.Ordinal);
         }
         finally
         {
@@ -114,6 +114,50 @@ public sealed class NodeCheckTests : IDisposable
 
         var missing = CliRunner.Run(_dir, null, "node-check", "--root", Path.Combine(_dir, "nope"));
         Assert.Equal(2, missing.ExitCode);
+    }
+
+    [Fact]
+    public void Cli_TableReadsLikeACisReport()
+    {
+        NodeTrees.KubeadmDefault(_dir);
+
+        var run = CliRunner.Run(_dir, null, "node-check", "--root", _dir);
+
+        Assert.Equal(1, run.ExitCode);
+        var lines = run.Out.Split('\n');
+        Assert.Contains("[INFO] 1 Control plane", lines);
+        Assert.Contains("[INFO] 1.2 API server", lines);
+        Assert.Contains(lines, l => l.StartsWith("[FAIL] 1.2.15 ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("[PASS] 1.2.8 ", StringComparison.Ordinal));
+        Assert.DoesNotContain("Scanned 0 resources", run.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pod Security", run.Out, StringComparison.Ordinal);
+
+        // 1.2.8 before 1.2.10: CIS order, not string order; etcd's checks directly under 2.
+        var i8 = Array.FindIndex(lines, l => l.Contains(" 1.2.8 ", StringComparison.Ordinal));
+        var i10 = Array.FindIndex(lines, l => l.Contains(" 1.2.10 ", StringComparison.Ordinal));
+        Assert.True(i8 >= 0 && i10 > i8);
+        Assert.Contains("[INFO] 2 etcd", lines);
+        Assert.DoesNotContain(lines, l => l.StartsWith("[INFO] 2.1 ", StringComparison.Ordinal));
+
+        // A fix for every failure, then a summary per section and in total.
+        var remediations = run.Out[run.Out.IndexOf("== Remediations ==", StringComparison.Ordinal)..];
+        Assert.Contains("1.2.15 ", remediations, StringComparison.Ordinal);
+        Assert.Matches(@"\n1 Control plane: \d+ checks PASS, \d+ checks FAIL, \d+ checks INFO", run.Out);
+        Assert.Matches(@"\nTotal: \d+ checks PASS, [1-9]\d* checks FAIL, \d+ checks INFO", run.Out);
+    }
+
+    [Fact]
+    public void Cli_NoComponentUnderRoot_IsExit2_SayingWhereItLooked()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "etc"));
+
+        var run = CliRunner.Run(_dir, null, "node-check", "--root", _dir);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("error: no Kubernetes component found under", run.Error, StringComparison.Ordinal);
+        Assert.Contains("/etc/kubernetes/manifests", run.Error, StringComparison.Ordinal);
+        Assert.Contains("kubelet.service", run.Error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.Out);
     }
 
     [Fact]

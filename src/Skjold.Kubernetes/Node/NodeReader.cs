@@ -61,6 +61,10 @@ public sealed partial class NodeReader(string root)
         return facts;
     }
 
+    /// <summary>Where components are looked for (under the root): kubelet units, static pod directories, the kubelet's configuration.</summary>
+    public static IReadOnlyList<string> SearchedPaths { get; } =
+        [.. UnitFiles, "/etc/kubernetes/manifests", "/var/lib/rancher/rke2/agent/pod-manifests", "/var/lib/kubelet/config.yaml"];
+
     /// <summary>A host path inside the root.</summary>
     public string Host(string path) => Path.Combine(_root, path.TrimStart('/'));
 
