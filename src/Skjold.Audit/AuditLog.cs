@@ -186,27 +186,29 @@ public sealed class AuditLog : IAsyncDisposable
             return null;
         }
 
-        var heads = await _store.TreeHeadsAsync(ct).ConfigureAwait(false);
-        if (heads.Count > 0 && heads[^1].Size == size)
+        // Reading the previous head and storing the new one happen in one transaction under the
+        // sequencing lock, so replicas sharing a store chain their heads in order (and one that
+        // reads an older state than another has signed is not mistaken for a deleted event).
+        var lastOwn = Interlocked.Read(ref _lastSignedSize);
+        var sth = await _store.SignTreeHeadAsync((s, r, previous, index) =>
         {
-            return heads[^1];
+            if ((previous?.Size ?? 0) < lastOwn)
+            {
+                throw new AuditStoreTamperedException(lastOwn, $"this writer signed a tree head at size {lastOwn}, which is no longer in the store: tree heads were deleted; nothing more is signed (run 'skjold audit verify')");
+            }
+
+            return Keys.Sign(s, _time.GetUtcNow(), r, previous, index);
+        }, ct).ConfigureAwait(false);
+        if (sth is null)
+        {
+            return null;
         }
 
-        if ((heads.Count > 0 ? heads[^1].Size : 0) < Interlocked.Read(ref _lastSignedSize))
+        if (sth.Size > Interlocked.Read(ref _lastSignedSize))
         {
-            throw new AuditStoreTamperedException(Interlocked.Read(ref _lastSignedSize), $"this writer signed a tree head at size {Interlocked.Read(ref _lastSignedSize)}, which is no longer in the store: tree heads were deleted; nothing more is signed (run 'skjold audit verify')");
+            Interlocked.Exchange(ref _lastSignedSize, sth.Size);
         }
 
-        if (heads.Count > 0 && heads[^1].Size > size)
-        {
-            throw new AuditStoreTamperedException(size, $"the store holds {size} events but a tree head signs {heads[^1].Size}: events were deleted; nothing more is signed (run 'skjold audit verify')");
-        }
-
-        // Chained to the previous head, and covering the sealed query index at this size.
-        var index = await _store.IndexStateAsync(size, ct).ConfigureAwait(false);
-        var sth = Keys.Sign(size, _time.GetUtcNow(), root, heads.Count > 0 ? heads[^1] : null, index);
-        await _store.StoreTreeHeadAsync(sth, ct).ConfigureAwait(false);
-        Interlocked.Exchange(ref _lastSignedSize, size);
         _lastSigned = _time.GetUtcNow();
         return sth;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Text.Json;
 
 namespace Skjold.Cli;
 
@@ -132,6 +133,19 @@ internal static class SkjoldCli
     {
         var root = Build(context);
         args = NormalizeFormats(args);
+
+        // -f yaml where a command writes JSON: run it as JSON and convert what it printed.
+        var yaml = false;
+        if (FormatIndex(args) is { } fi && args[fi] is "yaml" or "--format=yaml")
+        {
+            var asJson = (string[])args.Clone();
+            asJson[fi] = asJson[fi] == "yaml" ? "json" : "--format=json";
+            if (root.Parse(args).Errors.Count > 0 && root.Parse(asJson).Errors.Count == 0)
+            {
+                (args, yaml) = (asJson, true);
+            }
+        }
+
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -174,7 +188,12 @@ internal static class SkjoldCli
         try
         {
             var final = parse;
-            return InvokeWithOutput(parse, context, () => final.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false }));
+            int Invoke() => final.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });
+            // A command's own -o file (scan, report, ...) is converted after the command wrote it.
+            var ownFile = yaml && !RedirectedCommands.TryGetValue(parse.CommandResult.Command, out _)
+                && parse.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Option.Name == "--output" && o.Tokens.Count == 1) is { } own
+                ? Path.GetFullPath(own.Tokens[0].Value, context.WorkingDirectory) : null;
+            return InvokeWithOutput(parse, context, yaml ? () => AsYaml(context, Invoke, ownFile) : Invoke);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -184,6 +203,57 @@ internal static class SkjoldCli
             context.Error.WriteLine($"error: {Describe(inner)}");
             return ExitCodes.UsageOrInputError;
         }
+    }
+
+    /// <summary>The index of the value of -f/--format (or of --format=VALUE), if given.</summary>
+    private static int? FormatIndex(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if ((args[i] is "-f" or "--format") && i + 1 < args.Length)
+            {
+                return i + 1;
+            }
+
+            if (args[i].StartsWith("--format=", StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    private static int AsYaml(CliContext context, Func<int> invoke, string? ownFile)
+    {
+        var stdout = context.Out;
+        var buffer = new StringWriter();
+        context.Out = buffer;
+        int code;
+        try
+        {
+            code = invoke();
+        }
+        finally
+        {
+            context.Out = stdout;
+        }
+
+        var text = buffer.ToString();
+        try
+        {
+            stdout.Write(text.Trim().Length == 0 ? text : JsonToYaml.Convert(text));
+            if (ownFile is not null && File.Exists(ownFile) && code != ExitCodes.UsageOrInputError)
+            {
+                File.WriteAllText(ownFile, JsonToYaml.Convert(File.ReadAllText(ownFile)), new System.Text.UTF8Encoding(false));
+            }
+        }
+        catch (JsonException)
+        {
+            stdout.Write(text); // not JSON after all (a message): as it was
+        }
+
+        return code;
     }
 
     /// <summary>md and yml are accepted wherever markdown and yaml are (one name per format, both spellings).</summary>

@@ -97,6 +97,38 @@ public sealed class PostgresAuditStoreTests
     }
 
     [Fact]
+    public async Task TwoReplicas_SigningAtOnce_ChainTheirHeadsInOrder()
+    {
+        // Both replicas append and sign at the same moments: each head must follow the one stored
+        // before it (read and written under the sequencing lock), never a head the other replica
+        // superseded, and a replica behind the other must not take the newer head for deleted events.
+        var cs = PostgresServer.Shared.CreateDatabase();
+        await using var a = await AuditTestLog.CreateAsync(_ => new PostgresAuditStore(cs));
+        var b = new PostgresAuditStore(cs);
+        await b.InitializeAsync(default);
+        await using var logB = new AuditLog(b, a.Keys, new AuditLogOptions { SignEvery = 1_000_000 }, a.Time);
+        await logB.StartAsync(default);
+
+        for (var i = 0; i < 25; i++)
+        {
+            await Task.WhenAll(
+                Task.Run(async () => { await a.Log.AppendAsync(Events(3, i * 6)); await a.Log.SignNowAsync(default); }),
+                Task.Run(async () => { await logB.AppendAsync(Events(3, (i * 6) + 3)); await logB.SignNowAsync(default); }));
+        }
+
+        var heads = await b.TreeHeadsAsync(default);
+        for (var h = 1; h < heads.Count; h++)
+        {
+            Assert.Equal(heads[h - 1].Size, heads[h].PreviousSize);
+        }
+
+        var report = await a.VerifyAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(150, report.LeavesChecked);
+        await b.DisposeAsync();
+    }
+
+    [Fact]
     public async Task TwoReplicas_ShareOneTotallyOrderedLog()
     {
         var cs = PostgresServer.Shared.CreateDatabase();

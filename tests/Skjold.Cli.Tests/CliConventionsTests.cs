@@ -251,3 +251,53 @@ public sealed class OutputEverywhereTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "result.json")));
     }
 }
+
+/// <summary>-f yaml wherever a command writes JSON: the same document.</summary>
+public sealed class YamlOutputTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-yaml-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static System.Text.Json.Nodes.JsonNode? FromYaml(string yaml)
+    {
+        var o = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<object?>(yaml);
+        var json = new YamlDotNet.Serialization.SerializerBuilder().JsonCompatible().Build().Serialize(o);
+        return System.Text.Json.Nodes.JsonNode.Parse(json);
+    }
+
+    private static string Canon(System.Text.Json.Nodes.JsonNode? n) => n switch
+    {
+        System.Text.Json.Nodes.JsonObject o => "{" + string.Join(",", o.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + ":" + Canon(p.Value))) + "}",
+        System.Text.Json.Nodes.JsonArray a => "[" + string.Join(",", a.Select(Canon)) + "]",
+        null => "null",
+        _ => n.ToString(), // numbers, strings and booleans as text: YAML's scalars carry no JSON type
+    };
+
+    [Theory]
+    [InlineData("version")]
+    [InlineData("checks")]
+    [InlineData("rbac who-can get secrets -n payments SNAPSHOT")]
+    [InlineData("frameworks")]
+    public void Yaml_IsTheJsonDocument(string command)
+    {
+        var args = command.Split(' ').Select(a => a == "SNAPSHOT" ? Path.Combine(RepoPaths.Root, "snapshots", "example-cluster.json") : a).ToArray();
+        var json = CliRunner.Run(_dir, null, [.. args, "-f", "json"]);
+        var yaml = CliRunner.Run(_dir, null, [.. args, "-f", "yaml"]);
+
+        Assert.Equal(json.ExitCode, yaml.ExitCode);
+        Assert.False(yaml.Out.TrimStart().StartsWith('{') || yaml.Out.TrimStart().StartsWith('['), "not YAML: " + yaml.Out[..Math.Min(80, yaml.Out.Length)]);
+        Assert.Equal(Canon(System.Text.Json.Nodes.JsonNode.Parse(json.Out)), Canon(FromYaml(yaml.Out)));
+    }
+
+    [Fact]
+    public void Yaml_OfAScanWrittenToAFile_IsYaml()
+    {
+        var run = CliRunner.Run(_dir, null, "scan", Path.Combine(RepoPaths.Root, "examples"), "-f", "yml", "-o", "scan.yaml");
+
+        Assert.Equal(1, run.ExitCode);
+        var doc = FromYaml(File.ReadAllText(Path.Combine(_dir, "scan.yaml")))!;
+        Assert.Equal("skjold", (string?)doc["tool"]!["name"]);
+        Assert.Equal("1", doc["schemaVersion"]!.ToString());
+    }
+}

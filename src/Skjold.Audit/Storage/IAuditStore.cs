@@ -22,6 +22,9 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
 
     Task StoreTreeHeadAsync(SignedTreeHead treeHead, CancellationToken cancellationToken);
 
+    /// <summary>Signs a head for the current size atomically with reading the previous head (see <see cref="SqlAuditStore.SignTreeHeadAsync"/>).</summary>
+    Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<SignedTreeHead>> TreeHeadsAsync(CancellationToken cancellationToken);
 
     /// <summary>Leaves [from, to) in index order. A missing row is simply absent (verification notices the gap).</summary>

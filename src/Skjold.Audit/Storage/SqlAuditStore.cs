@@ -400,12 +400,78 @@ public abstract class SqlAuditStore : IAuditStore
     /// </summary>
     public async Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken)
     {
-        var bits = SealBits;
-        var chunks = size >> bits;
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var chain = await ChainBeforeAsync(c, null, chunks, cancellationToken).ConfigureAwait(false);
+            return await IndexStateAsync(c, null, size, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Signs a head for the store's current size in one transaction under the sequencing lock that
+    /// appends take: the state, the previous head and the index are read, and the head written,
+    /// with no other writer in between, so heads of several replicas chain in order. Returns the
+    /// existing head when the size is signed already, null for an empty log.
+    /// </summary>
+    public async Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken)
+    {
+        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            var frontier = await ReadFrontierAsync(c, tx, cancellationToken).ConfigureAwait(false);
+            if (frontier.Size == 0)
+            {
+                await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            SignedTreeHead? last = null;
+            await using (var cmd = Command(c, tx, "SELECT size, ts, root, signature, key_id, ext FROM tree_heads ORDER BY size DESC LIMIT 1"))
+            await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    last = new SignedTreeHead(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), (byte[])r.GetValue(2), (byte[])r.GetValue(3), r.GetString(4))
+                    {
+                        Extension = r.IsDBNull(5) ? null : (byte[])r.GetValue(5),
+                    };
+                }
+            }
+
+            if (last is not null && last.Size >= frontier.Size)
+            {
+                await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return last.Size == frontier.Size
+                    ? last
+                    : throw new AuditStoreTamperedException(frontier.Size, $"the store holds {frontier.Size} events but a tree head signs {last.Size}: events were deleted; nothing more is signed (run 'skjold audit verify')");
+            }
+
+            var index = await IndexStateAsync(c, tx, frontier.Size, cancellationToken).ConfigureAwait(false);
+            var sth = sign(frontier.Size, frontier.Root(), last, index);
+            await ExecAsync(c, tx,
+                "INSERT INTO tree_heads(size, ts, root, signature, key_id, ext) VALUES (@s, @t, @r, @sig, @k, @e)",
+                cancellationToken, ("s", sth.Size), ("t", sth.Timestamp.ToUnixTimeMilliseconds()), ("r", sth.Root), ("sig", sth.Signature), ("k", sth.KeyId),
+                ("e", (object?)sth.Extension ?? DBNull.Value)).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return sth;
+        }
+        finally
+        {
+            await ReleaseAsync(c).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IndexState> IndexStateAsync(DbConnection c, DbTransaction? tx, long size, CancellationToken cancellationToken)
+    {
+        var bits = SealBits;
+        var chunks = size >> bits;
+        {
+            var chain = await ChainBeforeAsync(c, tx, chunks, cancellationToken).ConfigureAwait(false);
             var partial = new byte[32];
             if ((size & ((1L << bits) - 1)) != 0)
             {
@@ -421,12 +487,12 @@ public abstract class SqlAuditStore : IAuditStore
 
                 if (current is not null)
                 {
-                    await StorePartialAsync(c, size, current, cancellationToken).ConfigureAwait(false);
+                    await StorePartialAsync(c, tx, size, current, cancellationToken).ConfigureAwait(false);
                     return new IndexState(bits, chunks, chain) { Partial = current.Digest };
                 }
 
                 using var sealer = new ChunkSeals.Sealer(bits, chunks, chain);
-                foreach (var (record, _) in await ReadRecordsAsync(c, null, $"SELECT {SelectList(false)} FROM events e WHERE e.idx >= @a AND e.idx < @b ORDER BY e.idx",
+                foreach (var (record, _) in await ReadRecordsAsync(c, tx, $"SELECT {SelectList(false)} FROM events e WHERE e.idx >= @a AND e.idx < @b ORDER BY e.idx",
                              [("a", chunks << bits), ("b", size)], false, cancellationToken).ConfigureAwait(false))
                 {
                     sealer.Add(record.Index, Micros(record.Time), record);
@@ -439,19 +505,15 @@ public abstract class SqlAuditStore : IAuditStore
 
                 var seal = sealer.Finish();
                 partial = seal.Digest;
-                await StorePartialAsync(c, size, seal, cancellationToken).ConfigureAwait(false);
+                await StorePartialAsync(c, tx, size, seal, cancellationToken).ConfigureAwait(false);
             }
 
             return new IndexState(bits, chunks, chain) { Partial = partial };
         }
-        finally
-        {
-            await ReleaseAsync(c).ConfigureAwait(false);
-        }
     }
 
-    private static Task StorePartialAsync(DbConnection c, long size, ChunkSeals.Seal seal, CancellationToken ct) =>
-        ExecAsync(c, null, "INSERT INTO partial_seals(size, chunk, min_ts, max_ts, columns, manifest, digest) VALUES (@s, @c, @min, @max, @col, @man, @d) ON CONFLICT(size) DO NOTHING",
+    private static Task StorePartialAsync(DbConnection c, DbTransaction? tx, long size, ChunkSeals.Seal seal, CancellationToken ct) =>
+        ExecAsync(c, tx, "INSERT INTO partial_seals(size, chunk, min_ts, max_ts, columns, manifest, digest) VALUES (@s, @c, @min, @max, @col, @man, @d) ON CONFLICT(size) DO NOTHING",
             ct, ("s", size), ("c", seal.Chunk), ("min", seal.MinTs), ("max", seal.MaxTs), ("col", seal.Columns), ("man", seal.Manifest), ("d", seal.Digest));
 
     /// <summary>The seal of the open chunk's leaves up to <paramref name="size"/>, as kept when a head of that size was signed.</summary>
