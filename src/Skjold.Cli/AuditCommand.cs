@@ -151,7 +151,9 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m)).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
+            var line = ProgressLine.For(parse, context);
+            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: new SyncProgress(n => line.Report($"sealed {n:N0} events..."))).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
+            line.Done();
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync($"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
             return stats.Rejected > 0 ? ExitCodes.UsageOrInputError : ExitCodes.Ok;

@@ -188,6 +188,11 @@ internal static class SkjoldCli
         try
         {
             var final = parse;
+            if (final.Action is System.CommandLine.Help.HelpAction && final.CommandResult.Command.Parents.OfType<Command>().FirstOrDefault() is { Arguments.Count: > 0 } parent)
+            {
+                return SubcommandHelp(final, parent, context);
+            }
+
             int Invoke() => final.Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });
             // A command's own -o file (scan, report, ...) is converted after the command wrote it.
             var ownFile = yaml && !RedirectedCommands.TryGetValue(parse.CommandResult.Command, out _)
@@ -203,6 +208,42 @@ internal static class SkjoldCli
             context.Error.WriteLine($"error: {Describe(inner)}");
             return ExitCodes.UsageOrInputError;
         }
+    }
+
+    /// <summary>
+    /// Help of a subcommand whose parent takes arguments (report keygen, report verify): the parser
+    /// would show the parent's arguments in the subcommand's usage, which the subcommand does not take.
+    /// </summary>
+    private static int SubcommandHelp(ParseResult parse, Command parent, CliContext context)
+    {
+        var buffer = new StringWriter();
+        var code = parse.Invoke(new InvocationConfiguration { Output = buffer, Error = context.Error, EnableDefaultExceptionHandler = false });
+        var own = parse.CommandResult.Command.Arguments.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+        var lines = new List<string>();
+        foreach (var line in buffer.ToString().Split('\n'))
+        {
+            var l = line;
+            foreach (var a in parent.Arguments.Where(a => !own.Contains(a.Name)))
+            {
+                l = l.Replace($" [<{a.Name}>...]", string.Empty, StringComparison.Ordinal).Replace($" <{a.Name}>...", string.Empty, StringComparison.Ordinal)
+                    .Replace($" [<{a.Name}>]", string.Empty, StringComparison.Ordinal).Replace($" <{a.Name}>", string.Empty, StringComparison.Ordinal);
+                if (line.TrimStart().StartsWith($"<{a.Name}>", StringComparison.Ordinal))
+                {
+                    l = null!;
+                    break;
+                }
+            }
+
+            if (l is not null)
+            {
+                lines.Add(l);
+            }
+        }
+
+        // An Arguments section left empty goes too.
+        var text = string.Join('\n', lines).Replace("Arguments:\n\nOptions:", "Options:", StringComparison.Ordinal);
+        context.Out.Write(text);
+        return code;
     }
 
     /// <summary>The index of the value of -f/--format (or of --format=VALUE), if given.</summary>

@@ -18,7 +18,7 @@ public sealed record IngestStats(long Lines, long Appended, long Rejected, long 
 /// is not an audit event is not dropped silently: a system event recording its file, line number,
 /// SHA-256 and the reason is sealed in its place.
 /// </summary>
-public sealed class LogFileIngester(AuditLog log, string path, Action<string>? report = null, int batchSize = 5000, TimeSpan? pollInterval = null)
+public sealed class LogFileIngester(AuditLog log, string path, Action<string>? report = null, int batchSize = 5000, TimeSpan? pollInterval = null, IProgress<long>? progress = null)
 {
     private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
 
@@ -79,6 +79,7 @@ public sealed class LogFileIngester(AuditLog log, string path, Action<string>? r
                 {
                     await log.AppendAsync(batch, new IngestOffset(full, fileId ?? string.Empty, lastEnd), ct).ConfigureAwait(false);
                     appended += batch.Count;
+                    progress?.Report(appended);
                     continue;
                 }
 
