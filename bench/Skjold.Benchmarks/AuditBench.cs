@@ -72,6 +72,11 @@ internal static class AuditBench
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  writer busy {log.WriterBusy.TotalSeconds / ingest.TotalSeconds:P0} of the time, {log.Commits} commits"));
                 await log.SignNowAsync(default);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ingest (durable, sealed): {events / ingest.TotalSeconds:N0} events/s ({ingest.TotalSeconds:F1} s)"));
+                if (Environment.GetEnvironmentVariable("SKJOLD_BENCH_INGEST_ONLY") is "1")
+                {
+                    return 0;
+                }
+
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  allocated {(GC.GetTotalAllocatedBytes() - allocated) / events:N0} bytes/event; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms; collections gen0 {GC.CollectionCount(0) - gcs.Item1}, gen1 {GC.CollectionCount(1) - gcs.Item2}, gen2 {GC.CollectionCount(2) - gcs.Item3}"));
 
