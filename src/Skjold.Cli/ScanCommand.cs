@@ -99,7 +99,8 @@ internal static class ScanCommand
                 defaultNamespace,
                 kubeMinor,
                 parse.GetValue(scope.AllowEmpty),
-                parse.GetValue(stdinName)),
+                parse.GetValue(stdinName),
+                GlobalOptions.Quiet(parse)),
             context,
             preloaded);
         });
@@ -213,6 +214,10 @@ internal static class ScanCommand
         void Run(TextWriter output)
         {
             using var stream = writer.Begin(reportContext, output);
+
+            // Large inputs show how far the scan is (stderr; plain lines when it is not a terminal).
+            var line = resources.Count >= 5_000 && !request.Quiet ? new ProgressLine(context, false) : null;
+            var progress = line is null ? null : new Progress(n => line.Report($"scanned {n:N0} of {resources.Count:N0} resources..."));
             allDiagnostics = scanner.Scan(resources, diagnostics, f =>
             {
                 var location = Relativize(f.Location, context.WorkingDirectory);
@@ -227,7 +232,8 @@ internal static class ScanCommand
                 {
                     stream.Add(finding);
                 }
-            }, suppressed.Add);
+            }, suppressed.Add, progress);
+            line?.Done();
             totals.Suppressed = suppressed.Count;
             stream.Complete(totals, suppressed, allDiagnostics, null);
         }
@@ -248,7 +254,10 @@ internal static class ScanCommand
             }
 
             stopwatch.Stop();
-            err.WriteLine($"Wrote {request.Format} report to {outputPath}: {totals.Findings} findings in {totals.Resources} resources ({stopwatch.ElapsedMilliseconds} ms).");
+            if (!request.Quiet)
+            {
+                err.WriteLine($"Wrote {request.Format} report to {outputPath}: {totals.Findings} findings in {totals.Resources} resources ({stopwatch.ElapsedMilliseconds} ms).");
+            }
         }
         else
         {
@@ -274,6 +283,11 @@ internal static class ScanCommand
 
     private static Diagnostic Relativize(Diagnostic d, string baseDir) =>
         d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };
+
+    private sealed class Progress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
 
     internal static SourceLocation? Relativize(SourceLocation? location, string baseDir)
     {

@@ -13,4 +13,5 @@ internal sealed record ScanRequest(
     string DefaultNamespace = "default",
     int? KubeMinor = null,
     bool AllowEmpty = false,
-    string? StdinName = null);
+    string? StdinName = null,
+    bool Quiet = false);

@@ -169,7 +169,7 @@ public sealed class Scanner
     /// the findings across resources), so a caller that writes them out holds only a few thousand
     /// at a time. Returns the diagnostics (the input's and the scan's).
     /// </summary>
-    public List<Diagnostic> Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics, Action<Finding> onFinding, Action<SuppressedFinding> onSuppressed)
+    public List<Diagnostic> Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics, Action<Finding> onFinding, Action<SuppressedFinding> onSuppressed, IProgress<int>? progress = null)
     {
         var index = new ResourceIndex(resources);
         var diagnostics = new List<Diagnostic>(inputDiagnostics ?? []);
@@ -200,6 +200,11 @@ public sealed class Scanner
                 if (findings.Count >= 4096)
                 {
                     Flush();
+                }
+
+                if ((i & 1023) == 1023)
+                {
+                    progress?.Report(i + 1);
                 }
             }
 
@@ -237,6 +242,7 @@ public sealed class Scanner
                 }
 
                 Flush();
+                progress?.Report(Math.Min(resources.Count, (window + count) * SliceSize));
             }
         }
 

@@ -167,3 +167,30 @@ public sealed class HtmlReportContentTests : IDisposable
         Assert.DoesNotContain(_dir, absolute.Out, StringComparison.Ordinal);
     }
 }
+
+public sealed class ScanProgressTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-scanprogress-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void LargeScan_ShowsProgressOnStderr_PlainInALog_AndQuietIsSilent()
+    {
+        var items = string.Join(",", Enumerable.Range(0, 6_000).Select(i =>
+            "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p" + i + "\",\"namespace\":\"ns\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.25\"}]}}"));
+        File.WriteAllText(Path.Combine(_dir, "pods.json"), "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" + items + "]}");
+
+        var run = CliRunner.Run(_dir, null, "scan", "pods.json", "-f", "json", "-o", "out.json");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Matches(@"scanned [0-9,]+ of 6,000 resources\.\.\.\n", run.Error.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain('\r', run.Error);
+
+        var quiet = CliRunner.Run(_dir, null, "scan", "pods.json", "-f", "json", "-o", "out.json", "-q");
+        Assert.Equal(1, quiet.ExitCode);
+        Assert.Equal(string.Empty, quiet.Error);
+
+        var small = CliRunner.Run(_dir, null, "scan", Path.Combine(RepoPaths.Root, "examples"), "-f", "json", "-o", "small.json");
+        Assert.DoesNotContain("scanned", small.Error, StringComparison.Ordinal);
+    }
+}
