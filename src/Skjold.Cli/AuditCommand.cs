@@ -152,7 +152,7 @@ internal static partial class AuditCommand
             }
 
             var line = ProgressLine.For(parse, context);
-            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: new SyncProgress(n => line.Report($"sealed {n:N0} events..."))).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
+            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events...")).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync($"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
@@ -273,7 +273,7 @@ internal static partial class AuditCommand
                 try
                 {
                     var line = ProgressLine.For(parse, context);
-                    var progress = new SyncProgress(n => line.Report($"verified {n:N0} events..."));
+                    var progress = line.Of<long>(n => $"verified {n:N0} events...");
                     report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
                     line.Done();
                 }
@@ -758,8 +758,4 @@ internal static partial class AuditCommand
     }
 
     /// <summary>Reports progress on the calling thread, so that output stays in order.</summary>
-    private sealed class SyncProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
-    }
 }

@@ -97,10 +97,6 @@ internal sealed class ClusterOptions
             or TaskCanceledException or System.Text.Json.JsonException;
 
     public static IProgress<(string Kind, int Count)> Progress(ProgressLine line) =>
-        new SyncProgress<(string Kind, int Count)>(p => line.Report($"reading {p.Kind,-32} {p.Count,8:N0}"));
+        line.Of<(string Kind, int Count)>(p => $"reading {p.Kind,-32} {p.Count,8:N0}");
 
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

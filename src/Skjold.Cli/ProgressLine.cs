@@ -15,6 +15,14 @@ internal sealed class ProgressLine(CliContext context, bool quiet)
 
     public static ProgressLine For(ParseResult parse, CliContext context) => new(context, GlobalOptions.Quiet(parse));
 
+    /// <summary>An <see cref="IProgress{T}"/> that reports on this line synchronously (no thread hop, no reordering).</summary>
+    public IProgress<T> Of<T>(Func<T, string> text) => new Sync<T>(v => Report(text(v)));
+
+    private sealed class Sync<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
     public void Report(string text)
     {
         if (quiet)
@@ -91,7 +99,7 @@ internal sealed class GlobalOptions
     public bool Colour(ParseResult parse, bool auto) =>
         !parse.GetValue(NoColor) && (parse.GetValue(Color) switch { "always" => true, "never" => false, _ => auto });
 
-    public static bool Quiet(ParseResult parse) => parse.RootCommandResult.Command is RootCommand && Context(parse)?.Globals is { } g && parse.GetValue(g.QuietOption);
+    public static bool Quiet(ParseResult parse) => Context(parse)?.Globals is { } g && parse.GetValue(g.QuietOption);
 
     public static bool Verbose(ParseResult parse) => Context(parse)?.Globals is { } g && parse.GetValue(g.VerboseOption) && !Quiet(parse);
 

@@ -217,7 +217,7 @@ internal static class ScanCommand
 
             // Large inputs show how far the scan is (stderr; plain lines when it is not a terminal).
             var line = resources.Count >= 5_000 && !request.Quiet ? new ProgressLine(context, false) : null;
-            var progress = line is null ? null : new Progress(n => line.Report($"scanned {n:N0} of {resources.Count:N0} resources..."));
+            var progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources...");
             allDiagnostics = scanner.Scan(resources, diagnostics, f =>
             {
                 var location = Relativize(f.Location, context.WorkingDirectory);
@@ -284,10 +284,6 @@ internal static class ScanCommand
     private static Diagnostic Relativize(Diagnostic d, string baseDir) =>
         d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };
 
-    private sealed class Progress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 
     internal static SourceLocation? Relativize(SourceLocation? location, string baseDir)
     {

@@ -88,25 +88,34 @@ internal static class SkjoldCli
         }
 
         // A file is not a terminal: no colour, no width, as when piped.
+        var (code, text) = Capture(context, invoke, plain: true);
+        if (code != ExitCodes.UsageOrInputError)
+        {
+            File.WriteAllText(path, text, new System.Text.UTF8Encoding(false));
+        }
+
+        return code;
+    }
+
+    /// <summary>Runs with standard output going to a buffer (and, when <paramref name="plain"/>, as if it were not a terminal).</summary>
+    private static (int Code, string Text) Capture(CliContext context, Func<int> invoke, bool plain)
+    {
         var (stdout, width, colour) = (context.Out, context.TerminalWidth, context.ColorOutput);
         var buffer = new StringWriter();
-        (context.Out, context.TerminalWidth, context.ColorOutput) = (buffer, null, false);
-        int code;
+        context.Out = buffer;
+        if (plain)
+        {
+            (context.TerminalWidth, context.ColorOutput) = (null, false);
+        }
+
         try
         {
-            code = invoke();
+            return (invoke(), buffer.ToString());
         }
         finally
         {
             (context.Out, context.TerminalWidth, context.ColorOutput) = (stdout, width, colour);
         }
-
-        if (code != ExitCodes.UsageOrInputError)
-        {
-            File.WriteAllText(path, buffer.ToString(), new System.Text.UTF8Encoding(false));
-        }
-
-        return code;
     }
 
     /// <summary>--version: one line, without loading the data files (fast; `skjold version` has the rest).</summary>
@@ -267,20 +276,8 @@ internal static class SkjoldCli
 
     private static int AsYaml(CliContext context, Func<int> invoke, string? ownFile)
     {
+        var (code, text) = Capture(context, invoke, plain: false);
         var stdout = context.Out;
-        var buffer = new StringWriter();
-        context.Out = buffer;
-        int code;
-        try
-        {
-            code = invoke();
-        }
-        finally
-        {
-            context.Out = stdout;
-        }
-
-        var text = buffer.ToString();
         try
         {
             stdout.Write(text.Trim().Length == 0 ? text : JsonToYaml.Convert(text));
