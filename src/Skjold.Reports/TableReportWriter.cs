@@ -29,11 +29,6 @@ public sealed record TableOptions
 /// </summary>
 public sealed class TableReportWriter(TableOptions options) : IReportWriter
 {
-    public TableReportWriter(bool color)
-        : this(new TableOptions { Color = color, Width = color ? 160 : null })
-    {
-    }
-
     public IReportStream Begin(ReportContext context, TextWriter output) => new Stream(context, output, options);
 
     private sealed class Stream : IReportStream
