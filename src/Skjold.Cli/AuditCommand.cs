@@ -454,7 +454,9 @@ internal static partial class AuditCommand
             // Every matching event unless --limit says otherwise (no silent cap); with it, one more to
             // say whether the bundle is a part.
             var limited = filters.LimitGiven(parse);
-            var bundle = await AuditBundle.ExportAsync(log, query with { Limit = limited ? query.Limit + 1 : int.MaxValue - 1 }, context.Time, ct).ConfigureAwait(false);
+            var line = ProgressLine.For(parse, context);
+            var bundle = await AuditBundle.ExportAsync(log, query with { Limit = limited ? query.Limit + 1 : int.MaxValue - 1 }, context.Time, ct, line.Of<long>(n => $"proved {n:N0} events...")).ConfigureAwait(false);
+            line.Done();
             var events = bundle["events"]!.AsArray();
             var more = limited && events.Count > query.Limit;
             if (more)

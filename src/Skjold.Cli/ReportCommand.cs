@@ -113,7 +113,13 @@ internal static class ReportCommand
             }
 
             var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
-            var result = scanner.Scan(resources);
+            // Large inputs show how far the scan is, as skjold scan does.
+            var line = resources.Count >= 5_000 ? ProgressLine.For(parse, context) : null;
+            var scanned = new List<Finding>();
+            var waived = new List<SuppressedFinding>();
+            var scanDiagnostics = scanner.Scan(resources, null, scanned.Add, waived.Add, line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources..."));
+            line?.Done();
+            var result = new ScanResult(scanned, waived, scanDiagnostics, resources.Count);
             // Places relative to the working directory: a report leaves this machine's paths behind.
             var findings = result.Findings.Select(f => f with { Location = ScanCommand.Relativize(f.Location, context.WorkingDirectory) }).ToList();
             var evaluated = resources.Count > 0 ? scanner.EvaluatedChecks(resources) : [];

@@ -97,6 +97,7 @@ public sealed class CliSafeDefaultsTests : IDisposable
         Assert.True(all.ExitCode == 0, all.Error);
         Assert.Equal(1_200, JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "all.json"))).RootElement.GetProperty("events").GetArrayLength());
         Assert.Contains("--public-key skjold-audit/audit-signing-key.pub.pem", all.Out, StringComparison.Ordinal);
+        Assert.Matches(@"proved [0-9,]+ events\.\.\.\n", all.Error.ReplaceLineEndings("\n")); // progress, plain in a log
 
         var part = Run("audit", "export", "--user", "alice", "--limit", "100", "-o", "part.json");
         Assert.Equal(100, JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "part.json"))).RootElement.GetProperty("events").GetArrayLength());
@@ -192,5 +193,27 @@ public sealed class ScanProgressTests : IDisposable
 
         var small = CliRunner.Run(_dir, null, "scan", Path.Combine(RepoPaths.Root, "examples"), "-f", "json", "-o", "small.json");
         Assert.DoesNotContain("scanned", small.Error, StringComparison.Ordinal);
+    }
+}
+
+public sealed class ReportProgressTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-reportprogress-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void LargeReport_ShowsScanProgress_AndQuietIsSilentAboutIt()
+    {
+        var items = string.Join(",", Enumerable.Range(0, 5_500).Select(i =>
+            "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p" + i + "\",\"namespace\":\"ns\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.25\"}]}}"));
+        File.WriteAllText(Path.Combine(_dir, "pods.json"), "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" + items + "]}");
+
+        var run = CliRunner.Run(_dir, null, "report", "--framework", "cis", "pods.json", "-f", "json", "-o", "cis.json");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Matches(@"scanned [0-9,]+ of 5,500 resources\.\.\.\n", run.Error.ReplaceLineEndings("\n"));
+
+        var quiet = CliRunner.Run(_dir, null, "report", "--framework", "cis", "pods.json", "-f", "json", "-o", "cis.json", "-q");
+        Assert.DoesNotContain("scanned", quiet.Error, StringComparison.Ordinal);
     }
 }
