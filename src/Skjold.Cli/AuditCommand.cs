@@ -134,7 +134,10 @@ internal static partial class AuditCommand
         var store = new AuditStoreOptions();
         var file = new Argument<string>("FILE") { Description = "Audit log file written by the API server's log backend (JSON lines)" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep reading as the file grows, across rotation; the read offset is saved with each batch" };
-        var command = new Command("ingest", "Seal the events of a log-backend audit file.") { file, follow };
+        // -f is --follow here, as in kubectl logs -f and tail -f; the format is --format only.
+        var format = new Option<string>("--format") { Description = "table or json (the summary)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("ingest", "Seal the events of a log-backend audit file.") { file, follow, format };
         store.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
@@ -155,7 +158,16 @@ internal static partial class AuditCommand
             var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events...")).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
-            await context.Out.WriteLineAsync($"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
+            await context.Out.WriteLineAsync(parse.GetValue(format) == "json"
+                ? new System.Text.Json.Nodes.JsonObject
+                {
+                    ["file"] = parse.GetValue(file),
+                    ["lines"] = stats.Lines,
+                    ["sealed"] = stats.Appended,
+                    ["rejected"] = stats.Rejected,
+                    ["rotations"] = stats.Rotations,
+                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })
+                : $"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
             return stats.Rejected > 0 ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;

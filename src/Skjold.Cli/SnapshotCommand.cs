@@ -10,7 +10,9 @@ internal static class SnapshotCommand
     {
         var cluster = new ClusterOptions();
         var output = new Option<string>("--output", "-o") { Description = "Snapshot file to write", Required = true };
-        var command = new Command("snapshot", "Read a cluster through the Kubernetes API into one JSON file for skjold scan and skjold rbac. Secrets are read as metadata only.") { output };
+        var format = new Option<string>("--format", "-f") { Description = "table or json (the summary of what was read)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("snapshot", "Read a cluster through the Kubernetes API into one JSON file for skjold scan and skjold rbac. Secrets are read as metadata only.") { output, format };
         cluster.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -31,7 +33,27 @@ internal static class SnapshotCommand
                 File.Move(partial, path, overwrite: true);
                 line.Done();
                 var total = summary.Counts.Values.Sum();
-                await context.Out.WriteLineAsync($"Wrote {total:N0} objects of {summary.Counts.Count(c => c.Value > 0)} kinds from Kubernetes {summary.ServerVersion ?? "(version unknown)"} to {parse.GetValue(output)}.").ConfigureAwait(false);
+                if (parse.GetValue(format) == "json")
+                {
+                    var counts = new System.Text.Json.Nodes.JsonObject();
+                    foreach (var (kind, n) in summary.Counts.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
+                    {
+                        counts[kind] = n;
+                    }
+
+                    await context.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["file"] = parse.GetValue(output),
+                        ["serverVersion"] = summary.ServerVersion,
+                        ["objects"] = total,
+                        ["counts"] = counts,
+                        ["missing"] = new System.Text.Json.Nodes.JsonArray([.. summary.Missing.Select(m => (System.Text.Json.Nodes.JsonNode)m)]),
+                    }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                }
+                else
+                {
+                    await context.Out.WriteLineAsync($"Wrote {total:N0} objects of {summary.Counts.Count(c => c.Value > 0)} kinds from Kubernetes {summary.ServerVersion ?? "(version unknown)"} to {parse.GetValue(output)}.").ConfigureAwait(false);
+                }
                 if (summary.Missing.Count > 0)
                 {
                     await context.Error.WriteLineAsync($"warning: could not read {string.Join(", ", summary.Missing)}; the snapshot is partial").ConfigureAwait(false);

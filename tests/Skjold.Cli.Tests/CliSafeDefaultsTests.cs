@@ -106,6 +106,20 @@ public sealed class CliSafeDefaultsTests : IDisposable
     }
 
     [Fact]
+    public void AuditIngest_SummaryAsJson()
+    {
+        Assert.Equal(0, Run("audit", "init").ExitCode);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), Enumerable.Range(0, 7).Select(Event));
+
+        var run = Run("audit", "ingest", "audit.log", "--format", "json");
+
+        Assert.Equal(0, run.ExitCode);
+        var summary = JsonDocument.Parse(run.Out).RootElement;
+        Assert.Equal(7, summary.GetProperty("sealed").GetInt64());
+        Assert.Equal(0, summary.GetProperty("rejected").GetInt64());
+    }
+
+    [Fact]
     public void AuditIngest_OfAFileWithoutAuditEvents_IsRefused_AndSealsNothing()
     {
         Ingest(3);

@@ -78,6 +78,12 @@ public sealed class KubeconfigTests : IAsyncLifetime
         Assert.Equal("v1.32.1", SnapshotVersion());
         Assert.Equal(0, _east.PageRequests);
 
+        // The summary as JSON, for scripts.
+        var json = Snapshot(Env($"{first}:{second}"), "-f", "json");
+        var summary = JsonDocument.Parse(json.Out).RootElement;
+        Assert.Equal("v1.32.1", summary.GetProperty("serverVersion").GetString());
+        Assert.True(summary.GetProperty("counts").GetProperty("Pod").GetInt32() > 0);
+
         // A context from the first file is reachable by name through the merge.
         Assert.Equal(0, Snapshot(Env($"{first}:{second}"), "--context", "east").ExitCode);
         Assert.Equal("v1.31.2", SnapshotVersion());
