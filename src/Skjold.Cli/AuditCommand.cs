@@ -551,12 +551,14 @@ internal static partial class AuditCommand
         var minimum = new Option<int>("--minimum-days") { Description = "The framework minimum no rule may go below without --force", DefaultValueFactory = _ => Retention.DefaultMinimumDays };
         var force = new Option<bool>("--force") { Description = "Allow retention shorter than --minimum-days" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be purged; change nothing" };
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("purge", """
             Remove payloads of events past retention (legal holds respected); leaf hashes and tree heads stay, so proofs remain valid, and a sealed purge record names every purged leaf.
             Examples:
               skjold audit purge --dry-run
               skjold audit purge --retention-days 400 --rule events=365
-            """) { days, rules, minimum, force, dryRun };
+            """) { days, rules, minimum, force, dryRun, format };
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -583,12 +585,33 @@ internal static partial class AuditCommand
             {
                 var dry = parse.GetValue(dryRun);
                 var results = await new Retention(log, list, context.Time).PurgeAsync(dry, ct).ConfigureAwait(false);
+                var total = results.Sum(r => r.Outcome.Count);
+                if (parse.GetValue(format) == "json")
+                {
+                    if (!dry)
+                    {
+                        await log.SignNowAsync(ct).ConfigureAwait(false);
+                    }
+
+                    await context.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["dryRun"] = dry,
+                        ["purged"] = total,
+                        ["rules"] = new System.Text.Json.Nodes.JsonArray([.. results.Select(r => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                        {
+                            ["rule"] = r.Rule,
+                            ["before"] = r.Before.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                            ["events"] = r.Outcome.Count,
+                        })]),
+                    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                    return ExitCodes.Ok;
+                }
+
                 foreach (var r in results)
                 {
                     await context.Out.WriteLineAsync($"  {r.Rule,-24} before {r.Before:yyyy-MM-dd}: {r.Outcome.Count:N0} events").ConfigureAwait(false);
                 }
 
-                var total = results.Sum(r => r.Outcome.Count);
                 if (dry)
                 {
                     await context.Out.WriteLineAsync($"Dry run: {total:N0} events would be purged; nothing was changed.").ConfigureAwait(false);
@@ -609,16 +632,35 @@ internal static partial class AuditCommand
         var user = new Option<string>("--user") { Description = "The person's user name as the API server recorded it", Required = true };
         var reason = new Option<string>("--reason") { Description = "The request this fulfils (case or ticket reference)", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Say how many events would be erased; change nothing" };
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("erase", """
             GDPR Article 17: replace a person's identifying fields (user name, UID, extra, source IPs, user agent) in the stored events with keyed hashes. Leaf hashes stay, proofs still verify, and a sealed erasure record covers the change.
             Example:
               skjold audit erase --user jane@example.com --reason DSR-2026-118 --dry-run
-            """) { user, reason, dryRun };
+            """) { user, reason, dryRun, format };
         store.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
             var dry = parse.GetValue(dryRun);
             var outcome = await new Erasure(log).EraseAsync(parse.GetValue(user)!, parse.GetValue(reason)!, dry, ct).ConfigureAwait(false);
+            if (parse.GetValue(format) == "json")
+            {
+                if (!dry && outcome.Count > 0)
+                {
+                    await log.SignNowAsync(ct).ConfigureAwait(false);
+                }
+
+                // The user name is not echoed: the point of the command is that it stops being readable.
+                await context.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["dryRun"] = dry,
+                    ["erased"] = outcome.Count,
+                    ["reason"] = parse.GetValue(reason),
+                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
             if (dry)
             {
                 await context.Out.WriteLineAsync($"Dry run: {outcome.Count:N0} events of that user would be erased; nothing was changed.").ConfigureAwait(false);

@@ -120,6 +120,22 @@ public sealed class CliSafeDefaultsTests : IDisposable
     }
 
     [Fact]
+    public void AuditPurgeAndErase_SummariesAsJson()
+    {
+        Ingest(5);
+
+        var purge = Run("audit", "purge", "--dry-run", "-f", "json");
+        Assert.Equal(0, purge.ExitCode);
+        Assert.True(JsonDocument.Parse(purge.Out).RootElement.GetProperty("dryRun").GetBoolean());
+
+        var erase = Run("audit", "erase", "--user", "alice", "--reason", "DSR-1", "--dry-run", "-f", "json");
+        Assert.Equal(0, erase.ExitCode);
+        var e = JsonDocument.Parse(erase.Out).RootElement;
+        Assert.Equal(5, e.GetProperty("erased").GetInt64());
+        Assert.DoesNotContain("alice", erase.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AuditIngest_OfAFileWithoutAuditEvents_IsRefused_AndSealsNothing()
     {
         Ingest(3);
