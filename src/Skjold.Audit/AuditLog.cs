@@ -27,7 +27,6 @@ public sealed class AuditLog : IAsyncDisposable
     private Task? _writer;
     private long _lastSignedSize;
     private long _size;
-    private byte[] _root = Merkle.MerkleHash.Empty;
     private DateTimeOffset _lastSigned;
 
     public AuditLog(IAuditStore store, AuditKeys keys, AuditLogOptions? options = null, TimeProvider? time = null)
@@ -76,13 +75,13 @@ public sealed class AuditLog : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _store.CheckStateAsync(cancellationToken).ConfigureAwait(false);
-        (_size, _root) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
+        (_size, _) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
         var heads = await _store.TreeHeadsAsync(cancellationToken).ConfigureAwait(false);
         _lastSignedSize = heads.Count > 0 ? heads[^1].Size : 0;
         _lastSigned = _time.GetUtcNow();
         if (_size > _lastSignedSize)
         {
-            await SignAsync(_size, _root, force: false, cancellationToken).ConfigureAwait(false);
+            await SignAsync(_size, force: false, cancellationToken).ConfigureAwait(false);
         }
 
         _writer = Task.Run(() => WriteLoopAsync(_stop.Token), CancellationToken.None);
@@ -173,15 +172,12 @@ public sealed class AuditLog : IAsyncDisposable
     }
 
     /// <summary>Signs and stores a tree head for everything committed so far (if anything is unsigned).</summary>
-    public async Task<SignedTreeHead?> SignNowAsync(CancellationToken cancellationToken)
-    {
-        var (size, root) = await _store.StateAsync(cancellationToken).ConfigureAwait(false);
-        return await SignAsync(size, root, force: true, cancellationToken).ConfigureAwait(false);
-    }
+    public Task<SignedTreeHead?> SignNowAsync(CancellationToken cancellationToken) =>
+        SignAsync(0, force: true, cancellationToken); // the store's current state is read under the lock
 
-    private async Task<SignedTreeHead?> SignAsync(long size, byte[] root, bool force, CancellationToken ct)
+    private async Task<SignedTreeHead?> SignAsync(long size, bool force, CancellationToken ct)
     {
-        if (size == 0 || (size <= Interlocked.Read(ref _lastSignedSize) && !force))
+        if (!force && (size == 0 || size <= Interlocked.Read(ref _lastSignedSize)))
         {
             return null;
         }
@@ -258,7 +254,6 @@ public sealed class AuditLog : IAsyncDisposable
                 WriterBusy += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
                 Commits++;
                 _size = result.Size;
-                _root = result.Root;
                 var index = result.FirstIndex;
                 foreach (var p in batch)
                 {
@@ -269,7 +264,7 @@ public sealed class AuditLog : IAsyncDisposable
                 if (result.Size - Interlocked.Read(ref _lastSignedSize) >= _options.SignEvery
                     || _time.GetUtcNow() - _lastSigned >= _options.SignInterval)
                 {
-                    await SignAsync(result.Size, result.Root, force: false, CancellationToken.None).ConfigureAwait(false);
+                    await SignAsync(result.Size, force: false, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (Exception ex)
@@ -294,7 +289,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             if (_size > Interlocked.Read(ref _lastSignedSize))
             {
-                await SignAsync(_size, _root, force: false, ct).ConfigureAwait(false);
+                await SignAsync(_size, force: false, ct).ConfigureAwait(false);
             }
         }
         catch (Exception) when (!ct.IsCancellationRequested)

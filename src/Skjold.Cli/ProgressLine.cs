@@ -9,6 +9,9 @@ namespace Skjold.Cli;
 /// </summary>
 internal sealed class ProgressLine(CliContext context, bool quiet)
 {
+    /// <summary>Inputs of this many resources or more get scan progress (smaller ones finish before it would show).</summary>
+    public const int LargeInput = 5_000;
+
     private readonly Stopwatch _since = Stopwatch.StartNew();
     private int _width;
     private bool _any;

@@ -114,7 +114,7 @@ internal static class ReportCommand
 
             var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
             // Large inputs show how far the scan is, as skjold scan does.
-            var line = resources.Count >= 5_000 ? ProgressLine.For(parse, context) : null;
+            var line = resources.Count >= ProgressLine.LargeInput ? ProgressLine.For(parse, context) : null;
             var scanned = new List<Finding>();
             var waived = new List<SuppressedFinding>();
             var scanDiagnostics = scanner.Scan(resources, null, scanned.Add, waived.Add, line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources..."));

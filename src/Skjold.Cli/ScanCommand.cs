@@ -216,7 +216,7 @@ internal static class ScanCommand
             using var stream = writer.Begin(reportContext, output);
 
             // Large inputs show how far the scan is (stderr; plain lines when it is not a terminal).
-            var line = resources.Count >= 5_000 && !request.Quiet ? new ProgressLine(context, false) : null;
+            var line = resources.Count >= ProgressLine.LargeInput && !request.Quiet ? new ProgressLine(context, false) : null;
             var progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources...");
             allDiagnostics = scanner.Scan(resources, diagnostics, f =>
             {

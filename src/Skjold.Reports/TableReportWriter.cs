@@ -34,7 +34,6 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
     private sealed class Stream : IReportStream
     {
         private readonly ReportContext _context;
-        private readonly TextWriter _output;
         private readonly TableOptions _options;
         private readonly IAnsiConsole _console;
         private readonly List<List<Finding>> _groups = [];
@@ -44,7 +43,6 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
         public Stream(ReportContext context, TextWriter output, TableOptions options)
         {
             _context = context;
-            _output = output;
             _options = options;
             // Piped: nothing wraps (kubectl style); a terminal: its width.
             _console = PlainConsole.Create(output, options.Color, options.Width is { } w ? Math.Max(w, 40) : 1_000_000);

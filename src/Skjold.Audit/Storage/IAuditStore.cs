@@ -20,8 +20,6 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
 
     Task<(long Size, byte[] Root)> StateAsync(CancellationToken cancellationToken);
 
-    Task StoreTreeHeadAsync(SignedTreeHead treeHead, CancellationToken cancellationToken);
-
     /// <summary>Signs a head for the current size atomically with reading the previous head (see <see cref="SqlAuditStore.SignTreeHeadAsync"/>).</summary>
     Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken);
 

@@ -771,22 +771,6 @@ public abstract class SqlAuditStore : IAuditStore
         }
     }
 
-    public async Task StoreTreeHeadAsync(SignedTreeHead treeHead, CancellationToken cancellationToken)
-    {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await ExecAsync(c, null,
-                "INSERT INTO tree_heads(size, ts, root, signature, key_id, ext) VALUES (@s, @t, @r, @sig, @k, @e) ON CONFLICT(size) DO NOTHING",
-                cancellationToken, ("s", treeHead.Size), ("t", treeHead.Timestamp.ToUnixTimeMilliseconds()), ("r", treeHead.Root), ("sig", treeHead.Signature), ("k", treeHead.KeyId),
-                ("e", (object?)treeHead.Extension ?? DBNull.Value)).ConfigureAwait(false);
-        }
-        finally
-        {
-            await ReleaseAsync(c).ConfigureAwait(false);
-        }
-    }
-
     public async Task<IReadOnlyList<SignedTreeHead>> TreeHeadsAsync(CancellationToken cancellationToken)
     {
         var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
