@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Export;
@@ -44,7 +45,8 @@ internal static partial class AuditCommand
             Description = "Also redact these top-level fields of these resources before sealing, RESOURCE=FIELD[,FIELD] (repeatable; e.g. configmaps=data). Secret values are always redacted.",
             AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("init", "Create the signing and redaction keys and the log's storage.") { redact };
+        var format = Summary.FormatOption();
+        var command = new Command("init", "Create the signing and redaction keys and the log's storage.") { redact, format };
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -62,29 +64,49 @@ internal static partial class AuditCommand
 
             try
             {
-                if (AuditKeys.Exist(keyDir))
+                var json = Summary.IsJson(parse, format);
+                var created = !AuditKeys.Exist(keyDir);
+                string keyId;
+                if (!created)
                 {
+                    using var existing = AuditKeys.Load(keyDir);
+                    keyId = existing.KeyId;
                     await context.Error.WriteLineAsync($"{keyDir} already holds audit keys; keeping them").ConfigureAwait(false);
                 }
                 else
                 {
                     using var keys = AuditKeys.Create(keyDir);
-                    await context.Out.WriteLineAsync($"Created audit keys in {keyDir} (key id {keys.KeyId}).").ConfigureAwait(false);
-                    await context.Out.WriteLineAsync($"Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}; keep {AuditKeys.SigningKeyFile} and {AuditKeys.RedactionKeyFile} secret.").ConfigureAwait(false);
+                    keyId = keys.KeyId;
+                    if (!json)
+                    {
+                        await context.Out.WriteLineAsync($"Created audit keys in {keyDir} (key id {keys.KeyId}).").ConfigureAwait(false);
+                        await context.Out.WriteLineAsync($"Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}; keep {AuditKeys.SigningKeyFile} and {AuditKeys.RedactionKeyFile} secret.").ConfigureAwait(false);
+                    }
                 }
 
                 if (rules.Count > 0)
                 {
                     RedactionRules.Save(keyDir, rules);
-                    await context.Out.WriteLineAsync($"Redacting before sealing, besides secret values: {string.Join("; ", rules.Select(r => string.Join(',', r.Resources) + " " + string.Join(',', r.Fields)))} ({RedactionRules.FileName}; applies to events sealed from now on).").ConfigureAwait(false);
+                    if (!json)
+                    {
+                        await context.Out.WriteLineAsync($"Redacting before sealing, besides secret values: {string.Join("; ", rules.Select(r => string.Join(',', r.Resources) + " " + string.Join(',', r.Fields)))} ({RedactionRules.FileName}; applies to events sealed from now on).").ConfigureAwait(false);
+                    }
                 }
 
                 await using var s = store.Store(parse, context);
                 await s.InitializeAsync(ct).ConfigureAwait(false);
-                await context.Out.WriteLineAsync($"Audit log ready: {s.Description}").ConfigureAwait(false);
+                await Summary.WriteAsync(context, parse, format, $"Audit log ready: {s.Description}", () => new JsonObject
+                {
+                    ["keyDirectory"] = keyDir,
+                    ["keysCreated"] = created,
+                    ["keyId"] = keyId,
+                    ["publicKey"] = Path.Combine(keyDir, AuditKeys.PublicKeyFile),
+                    ["redact"] = new JsonArray([.. rules.Select(r => (JsonNode)(string.Join(',', r.Resources) + "=" + string.Join(',', r.Fields)))]),
+                    ["store"] = s.Description,
+                }).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
             {
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
@@ -159,14 +181,14 @@ internal static partial class AuditCommand
             line.Done();
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync(parse.GetValue(format) == "json"
-                ? new System.Text.Json.Nodes.JsonObject
+                ? new JsonObject
                 {
                     ["file"] = parse.GetValue(file),
                     ["lines"] = stats.Lines,
                     ["sealed"] = stats.Appended,
                     ["rejected"] = stats.Rejected,
                     ["rotations"] = stats.Rotations,
-                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })
+                }.ToJsonString(Summary.IndentedOptions)
                 : $"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
             return stats.Rejected > 0 ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         }).ConfigureAwait(false));
@@ -342,7 +364,7 @@ internal static partial class AuditCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var text = ProofDocuments.Text(new System.Text.Json.Nodes.JsonObject { ["format"] = "skjold-audit-checkpoint-v1", ["treeHead"] = ProofDocuments.TreeHead(sth) }, indented: true);
+            var text = ProofDocuments.Text(new JsonObject { ["format"] = "skjold-audit-checkpoint-v1", ["treeHead"] = ProofDocuments.TreeHead(sth) }, indented: true);
             if (parse.GetValue(output) is { } path)
             {
                 await File.WriteAllTextAsync(Path.GetFullPath(path, context.WorkingDirectory), text + "\n", ct).ConfigureAwait(false);
@@ -593,17 +615,17 @@ internal static partial class AuditCommand
                         await log.SignNowAsync(ct).ConfigureAwait(false);
                     }
 
-                    await context.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject
+                    await context.Out.WriteLineAsync(new JsonObject
                     {
                         ["dryRun"] = dry,
                         ["purged"] = total,
-                        ["rules"] = new System.Text.Json.Nodes.JsonArray([.. results.Select(r => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                        ["rules"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject
                         {
                             ["rule"] = r.Rule,
                             ["before"] = r.Before.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                             ["events"] = r.Outcome.Count,
                         })]),
-                    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                    }.ToJsonString(Summary.IndentedOptions)).ConfigureAwait(false);
                     return ExitCodes.Ok;
                 }
 
@@ -652,12 +674,12 @@ internal static partial class AuditCommand
                 }
 
                 // The user name is not echoed: the point of the command is that it stops being readable.
-                await context.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject
+                await context.Out.WriteLineAsync(new JsonObject
                 {
                     ["dryRun"] = dry,
                     ["erased"] = outcome.Count,
                     ["reason"] = parse.GetValue(reason),
-                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                }.ToJsonString(Summary.IndentedOptions)).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
 
@@ -679,9 +701,10 @@ internal static partial class AuditCommand
     private static Command RotateKey(CliContext context)
     {
         var store = new AuditStoreOptions();
+        var rotateFormat = Summary.FormatOption();
         var command = new Command("rotate-key", """
             Make a new signing key. The rotation is sealed in the log under the old key, so a verifier who trusts the old key accepts heads signed by the new one; old heads stay verifiable. Hand auditors the new public key and restart receivers.
-            """);
+            """) { rotateFormat };
         store.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
@@ -690,7 +713,12 @@ internal static partial class AuditCommand
             var next = AuditKeys.Rotate(keyDir, current);
             await log.RotateKeyAsync(next, ct).ConfigureAwait(false);
             await log.SignNowAsync(ct).ConfigureAwait(false);
-            await context.Out.WriteLineAsync($"Rotated the signing key {current.KeyId} -> {next.KeyId}; the old key is kept as audit-signing-key.{current.KeyId}.pem. Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}.").ConfigureAwait(false);
+            await Summary.WriteAsync(context, parse, rotateFormat, $"Rotated the signing key {current.KeyId} -> {next.KeyId}; the old key is kept as audit-signing-key.{current.KeyId}.pem. Give auditors {Path.Combine(keyDir, AuditKeys.PublicKeyFile)}.", () => new JsonObject
+            {
+                ["previousKeyId"] = current.KeyId,
+                ["keyId"] = next.KeyId,
+                ["publicKey"] = Path.Combine(keyDir, AuditKeys.PublicKeyFile),
+            }).ConfigureAwait(false);
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;
@@ -705,7 +733,8 @@ internal static partial class AuditCommand
         var user = new Option<string?>("--user") { Description = "Hold events of this user" };
         var resource = new Option<string?>("--resource") { Description = "Hold events on this resource (plural, e.g. secrets)" };
         var until = new Option<string?>("--until") { Description = "Release automatically after this date (YYYY-MM-DD)" };
-        var add = new Command("add", "Place a legal hold.") { reason, ns, user, resource, until };
+        var addFormat = Summary.FormatOption();
+        var add = new Command("add", "Place a legal hold.") { reason, ns, user, resource, until, addFormat };
         addStore.AddTo(add);
         add.SetAction(async (parse, ct) =>
         {
@@ -724,7 +753,7 @@ internal static partial class AuditCommand
             await using var s = addStore.ExistingStore(parse, context);
             await s.InitializeAsync(ct).ConfigureAwait(false);
             var h = await s.AddHoldAsync(new LegalHold(0, parse.GetValue(reason)!, parse.GetValue(ns), parse.GetValue(user), parse.GetValue(resource), context.Time.GetUtcNow(), untilDate), ct).ConfigureAwait(false);
-            await context.Out.WriteLineAsync($"Legal hold {h.Id} placed.").ConfigureAwait(false);
+            await Summary.WriteAsync(context, parse, addFormat, $"Legal hold {h.Id} placed.", () => HoldJson(h)).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
         var listStore = new AuditStoreOptions();
@@ -738,22 +767,8 @@ internal static partial class AuditCommand
             var holds = await s.HoldsAsync(ct).ConfigureAwait(false);
             if (parse.GetValue(listFormat) == "json")
             {
-                var array = new System.Text.Json.Nodes.JsonArray();
-                foreach (var h in holds)
-                {
-                    array.Add(new System.Text.Json.Nodes.JsonObject
-                    {
-                        ["id"] = h.Id,
-                        ["created"] = h.Created.ToString("O", CultureInfo.InvariantCulture),
-                        ["reason"] = h.Reason,
-                        ["namespace"] = h.Namespace,
-                        ["user"] = h.Username,
-                        ["resource"] = h.Resource,
-                        ["until"] = h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                    });
-                }
-
-                await context.Out.WriteLineAsync(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                var array = new JsonArray([.. holds.Select(h => (JsonNode)HoldJson(h))]);
+                await context.Out.WriteLineAsync(Summary.Json(array)).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
 
@@ -766,20 +781,37 @@ internal static partial class AuditCommand
         });
         var releaseStore = new AuditStoreOptions();
         var id = new Argument<long>("ID");
-        var release = new Command("release", "Release a legal hold.") { id };
+        var releaseFormat = Summary.FormatOption();
+        var release = new Command("release", "Release a legal hold.") { id, releaseFormat };
         releaseStore.AddTo(release);
         release.SetAction(async (parse, ct) =>
         {
             await using var s = releaseStore.ExistingStore(parse, context);
-            var ok = await s.ReleaseHoldAsync(parse.GetValue(id), ct).ConfigureAwait(false);
-            await (ok ? context.Out : context.Error).WriteLineAsync(ok ? "Released." : "error: no such hold").ConfigureAwait(false);
-            return ok ? ExitCodes.Ok : ExitCodes.UsageOrInputError;
+            if (!await s.ReleaseHoldAsync(parse.GetValue(id), ct).ConfigureAwait(false))
+            {
+                await context.Error.WriteLineAsync($"error: no legal hold {parse.GetValue(id)} (skjold audit hold list shows them)").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            await Summary.WriteAsync(context, parse, releaseFormat, $"Released legal hold {parse.GetValue(id)}.", () => new JsonObject { ["released"] = parse.GetValue(id) }).ConfigureAwait(false);
+            return ExitCodes.Ok;
         });
         hold.Subcommands.Add(add);
         hold.Subcommands.Add(list);
         hold.Subcommands.Add(release);
         return hold;
     }
+
+    private static JsonObject HoldJson(LegalHold h) => new()
+    {
+        ["id"] = h.Id,
+        ["created"] = h.Created.ToString("O", CultureInfo.InvariantCulture),
+        ["reason"] = h.Reason,
+        ["namespace"] = h.Namespace,
+        ["user"] = h.Username,
+        ["resource"] = h.Resource,
+        ["until"] = h.Until?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+    };
 
     private static async Task<int> WithLogAsync(AuditStoreOptions store, ParseResult parse, CliContext context, CancellationToken ct, Func<AuditLog, IAuditStore, Task<int>> action)
     {

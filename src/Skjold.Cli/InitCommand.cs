@@ -10,7 +10,8 @@ internal static class InitCommand
     {
         var output = new Option<string>("--output", "-o") { Description = "Where to write the configuration", DefaultValueFactory = _ => "skjold.yaml" };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing file" };
-        var command = new Command("init", "Write a commented default configuration file (skjold.yaml).") { output, force };
+        var format = Summary.FormatOption();
+        var command = new Command("init", "Write a commented default configuration file (skjold.yaml).") { output, force, format };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(output)!;
@@ -27,8 +28,11 @@ internal static class InitCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            var existed = File.Exists(full);
             File.WriteAllText(full, DefaultConfig);
-            context.Out.WriteLine($"Wrote {path}. Edit it, then run: skjold scan <path>");
+            context.Out.WriteLine(Summary.IsJson(parse, format)
+                ? Summary.Json(new System.Text.Json.Nodes.JsonObject { ["written"] = path, ["overwritten"] = existed })
+                : $"Wrote {path}. Edit it, then run: skjold scan <path>");
             return ExitCodes.Ok;
         });
         return command;

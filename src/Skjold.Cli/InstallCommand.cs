@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using Skjold.Kubernetes.Loading;
 
 namespace Skjold.Cli;
 
@@ -14,10 +16,12 @@ internal static class InstallCommand
         var certManager = new Option<bool>("--cert-manager") { Description = "Let cert-manager issue and rotate the serving certificate instead of generating one now" };
         var podFailure = new Option<string>("--pod-failure-policy") { Description = "failurePolicy of the pod webhook: Fail (enforce even when Skjold is down) or Ignore", DefaultValueFactory = _ => "Fail" };
         podFailure.AcceptOnlyFromAmong("Fail", "Ignore");
+        var format = new Option<string>("--format", "-f") { Description = "yaml or json: the manifests on stdout (a v1 List in JSON), or with --output the summary", DefaultValueFactory = _ => "yaml" };
+        format.AcceptOnlyFromAmong("yaml", "json");
         var timeout = new Option<int>("--webhook-timeout") { Description = "timeoutSeconds of the webhooks (1-30); Skjold answers within this minus 2 s", DefaultValueFactory = _ => 5 };
         var command = new Command("install", "Write Kubernetes manifests for Skjold: Deployment, PodDisruptionBudget, Service, RBAC, NetworkPolicy and webhook configurations.")
         {
-            ns, output, image, replicas, certManager, podFailure, timeout,
+            ns, output, image, replicas, certManager, podFailure, timeout, format,
         };
         command.SetAction(parse =>
         {
@@ -57,11 +61,26 @@ internal static class InstallCommand
                     }
                 }
 
+                if (parse.GetValue(format) == "json")
+                {
+                    context.Out.WriteLine(Summary.Json(new JsonObject
+                    {
+                        ["directory"] = dir,
+                        ["files"] = new JsonArray([.. files.Select(f => (JsonNode)f.File)]),
+                        ["privateKeyFile"] = options.CertManager ? null : Path.Combine(dir, "30-certificate.yaml"),
+                    }));
+                    return ExitCodes.Ok;
+                }
+
                 context.Error.WriteLine($"Wrote {files.Count} files to {dir}. Apply with: kubectl apply -f {dir}");
                 if (!options.CertManager)
                 {
                     context.Error.WriteLine($"{dir}/30-certificate.yaml holds the webhook's private key (written mode 600): apply it, do not commit it (add {dir}/ to .gitignore).");
                 }
+            }
+            else if (parse.GetValue(format) == "json")
+            {
+                context.Out.WriteLine(Summary.Json(AsList(files)));
             }
             else
             {
@@ -71,5 +90,26 @@ internal static class InstallCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The manifests as one <c>v1 List</c>, as <c>kubectl create --dry-run=client -o json</c> prints several objects.</summary>
+    private static JsonObject AsList(IReadOnlyList<(string File, string Yaml)> files)
+    {
+        var items = new JsonArray();
+        foreach (var (name, yaml) in files)
+        {
+            var loaded = new ManifestLoader().LoadText(name, yaml);
+            if (loaded.Diagnostics.Count > 0)
+            {
+                throw new InvalidOperationException($"{name}: {loaded.Diagnostics[0].Message}");
+            }
+
+            foreach (var resource in loaded.Resources)
+            {
+                items.Add(JsonNode.Parse(resource.Root.GetRawText()));
+            }
+        }
+
+        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = items };
     }
 }

@@ -171,7 +171,12 @@ internal static class ReportCommand
                     previous = (b.GeneratedAt, b.Score, b.Statuses);
                     baselineDigest = b.InputDigest;
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
+                catch (JsonException ex)
+                {
+                    await err.WriteLineAsync($"error: --baseline {baselineFile} is not JSON (line {ex.LineNumber + 1}); give a report written with 'skjold report -f json'").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or KeyNotFoundException or InvalidOperationException)
                 {
                     await err.WriteLineAsync($"error: --baseline {baselineFile}: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
@@ -316,7 +321,7 @@ internal static class ReportCommand
                     ["valid"] = outcome.Error is null,
                     ["error"] = outcome.Error,
                     ["summary"] = outcome.Error is null ? outcome.Summary : null,
-                }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                }.ToJsonString(Summary.IndentedOptions));
             }
             else if (outcome.Error is { } e)
             {

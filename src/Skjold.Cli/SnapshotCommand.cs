@@ -48,7 +48,7 @@ internal static class SnapshotCommand
                         ["objects"] = total,
                         ["counts"] = counts,
                         ["missing"] = new System.Text.Json.Nodes.JsonArray([.. summary.Missing.Select(m => (System.Text.Json.Nodes.JsonNode)m)]),
-                    }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                    }.ToJsonString(Summary.IndentedOptions)).ConfigureAwait(false);
                 }
                 else
                 {

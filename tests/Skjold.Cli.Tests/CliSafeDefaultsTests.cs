@@ -136,6 +136,76 @@ public sealed class CliSafeDefaultsTests : IDisposable
     }
 
     [Fact]
+    public void AuditInit_RotateKey_AndHolds_SummariesAsJson()
+    {
+        var init = Run("audit", "init", "-f", "json", "--redact", "configmaps=data");
+        Assert.True(init.ExitCode == 0, init.Error);
+        var i = JsonDocument.Parse(init.Out).RootElement;
+        Assert.True(i.GetProperty("keysCreated").GetBoolean());
+        var keyId = i.GetProperty("keyId").GetString();
+        Assert.Equal("configmaps=data", i.GetProperty("redact")[0].GetString());
+        Assert.True(File.Exists(i.GetProperty("publicKey").GetString()));
+
+        // A second init keeps the keys and says so, in JSON as well.
+        var again = JsonDocument.Parse(Run("audit", "init", "-f", "json").Out).RootElement;
+        Assert.False(again.GetProperty("keysCreated").GetBoolean());
+        Assert.Equal(keyId, again.GetProperty("keyId").GetString());
+
+        var rotate = Run("audit", "rotate-key", "-f", "json");
+        Assert.True(rotate.ExitCode == 0, rotate.Error);
+        var r = JsonDocument.Parse(rotate.Out).RootElement;
+        Assert.Equal(keyId, r.GetProperty("previousKeyId").GetString());
+        Assert.NotEqual(keyId, r.GetProperty("keyId").GetString());
+
+        var add = Run("audit", "hold", "add", "--reason", "CASE-7", "-n", "payments", "--until", "2027-06-30", "-f", "json");
+        Assert.True(add.ExitCode == 0, add.Error);
+        var h = JsonDocument.Parse(add.Out).RootElement;
+        Assert.Equal("payments", h.GetProperty("namespace").GetString());
+        Assert.Equal("2027-06-30", h.GetProperty("until").GetString());
+        Assert.Contains("+00:00", h.GetProperty("created").GetString(), StringComparison.Ordinal);
+        var id = h.GetProperty("id").GetInt64();
+
+        var release = Run("audit", "hold", "release", id.ToString(CultureInfo.InvariantCulture), "-f", "json");
+        Assert.Equal(0, release.ExitCode);
+        Assert.Equal(id, JsonDocument.Parse(release.Out).RootElement.GetProperty("released").GetInt64());
+
+        var missing = Run("audit", "hold", "release", "999", "-f", "json");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Equal("", missing.Out);
+        Assert.Contains("no legal hold 999", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Init_AndInstall_SummariesAsJson_InstallManifestsAsAList()
+    {
+        var init = Run("init", "-f", "json");
+        Assert.Equal(0, init.ExitCode);
+        Assert.False(JsonDocument.Parse(init.Out).RootElement.GetProperty("overwritten").GetBoolean());
+        Assert.True(JsonDocument.Parse(Run("init", "--force", "-f", "json").Out).RootElement.GetProperty("overwritten").GetBoolean());
+
+        var list = Run("install", "-f", "json");
+        Assert.Equal(0, list.ExitCode);
+        var root = JsonDocument.Parse(list.Out).RootElement;
+        Assert.Equal("List", root.GetProperty("kind").GetString());
+        var kinds = root.GetProperty("items").EnumerateArray().Select(x => x.GetProperty("kind").GetString()).ToList();
+        Assert.Contains("Deployment", kinds);
+        Assert.Contains("ValidatingWebhookConfiguration", kinds);
+        // The YAML stream and the List hold the same objects.
+        var yaml = Run("install").Out;
+        Assert.Equal(yaml.Split("\nkind: ").Length - 1 + (yaml.StartsWith("kind: ", StringComparison.Ordinal) ? 1 : 0), kinds.Count);
+
+        var files = Run("install", "-o", "gen", "-f", "json");
+        Assert.Equal(0, files.ExitCode);
+        var summary = JsonDocument.Parse(files.Out).RootElement;
+        foreach (var f in summary.GetProperty("files").EnumerateArray())
+        {
+            Assert.True(File.Exists(Path.Combine(_dir, "gen", f.GetString()!)));
+        }
+
+        Assert.Equal(Path.Combine("gen", "30-certificate.yaml"), summary.GetProperty("privateKeyFile").GetString());
+    }
+
+    [Fact]
     public void AuditIngest_OfAFileWithoutAuditEvents_IsRefused_AndSealsNothing()
     {
         Ingest(3);

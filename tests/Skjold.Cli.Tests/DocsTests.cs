@@ -46,6 +46,86 @@ public sealed class DocsTests
         }
     }
 
+    /// <summary>
+    /// Every command line the docs show (synopses and examples in code blocks) names commands and
+    /// options the CLI has: a renamed or removed flag breaks this test, not a reader's pipeline.
+    /// The runnable README lines are run for real by <see cref="ReadmeCommandsTests"/>.
+    /// </summary>
+    [Fact]
+    public void DocsCommandLines_NameCommandsAndOptionsThatExist()
+    {
+        var root = SkjoldCli.Build(new CliContext());
+        var files = Directory.GetFiles(Path.Combine(RepoPaths.Root, "docs"), "*.md").Append(Path.Combine(RepoPaths.Root, "README.md"));
+        var checkedLines = 0;
+        var problems = new List<string>();
+        foreach (var file in files)
+        {
+            var inBlock = false;
+            var lines = File.ReadAllLines(file);
+            for (var n = 0; n < lines.Length; n++)
+            {
+                var line = lines[n].Trim();
+                if (line.StartsWith("```", StringComparison.Ordinal))
+                {
+                    inBlock = !inBlock;
+                    continue;
+                }
+
+                if (!inBlock)
+                {
+                    continue;
+                }
+
+                foreach (var part in line.Split('#')[0].Split(" && "))
+                {
+                    checkedLines += CheckCommandLine(root, part.Trim(), $"{Path.GetFileName(file)}:{n + 1}", problems);
+                }
+            }
+        }
+
+        Assert.True(checkedLines > 40, $"only {checkedLines} command lines found in the docs");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    private static int CheckCommandLine(System.CommandLine.RootCommand root, string line, string where, List<string> problems)
+    {
+        const string DotnetRun = "dotnet run --project src/Skjold.Cli -c Release -- ";
+        line = line.StartsWith("$ ", StringComparison.Ordinal) ? line[2..] : line;
+        line = line.StartsWith("kubectl skjold ", StringComparison.Ordinal) ? line["kubectl ".Length..] : line;
+        line = line.StartsWith(DotnetRun, StringComparison.Ordinal) ? "skjold " + line[DotnetRun.Length..] : line;
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || words[0] != "skjold")
+        {
+            return 0;
+        }
+
+        System.CommandLine.Command command = root;
+        var i = 1;
+        while (i < words.Length && command.Subcommands.FirstOrDefault(c => c.Name == words[i]) is { } sub)
+        {
+            command = sub;
+            i++;
+        }
+
+        if (command.Subcommands.Count > 0 && command.Arguments.Count == 0 && i < words.Length && !words[i].StartsWith('-') && !words[i].StartsWith('[') && !words[i].StartsWith('('))
+        {
+            problems.Add($"{where}: '{words[i]}' is not a subcommand of '{command.Name}'");
+        }
+
+        var names = command.Options.Concat(root.Options.Where(o => o.Recursive))
+            .SelectMany(o => o.Aliases.Append(o.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var word in words.Skip(i))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(word, "^[\\[(|]*(--?[a-zA-Z][a-zA-Z0-9-]*)");
+            if (m.Success && !names.Contains(m.Groups[1].Value) && m.Groups[1].Value != "-")
+            {
+                problems.Add($"{where}: '{command.Name}' has no option {m.Groups[1].Value}");
+            }
+        }
+
+        return 1;
+    }
+
     [Fact]
     public void Readme_GivesTheTwoCommands()
     {
