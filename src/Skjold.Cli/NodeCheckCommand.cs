@@ -46,13 +46,8 @@ internal static class NodeCheckCommand
             var result = ToScanResult(results, facts, rootDir);
             var policy = ScanPolicy.Default;
             var reportContext = new ReportContext(result, policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), rootDir);
-            IReportWriter? writer = parse.GetValue(format) switch
-            {
-                "json" => new JsonReportWriter(),
-                "sarif" => new SarifReportWriter(),
-                "junit" => new JUnitReportWriter(),
-                _ => null,
-            };
+            // The table is the CIS-style text of NodeReportText; the machine formats are the scan's writers.
+            IReportWriter? writer = parse.GetValue(format) is "table" ? null : ReportWriters.For(parse.GetValue(format)!);
 
             var pass = results.Count(r => r.Status == NodeStatus.Pass);
             var fail = results.Count(r => r.Status == NodeStatus.Fail);

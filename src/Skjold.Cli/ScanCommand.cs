@@ -160,7 +160,7 @@ internal static class ScanCommand
         var resolved = request.Paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)).ToList();
         var loaded = preloaded ?? loader.LoadPaths(resolved, context.Stdin);
         var resources = loaded.Resources;
-        var diagnostics = loaded.Diagnostics.Select(d => Relativize(d, context.WorkingDirectory)).ToList();
+        var diagnostics = loaded.Diagnostics.Select(d => SourcePaths.Relativize(d, context.WorkingDirectory)).ToList();
         if (resources.Count == 0 && !request.AllowEmpty)
         {
             // An empty stdin or file is what a failed `helm template ... | skjold scan -` sends: never green.
@@ -194,18 +194,11 @@ internal static class ScanCommand
         {
             StdinName = request.StdinName is { Length: > 0 } n ? n : "stdin",
         };
-        IReportWriter writer = request.Format switch
+        var writer = ReportWriters.For(request.Format, new TableOptions
         {
-            "json" => new JsonReportWriter(),
-            "sarif" => new SarifReportWriter(),
-            "junit" => new JUnitReportWriter(),
-            _ => new TableReportWriter(new TableOptions
-            {
-                Color = request.Output is null && context.ColorOutput,
-                Width = request.Output is null ? context.TerminalWidth : null,
-                Wide = request.Format == "wide",
-            }),
-        };
+            Color = request.Output is null && context.ColorOutput,
+            Width = request.Output is null ? context.TerminalWidth : null,
+        });
 
         // Findings go to the report as the scan produces them: memory does not grow with their number.
         var totals = new ScanTotals { Resources = resources.Count, ShownSeverities = shown };
@@ -220,7 +213,7 @@ internal static class ScanCommand
             var progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources...");
             allDiagnostics = scanner.Scan(resources, diagnostics, f =>
             {
-                var location = Relativize(f.Location, context.WorkingDirectory);
+                var location = SourcePaths.Relativize(f.Location, context.WorkingDirectory);
                 if (location is { File: ManifestLoader.StdinName } l && request.StdinName is { Length: > 0 } pseudo)
                 {
                     location = l with { File = pseudo };
@@ -279,20 +272,5 @@ internal static class ScanCommand
         }
 
         return totals.CountAtOrAbove(failOn!.Value) > 0 ? ExitCodes.Findings : ExitCodes.Ok;
-    }
-
-    private static Diagnostic Relativize(Diagnostic d, string baseDir) =>
-        d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };
-
-
-    internal static SourceLocation? Relativize(SourceLocation? location, string baseDir)
-    {
-        if (location is not { } l || !Path.IsPathRooted(l.File))
-        {
-            return location;
-        }
-
-        var rel = Path.GetRelativePath(baseDir, l.File);
-        return rel.StartsWith("..", StringComparison.Ordinal) ? l : l with { File = rel };
     }
 }

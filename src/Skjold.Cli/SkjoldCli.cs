@@ -29,7 +29,7 @@ internal static class SkjoldCli
             NetpolCommand.Create(context),
             NodeCheckCommand.Create(context),
             ReportCommand.Create(context),
-            ReportCommand.Frameworks(context),
+            FrameworksCommand.Create(context),
             VersionCommand.Create(context),
             CompletionCommand.Create(context),
         };

@@ -68,9 +68,20 @@ public sealed class ScanTotals
     }
 }
 
-/// <summary>Writing a finished result through a writer.</summary>
+/// <summary>The scan report formats, the writer of each, and writing a finished result through a writer.</summary>
 public static class ReportWriters
 {
+    /// <summary>The writer of a scan format: json, sarif, junit, or a table (table, wide) laid out by <paramref name="table"/>.</summary>
+    public static IReportWriter For(string format, TableOptions? table = null) => format switch
+    {
+        "json" => new JsonReportWriter(),
+        "sarif" => new SarifReportWriter(),
+        "junit" => new JUnitReportWriter(),
+        "table" => new TableReportWriter(table ?? new TableOptions()),
+        "wide" => new TableReportWriter((table ?? new TableOptions()) with { Wide = true }),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not a scan report format (table, wide, json, sarif, junit)"),
+    };
+
     public static void Write(this IReportWriter writer, ReportContext context, TextWriter output)
     {
         using var stream = writer.Begin(context, output);

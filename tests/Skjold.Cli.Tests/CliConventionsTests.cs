@@ -147,7 +147,7 @@ public sealed class CliConventionsTests : IDisposable
         AssertOneLineError(Run("report", "--framework", "cis", Examples, "--baseline", path, "-f", "json"), "not a Skjold compliance report");
         var markdown = Path.Combine(_dir, "notes.md");
         File.WriteAllText(markdown, "# notes\n");
-        AssertOneLineError(Run("report", "--framework", "cis", Examples, "--baseline", markdown, "-f", "json"), "is not JSON (line 1); give a report written with 'skjold report -f json'");
+        AssertOneLineError(Run("report", "--framework", "cis", Examples, "--baseline", markdown, "-f", "json"), ": not JSON (line 1); give a report written with 'skjold report -f json'");
     }
 
     [Fact]

@@ -1,8 +1,9 @@
 namespace Skjold.TestSupport;
 
 /// <summary>
-/// Compares lines with a golden file under testdata/. Set SKJOLD_UPDATE_GOLDEN=1 to rewrite the
-/// file from the actual output (then review the diff before committing).
+/// Compares output with a golden file under testdata/, line by line and in order. Set
+/// SKJOLD_UPDATE_GOLDEN=1 to rewrite the file from the actual output (then review the diff
+/// before committing); without it a missing golden file fails.
 /// </summary>
 public static class Golden
 {
@@ -21,12 +22,18 @@ public static class Golden
         }
 
         var expected = File.ReadAllLines(path);
-        var missing = expected.Except(actual).ToList();
-        var extra = actual.Except(expected).ToList();
-        if (missing.Count > 0 || extra.Count > 0 || expected.Length != actual.Count)
+        for (var i = 0; i < Math.Max(expected.Length, actual.Count); i++)
         {
-            throw new InvalidOperationException(
-                $"output differs from {path}:\n  missing:\n    {string.Join("\n    ", missing)}\n  unexpected:\n    {string.Join("\n    ", extra)}");
+            var e = i < expected.Length ? expected[i] : "(end of file)";
+            var a = i < actual.Count ? actual[i] : "(end of output)";
+            if (e != a)
+            {
+                throw new InvalidOperationException($"output differs from {path} at line {i + 1}:\n  expected: {e}\n  actual:   {a}");
+            }
         }
     }
+
+    /// <summary>Compares text (split into lines) with a golden file.</summary>
+    public static void AssertText(string path, string actual) =>
+        AssertMatches(path, actual.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd('\n').Split('\n'));
 }
