@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Skjold.Audit.Events;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;
@@ -29,13 +31,29 @@ public sealed class AuditLog : IAsyncDisposable
     private long _size;
     private DateTimeOffset _lastSigned;
 
-    public AuditLog(IAuditStore store, AuditKeys keys, AuditLogOptions? options = null, TimeProvider? time = null)
+    private readonly ILogger _logger;
+    private readonly AuditLogSubscriptions _subscriptions;
+
+    public AuditLog(IAuditStore store, AuditKeys keys, AuditLogOptions? options = null, TimeProvider? time = null, ILogger<AuditLog>? logger = null)
     {
         _store = store;
         _keys = keys;
         _options = options ?? new AuditLogOptions();
         _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _subscriptions = new AuditLogSubscriptions(_logger);
         _redactors = new ThreadLocal<KeyedRedactor>(() => new KeyedRedactor(_keys.RedactionKey, _options.Redaction));
+    }
+
+    /// <summary>
+    /// Tells <paramref name="observer"/> about every batch committed from now on, after it is
+    /// durable, in commit order (see <see cref="IAuditLogObserver"/>). Dispose the result to stop;
+    /// disposing the log delivers what is queued first.
+    /// </summary>
+    public IAsyncDisposable Subscribe(IAuditLogObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        return _subscriptions.Add(observer);
     }
 
     public IAuditStore Store => _store;
@@ -206,6 +224,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
 
         _lastSigned = _time.GetUtcNow();
+        AuditLogLog.Signed(_logger, sth.Size, sth.KeyId);
         return sth;
     }
 
@@ -219,8 +238,9 @@ public sealed class AuditLog : IAsyncDisposable
             events.Clear();
             try
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                wait.CancelAfter(_options.SignInterval);
+                // The quiet-interval timer runs on the log's clock, so a fake clock drives it in tests.
+                using var quiet = new CancellationTokenSource(_options.SignInterval, _time);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, quiet.Token);
                 var first = await _queue.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
                 batch.Add(first);
                 events.AddRange(first.Events);
@@ -261,6 +281,11 @@ public sealed class AuditLog : IAsyncDisposable
                     index += p.Events.Length;
                 }
 
+                if (_subscriptions.Any)
+                {
+                    _subscriptions.Publish(new CommittedBatch(result.FirstIndex, result.Size, events.ToArray()));
+                }
+
                 if (result.Size - Interlocked.Read(ref _lastSignedSize) >= _options.SignEvery
                     || _time.GetUtcNow() - _lastSigned >= _options.SignInterval)
                 {
@@ -269,6 +294,7 @@ public sealed class AuditLog : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                AuditLogLog.CommitFailed(_logger, ex, events.Count);
                 foreach (var p in batch)
                 {
                     p.Done.TrySetException(ex);
@@ -292,9 +318,10 @@ public sealed class AuditLog : IAsyncDisposable
                 await SignAsync(_size, force: false, ct).ConfigureAwait(false);
             }
         }
-        catch (Exception) when (!ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
-            // The next batch or interval tries again.
+            // The next batch or interval tries again; the failure is not silent.
+            AuditLogLog.SignFailed(_logger, ex);
         }
     }
 
@@ -332,6 +359,7 @@ public sealed class AuditLog : IAsyncDisposable
             await TrySignAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
+        await _subscriptions.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _redactors.Dispose();
         _prepareGate.Dispose();

@@ -106,7 +106,7 @@ internal static partial class AuditCommand
                 }).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
             {
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
@@ -311,7 +311,7 @@ internal static partial class AuditCommand
                     report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
                     line.Done();
                 }
-                catch (Exception ex) when (ex is InvalidOperationException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+                catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
                 {
                     await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
@@ -422,7 +422,7 @@ internal static partial class AuditCommand
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Findings;
             }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
             {
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
@@ -815,33 +815,28 @@ internal static partial class AuditCommand
 
     private static async Task<int> WithLogAsync(AuditStoreOptions store, ParseResult parse, CliContext context, CancellationToken ct, Func<AuditLog, IAuditStore, Task<int>> action)
     {
-        AuditLog log;
-        IAuditStore s;
-        AuditKeys keys;
+        AuditLogSession session;
         try
         {
-            (log, s, keys) = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+            session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or FormatException)
+        catch (Exception ex) when (ex is AuditStoreException or IOException or System.Data.Common.DbException)
         {
             await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.UsageOrInputError;
         }
 
-        try
+        await using (session.ConfigureAwait(false))
         {
-            return await action(log, s).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException)
-        {
-            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return ExitCodes.UsageOrInputError;
-        }
-        finally
-        {
-            await log.DisposeAsync().ConfigureAwait(false);
-            await s.DisposeAsync().ConfigureAwait(false);
-            keys.Dispose();
+            try
+            {
+                return await action(session.Log, session.Store).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Data.Common.DbException)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
         }
     }
 

@@ -56,28 +56,24 @@ internal static class AuditServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            Skjold.Audit.AuditLog log;
-            Skjold.Audit.Storage.IAuditStore s;
-            Skjold.Audit.Signing.AuditKeys keys;
+            Skjold.Audit.AuditLogSession session;
             try
             {
-                (log, s, keys) = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+                session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Data.Common.DbException)
             {
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
+            await using var opened = session;
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
-            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: log, auditOptions: receiver);
+            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver);
             await app.StartAsync(ct).ConfigureAwait(false);
-            logger.LogInformation("Skjold audit receiver on {Address}, sealing into {Store}", ServerHost.BoundAddress(app), s.Description);
+            logger.LogInformation("Skjold audit receiver on {Address}, sealing into {Store}", ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
-            await log.DisposeAsync().ConfigureAwait(false);
-            await s.DisposeAsync().ConfigureAwait(false);
-            keys.Dispose();
             certificate.Dispose();
             return ExitCodes.Ok;
         });

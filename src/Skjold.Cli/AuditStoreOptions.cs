@@ -28,10 +28,15 @@ internal sealed class AuditStoreOptions
     public string KeyDirectory(ParseResult parse, CliContext context) =>
         Path.GetFullPath(parse.GetValue(KeyDir) ?? parse.GetValue(DataDir)!, context.WorkingDirectory);
 
-    public IAuditStore Store(ParseResult parse, CliContext context) =>
-        parse.GetValue(Postgres) is { Length: > 0 } cs
-            ? new PostgresAuditStore(cs)
-            : new SqliteAuditStore(Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory));
+    /// <summary>Where the trail is, from --postgres, --data-dir and --key-dir.</summary>
+    public AuditStoreLocation Location(ParseResult parse, CliContext context) => new()
+    {
+        DataDirectory = Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory),
+        Postgres = parse.GetValue(Postgres) is { Length: > 0 } cs ? cs : null,
+        KeyDirectory = KeyDirectory(parse, context),
+    };
+
+    public IAuditStore Store(ParseResult parse, CliContext context) => AuditLogFactory.CreateStore(Location(parse, context));
 
     /// <summary>
     /// A store that must already exist (reading commands): a missing SQLite database is an error
@@ -39,47 +44,31 @@ internal sealed class AuditStoreOptions
     /// </summary>
     public IAuditStore ExistingStore(ParseResult parse, CliContext context)
     {
-        RequireExisting(parse, context);
-        return Store(parse, context);
+        try
+        {
+            return AuditLogFactory.OpenExistingStore(Location(parse, context));
+        }
+        catch (AuditStoreException ex)
+        {
+            throw new AuditStoreException(ex.Message + Hint, ex);
+        }
     }
 
     /// <summary>Throws (a one-line error naming the directory) when the embedded store does not exist.</summary>
-    public void RequireExisting(ParseResult parse, CliContext context)
-    {
-        if (parse.GetValue(Postgres) is not { Length: > 0 })
-        {
-            var dir = Path.GetFullPath(parse.GetValue(DataDir)!, context.WorkingDirectory);
-            if (!File.Exists(Path.Combine(dir, SqliteAuditStore.FileName)))
-            {
-                throw new FileNotFoundException($"no audit trail in {dir} ({SqliteAuditStore.FileName} not found): run 'skjold audit init' there first, or give --data-dir or --postgres");
-            }
-        }
-    }
+    public void RequireExisting(ParseResult parse, CliContext context) => ExistingStore(parse, context).DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    /// <summary>Opens the store and keys and starts the log. Throws with a message a user can act on.</summary>
-    public async Task<(AuditLog Log, IAuditStore Store, AuditKeys Keys)> OpenLogAsync(ParseResult parse, CliContext context, CancellationToken ct)
-    {
-        var keyDir = KeyDirectory(parse, context);
-        if (!AuditKeys.Exist(keyDir))
-        {
-            throw new InvalidOperationException($"no audit keys in {keyDir}; run 'skjold audit init' first");
-        }
+    private const string Hint = ": run 'skjold audit init' there first, or give --data-dir or --postgres";
 
-        IReadOnlyList<Skjold.Audit.Events.RedactionRule> redaction;
+    /// <summary>Opens the store and keys and starts the log. Throws <see cref="AuditStoreException"/> with a message a user can act on.</summary>
+    public async Task<AuditLogSession> OpenLogAsync(ParseResult parse, CliContext context, CancellationToken ct)
+    {
         try
         {
-            redaction = Skjold.Audit.Events.RedactionRules.Load(keyDir);
+            return await AuditLogFactory.OpenAsync(Location(parse, context), time: context.Time, cancellationToken: ct).ConfigureAwait(false);
         }
-        catch (FormatException ex)
+        catch (AuditStoreException ex) when (ex is not AuditStoreTamperedException && ex.Message.StartsWith("no audit keys", StringComparison.Ordinal))
         {
-            throw new InvalidOperationException(ex.Message, ex);
+            throw new AuditStoreException(ex.Message + "; run 'skjold audit init' first (or give --key-dir)", ex);
         }
-
-        var keys = AuditKeys.Load(keyDir);
-        var store = Store(parse, context);
-        await store.InitializeAsync(ct).ConfigureAwait(false);
-        var log = new AuditLog(store, keys, new AuditLogOptions { Redaction = redaction }, context.Time);
-        await log.StartAsync(ct).ConfigureAwait(false);
-        return (log, store, keys);
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Skjold.Engine.Model;
 using Skjold.Engine.Network;
+using Skjold.Engine.Text;
 using Skjold.Reports;
 using Spectre.Console;
 

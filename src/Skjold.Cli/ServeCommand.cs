@@ -133,7 +133,7 @@ internal static class ServeCommand
                 EnableNoop = parse.GetValue(noop),
             };
             Skjold.Audit.AuditLog? auditLog = null;
-            Skjold.Audit.Storage.IAuditStore? auditStoreInstance = null;
+            Skjold.Audit.AuditLogSession? auditSession = null;
             Skjold.Server.AuditReceiver.AuditReceiverOptions? receiver = null;
             Skjold.Server.AuditReceiver.AuditDecisionSink? decisions = null;
             if (parse.GetValue(auditDir) is not null || parse.GetValue(auditPostgres) is not null)
@@ -142,14 +142,14 @@ internal static class ServeCommand
                 {
                     receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), parse.GetValue(auditQueryToken), context);
                     receiver.Validate();
-                    var keyDir = Path.GetFullPath(parse.GetValue(auditKeyDir) ?? parse.GetValue(auditDir) ?? ".", context.WorkingDirectory);
-                    var keys = Skjold.Audit.Signing.AuditKeys.Load(keyDir);
-                    auditStoreInstance = parse.GetValue(auditPostgres) is { } pg
-                        ? new Skjold.Audit.Storage.PostgresAuditStore(pg)
-                        : new Skjold.Audit.Storage.SqliteAuditStore(Path.GetFullPath(parse.GetValue(auditDir)!, context.WorkingDirectory));
-                    await auditStoreInstance.InitializeAsync(ct).ConfigureAwait(false);
-                    auditLog = new Skjold.Audit.AuditLog(auditStoreInstance, keys, new Skjold.Audit.AuditLogOptions { Redaction = Skjold.Audit.Events.RedactionRules.Load(keyDir) }, context.Time);
-                    await auditLog.StartAsync(ct).ConfigureAwait(false);
+                    var dataDir = Path.GetFullPath(parse.GetValue(auditDir) ?? ".", context.WorkingDirectory);
+                    auditSession = await Skjold.Audit.AuditLogFactory.OpenAsync(new Skjold.Audit.AuditStoreLocation
+                    {
+                        DataDirectory = dataDir,
+                        Postgres = parse.GetValue(auditPostgres),
+                        KeyDirectory = parse.GetValue(auditKeyDir) is { } k ? Path.GetFullPath(k, context.WorkingDirectory) : null,
+                    }, time: context.Time, loggers: loggerFactory, cancellationToken: ct).ConfigureAwait(false);
+                    auditLog = auditSession.Log;
                     decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
                 }
                 catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or FormatException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
@@ -179,11 +179,9 @@ internal static class ServeCommand
                 await decisions.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (auditLog is not null)
+            if (auditSession is not null)
             {
-                await auditLog.DisposeAsync().ConfigureAwait(false);
-                await auditStoreInstance!.DisposeAsync().ConfigureAwait(false);
-                auditLog.Keys.Dispose();
+                await auditSession.DisposeAsync().ConfigureAwait(false);
             }
 
             certificate.Dispose();

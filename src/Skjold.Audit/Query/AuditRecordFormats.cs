@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Skjold.Audit.Events;
-using Skjold.Reports;
+using Skjold.Engine.Text;
 
 namespace Skjold.Audit.Query;
 

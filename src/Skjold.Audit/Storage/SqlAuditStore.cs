@@ -60,6 +60,19 @@ public abstract class SqlAuditStore : IAuditStore
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken ct);
 
+    /// <summary>Opens a connection; a store that cannot be opened or reached is an <see cref="AuditStoreException"/> naming it.</summary>
+    protected async ValueTask<DbConnection> ConnectAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await OpenAsync(ct).ConfigureAwait(false);
+        }
+        catch (DbException ex)
+        {
+            throw new AuditStoreException($"cannot open the audit store ({Description}): {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Starts the append transaction holding the log's single sequencer lock.</summary>
     protected abstract ValueTask<DbTransaction> BeginAppendAsync(DbConnection connection, CancellationToken ct);
 
@@ -112,7 +125,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var sql in SchemaStatements)
@@ -152,7 +165,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var committed = false;
         try
         {
@@ -372,7 +385,7 @@ public abstract class SqlAuditStore : IAuditStore
     {
         while (true)
         {
-            var c = await OpenAsync(ct).ConfigureAwait(false);
+            var c = await ConnectAsync(ct).ConfigureAwait(false);
             try
             {
                 await using var tx = await BeginAppendAsync(c, ct).ConfigureAwait(false);
@@ -400,7 +413,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// </summary>
     public async Task<IndexState> IndexStateAsync(long size, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await IndexStateAsync(c, null, size, cancellationToken).ConfigureAwait(false);
@@ -419,7 +432,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// </summary>
     public async Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
@@ -519,7 +532,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>The seal of the open chunk's leaves up to <paramref name="size"/>, as kept when a head of that size was signed.</summary>
     public async Task<ChunkSeals.Seal?> PartialSealAsync(long size, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null, "SELECT chunk, min_ts, max_ts, columns, manifest, digest FROM partial_seals WHERE size = @s", ("s", size));
@@ -537,7 +550,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>Chunk, time range, digest and chain of the seals [from, to), without manifests (to check the chain cheaply).</summary>
     public async Task<List<(long Chunk, long MinTs, long MaxTs, byte[] Digest, byte[] Chain)>> SealChainAsync(long from, long to, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var list = new List<(long, long, long, byte[], byte[])>();
@@ -559,7 +572,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>The seals of chunks [from, to), in order.</summary>
     public async Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var list = new List<ChunkSeals.Seal>();
@@ -585,7 +598,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// </summary>
     public async Task CheckStateAsync(CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             Frontier frontier;
@@ -671,7 +684,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<(long Size, byte[] Root)> StateAsync(CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null, "SELECT size, frontier FROM tree_state WHERE id = 0");
@@ -736,7 +749,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>Reads leaf hashes (level 0, from events) and interior node hashes into <paramref name="into"/>.</summary>
     protected virtual async Task ReadNodesAsync(List<long> leaves, List<(int Level, long Index)> inner, Dictionary<(int, long), byte[]> into, CancellationToken ct)
     {
-        var c = await OpenAsync(ct).ConfigureAwait(false);
+        var c = await ConnectAsync(ct).ConfigureAwait(false);
         try
         {
             await ReadNodesAsync(c, leaves, inner, into, ct).ConfigureAwait(false);
@@ -773,7 +786,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<IReadOnlyList<SignedTreeHead>> TreeHeadsAsync(CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var list = new List<SignedTreeHead>();
@@ -797,7 +810,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async IAsyncEnumerable<StoredLeaf> ReadLeavesAsync(long from, long to, bool payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null,
@@ -824,7 +837,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async IAsyncEnumerable<(int Level, long Index, byte[] Hash)> ReadStoredNodesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null, "SELECT lvl, idx, hash FROM nodes ORDER BY ((idx + 1) << lvl), lvl");
@@ -858,7 +871,7 @@ public abstract class SqlAuditStore : IAuditStore
             return null;
         }
 
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var result = new Dictionary<string, List<long>>(StringComparer.Ordinal);
@@ -886,7 +899,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// <summary>Rows [from, to) in index order with every column, the leaf hash and the payload: what verification re-derives.</summary>
     public virtual async IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null, $"SELECT {SelectList(true)} FROM events e WHERE e.idx >= @from AND e.idx < @to ORDER BY e.idx", ("from", from), ("to", to));
@@ -1011,7 +1024,7 @@ public abstract class SqlAuditStore : IAuditStore
         }
 
         sql.Append(q.Descending ? $" ORDER BY {t}.ts DESC, {t}.idx DESC" : $" ORDER BY {t}.ts, {t}.idx").Append(" LIMIT ").Append(Math.Max(1, q.Limit));
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var records = await ReadRecordsAsync(c, null, sql.ToString(), args, payloads, cancellationToken).ConfigureAwait(false);
@@ -1078,7 +1091,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<IngestOffset?> GetOffsetAsync(string path, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null, "SELECT file_id, byte_offset FROM ingest_offsets WHERE path = @p", ("p", path));
@@ -1134,7 +1147,7 @@ public abstract class SqlAuditStore : IAuditStore
             i++;
         }
 
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
@@ -1176,7 +1189,7 @@ public abstract class SqlAuditStore : IAuditStore
     /// </summary>
     public async Task<RedactionOutcome> EraseAsync(string user, Func<byte[], byte[]> rewrite, bool dryRun, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
@@ -1211,7 +1224,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<LegalHold> AddHoldAsync(LegalHold hold, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var cmd = Command(c, null,
@@ -1229,7 +1242,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<bool> ReleaseHoldAsync(long id, CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await ExecAsync(c, null, "DELETE FROM holds WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false) > 0;
@@ -1242,7 +1255,7 @@ public abstract class SqlAuditStore : IAuditStore
 
     public async Task<IReadOnlyList<LegalHold>> HoldsAsync(CancellationToken cancellationToken)
     {
-        var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var list = new List<LegalHold>();

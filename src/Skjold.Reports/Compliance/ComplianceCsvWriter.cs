@@ -1,5 +1,6 @@
 using System.Globalization;
 using Skjold.Engine.Compliance;
+using Skjold.Engine.Text;
 
 namespace Skjold.Reports.Compliance;
 
