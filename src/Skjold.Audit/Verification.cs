@@ -42,8 +42,8 @@ public sealed record VerifyOptions
     /// <summary>Unsigned events after a head older than this: the writer would have sealed them (it signs after 10 s without events).</summary>
     public TimeSpan MaxUnsignedAge { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The time verification runs at.</summary>
-    public DateTimeOffset? Now { get; init; }
+    /// <summary>The clock verification runs by (a head's age is judged against it).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>A tree head the auditor kept (skjold audit checkpoint): the log must extend it.</summary>
     public SignedTreeHead? Checkpoint { get; init; }
@@ -487,7 +487,7 @@ public static class AuditVerifier
         // Tree heads cannot be dropped or rolled back unnoticed.
         var lastHead = heads.Count > 0 ? heads[^1] : null;
         var unsigned = Math.Max(0, size - (lastHead?.Size ?? 0));
-        var now = options.Now ?? DateTimeOffset.UtcNow;
+        var now = options.Time.GetUtcNow();
         if (size > 0 && lastHead is null && (unsigned > options.MaxUnsigned || firstEventTime is not { } first || now - first > options.MaxUnsignedAge))
         {
             Add("unsigned", 0, $"no signed tree head covers any of the {size} events: the tree heads were deleted, or the log was never sealed");

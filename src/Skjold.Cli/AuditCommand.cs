@@ -177,7 +177,7 @@ internal static partial class AuditCommand
             }
 
             var line = ProgressLine.For(parse, context);
-            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events...")).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
+            var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events..."), time: context.Time).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync(parse.GetValue(format) == "json"
@@ -308,7 +308,7 @@ internal static partial class AuditCommand
                 {
                     var line = ProgressLine.For(parse, context);
                     var progress = line.Of<long>(n => $"verified {n:N0} events...");
-                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Now = context.Time.GetUtcNow(), Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
+                    report = await AuditVerifier.VerifyStoreAsync(s, verifier, progress, ct, new VerifyOptions { Time = context.Time, Checkpoint = kept, AlsoTrusted = verifiers.Skip(1).ToList() }).ConfigureAwait(false);
                     line.Done();
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
@@ -383,7 +383,7 @@ internal static partial class AuditCommand
     private static Command Query(CliContext context)
     {
         var store = new AuditStoreOptions();
-        var filters = new QueryOptions();
+        var filters = new QueryOptions { Clock = context.Time };
         var format = new Option<string>("--format", "-f") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "csv");
         var publicKey = new Option<string?>("--public-key") { Description = "Public key (PEM) that confirms the answer (default: the key directory's audit-signing-key.pub.pem)" };
@@ -473,7 +473,7 @@ internal static partial class AuditCommand
     private static Command Export(CliContext context)
     {
         var store = new AuditStoreOptions();
-        var filters = new QueryOptions();
+        var filters = new QueryOptions { Clock = context.Time };
         var output = new Option<string>("--output", "-o") { Description = "Bundle file to write", Required = true };
         var command = new Command("export", "Export matching events with inclusion proofs and a signed tree head, as a bundle an auditor verifies offline.") { output };
         filters.AddTo(command);

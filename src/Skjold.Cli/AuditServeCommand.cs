@@ -71,7 +71,7 @@ internal static class AuditServeCommand
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
             var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver);
             await app.StartAsync(ct).ConfigureAwait(false);
-            logger.LogInformation("Skjold audit receiver on {Address}, sealing into {Store}", ServerHost.BoundAddress(app), session.Store.Description);
+            Skjold.Server.ServerLog.AuditReceiverServing(logger, ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             certificate.Dispose();
@@ -100,7 +100,7 @@ internal static class AuditServeCommand
         {
             try
             {
-                return ServerCertificate.FromFiles(Path.GetFullPath(cert, context.WorkingDirectory), Path.GetFullPath(key, context.WorkingDirectory), logger);
+                return ServerCertificate.FromFiles(Path.GetFullPath(cert, context.WorkingDirectory), Path.GetFullPath(key, context.WorkingDirectory), logger, time: context.Time);
             }
             catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException)
             {

@@ -106,5 +106,8 @@ internal sealed class QueryOptions
         return q;
     }
 
-    private static DateTimeOffset? Time(string? text, string flag) => AuditQuestions.ParseTime(text, flag, DateTimeOffset.UtcNow);
+    private DateTimeOffset? Time(string? text, string flag) => AuditQuestions.ParseTime(text, flag, Clock.GetUtcNow());
+
+    /// <summary>The clock relative times (--since 24h) are measured from.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

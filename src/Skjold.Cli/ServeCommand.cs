@@ -76,7 +76,7 @@ internal static class ServeCommand
             {
                 try
                 {
-                    certificate = ServerCertificate.FromFiles(Path.GetFullPath(certPath, context.WorkingDirectory), Path.GetFullPath(keyPath, context.WorkingDirectory), logger);
+                    certificate = ServerCertificate.FromFiles(Path.GetFullPath(certPath, context.WorkingDirectory), Path.GetFullPath(keyPath, context.WorkingDirectory), logger, time: context.Time);
                 }
                 catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
                 {
@@ -171,7 +171,7 @@ internal static class ServeCommand
             }
 
             await app.StartAsync(ct).ConfigureAwait(false);
-            logger.LogInformation("Skjold {Version} serving admission on {Address}", CliContext.Version, ServerHost.BoundAddress(app));
+            Skjold.Server.ServerLog.AdmissionServing(logger, CliContext.Version, ServerHost.BoundAddress(app));
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             if (decisions is not null)

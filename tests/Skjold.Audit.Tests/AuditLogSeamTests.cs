@@ -180,3 +180,65 @@ public sealed class AuditLogSeamTests
         }
     }
 }
+
+/// <summary>Time-based tree-head signing, driven by a fake clock.</summary>
+public sealed class TimedSigningTests
+{
+    private sealed class SignallingClock(DateTimeOffset start) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(start)
+    {
+        public SemaphoreSlim TimersCreated { get; } = new(0);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            TimersCreated.Release();
+            return timer;
+        }
+    }
+
+    [Fact]
+    public async Task QuietLog_SignsWhatIsUnsigned_OneSignIntervalAfterTheLastBatch_NotBefore()
+    {
+        var dir = Directory.CreateTempSubdirectory("skjold-timed-").FullName;
+        var keys = AuditKeys.Create(dir);
+        var store = new SqliteAuditStore(dir);
+        await store.InitializeAsync(default);
+        var time = new SignallingClock(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+        var log = new AuditLog(store, keys, new AuditLogOptions { SignEvery = 1_000, SignInterval = TimeSpan.FromSeconds(10) }, time);
+        await log.StartAsync(default);
+        try
+        {
+            Assert.True(await time.TimersCreated.WaitAsync(TimeSpan.FromSeconds(20)), "the writer waits");
+            await log.AppendAsync([AuditTestLog.Event(0), AuditTestLog.Event(1)]);
+            // The writer is back waiting, with a new quiet-interval timer.
+            Assert.True(await time.TimersCreated.WaitAsync(TimeSpan.FromSeconds(20)), "the writer waits again");
+            while (time.TimersCreated.CurrentCount > 0)
+            {
+                await time.TimersCreated.WaitAsync();
+            }
+
+            time.Advance(TimeSpan.FromSeconds(9.9));
+            Assert.Empty(await store.TreeHeadsAsync(default));
+
+            time.Advance(TimeSpan.FromSeconds(0.2));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            IReadOnlyList<SignedTreeHead> heads;
+            while ((heads = await store.TreeHeadsAsync(default)).Count == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Yield();
+            }
+
+            var head = Assert.Single(heads);
+            Assert.Equal(2, head.Size);
+            Assert.Equal(time.GetUtcNow().ToUnixTimeMilliseconds(), head.Timestamp.ToUnixTimeMilliseconds());
+        }
+        finally
+        {
+            await log.DisposeAsync();
+            await store.DisposeAsync();
+            keys.Dispose();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+}

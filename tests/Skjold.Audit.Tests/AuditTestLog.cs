@@ -44,7 +44,7 @@ internal sealed class AuditTestLog : IAsyncDisposable
     public async Task<VerificationReport> VerifyAsync()
     {
         using var v = Verifier();
-        return await AuditVerifier.VerifyStoreAsync(Store, v, null, default, new VerifyOptions { Now = Time.GetUtcNow() });
+        return await AuditVerifier.VerifyStoreAsync(Store, v, null, default, new VerifyOptions { Time = Time });
     }
 
     public static JsonElement Event(int i, string verb = "get", string user = "alice", string resource = "pods", string ns = "shop", string? name = null,

@@ -236,7 +236,7 @@ public sealed class TamperMatrixTests
         var without = await t.VerifyAsync();
         Assert.True(without.Ok, "a rollback is self-consistent: only what the auditor kept can catch it");
         using var v = t.Verifier();
-        var with = await AuditVerifier.VerifyStoreAsync(t.Store, v, null, default, new VerifyOptions { Now = t.Time.GetUtcNow(), Checkpoint = checkpoint });
+        var with = await AuditVerifier.VerifyStoreAsync(t.Store, v, null, default, new VerifyOptions { Time = t.Time, Checkpoint = checkpoint });
         Assert.Contains(with.Problems, p => p.Kind == "rollback" && p.LeafIndex == 40);
     }
 

@@ -35,6 +35,9 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Watches starting from a version below this get an immediate 410 ERROR event.</summary>
     public int ExpiredBelow { get; set; }
 
+    /// <summary>Answer this many list requests with 503 (an API server that is down) before serving them.</summary>
+    public int FailLists;
+
     public void Add(string name, Dictionary<string, string> labels) => _namespaces[name] = labels;
 
     public async Task StartAsync()
@@ -102,6 +105,13 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
         }
 
         Interlocked.Increment(ref ListRequests);
+        if (Interlocked.Decrement(ref FailLists) >= 0)
+        {
+            ctx.Response.StatusCode = 503;
+            await ctx.Response.WriteAsync("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":503}", ctx.RequestAborted);
+            return;
+        }
+
         if (HoldLists is { } hold)
         {
             await hold.Task.WaitAsync(ctx.RequestAborted);

@@ -86,15 +86,47 @@ public sealed class NamespaceCacheTests
         await cache.StopAsync(CancellationToken.None);
     }
 
-    [Fact]
-    public async Task ApiDown_NotReadyAndRetriesWithBackoff()
+    /// <summary>A fake clock that says when a timer (a Task.Delay) is registered, so a test advances it only then.</summary>
+    private sealed class SignallingClock(DateTimeOffset start) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(start)
     {
-        var cache = new KubernetesNamespaceCache(
-            new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:9" }), NullLogger<KubernetesNamespaceCache>.Instance, TimeProvider.System);
+        public SemaphoreSlim TimersCreated { get; } = new(0);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            TimersCreated.Release();
+            return timer;
+        }
+    }
+
+    [Fact]
+    public async Task ApiDown_NotReady_RetriesWithDoublingBackoff_OnTheFakeClock()
+    {
+        await using var api = new FakeKubernetesApi { FailLists = 3 };
+        api.Add("a", []);
+        await api.StartAsync();
+        var time = new SignallingClock(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        using var cache = new KubernetesNamespaceCache(
+            new k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Address.ToString() }), NullLogger<KubernetesNamespaceCache>.Instance, time);
         await cache.StartAsync(CancellationToken.None);
-        await Task.Delay(500);
-        Assert.False(cache.IsReady);
+
+        // Attempt 1 fails at once; the retries come 1 s, 2 s and 4 s later (plus up to a quarter of jitter), not sooner.
+        var expected = 1;
+        foreach (var backoff in new[] { 1.0, 2.0, 4.0 })
+        {
+            Assert.True(await time.TimersCreated.WaitAsync(TimeSpan.FromSeconds(20)), $"the back-off before retry {expected}");
+            Assert.Equal(expected, api.ListRequests);
+            Assert.False(cache.IsReady);
+            time.Advance(TimeSpan.FromSeconds(backoff * 0.99));
+            Assert.Equal(0, time.TimersCreated.CurrentCount); // still waiting: no retry before the back-off
+            Assert.Equal(expected, api.ListRequests);
+            time.Advance(TimeSpan.FromSeconds(backoff * 0.27));
+            expected++;
+            await Eventually(() => api.ListRequests == expected, $"retry {expected - 1} after {backoff} s");
+        }
+
+        // The fourth list succeeds: ready without any further waiting.
+        await Eventually(() => cache.IsReady, "readiness after the API came back");
         await cache.StopAsync(CancellationToken.None);
-        cache.Dispose();
     }
 }

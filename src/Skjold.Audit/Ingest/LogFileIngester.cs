@@ -18,8 +18,10 @@ public sealed record IngestStats(long Lines, long Appended, long Rejected, long 
 /// is not an audit event is not dropped silently: a system event recording its file, line number,
 /// SHA-256 and the reason is sealed in its place.
 /// </summary>
-public sealed class LogFileIngester(AuditLog log, string path, Action<string>? report = null, int batchSize = 5000, TimeSpan? pollInterval = null, IProgress<long>? progress = null)
+public sealed class LogFileIngester(AuditLog log, string path, Action<string>? report = null, int batchSize = 5000, TimeSpan? pollInterval = null, IProgress<long>? progress = null, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
 
     public async Task<IngestStats> RunAsync(bool follow, CancellationToken ct)
@@ -43,7 +45,7 @@ public sealed class LogFileIngester(AuditLog log, string path, Action<string>? r
                             throw new FileNotFoundException($"{path}: no such file", full);
                         }
 
-                        await Task.Delay(_poll, ct).ConfigureAwait(false);
+                        await Task.Delay(_poll, _time, ct).ConfigureAwait(false);
                         continue;
                     }
 
@@ -99,7 +101,7 @@ public sealed class LogFileIngester(AuditLog log, string path, Action<string>? r
                     continue;
                 }
 
-                await Task.Delay(_poll, ct).ConfigureAwait(false);
+                await Task.Delay(_poll, _time, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

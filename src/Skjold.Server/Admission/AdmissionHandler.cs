@@ -33,7 +33,7 @@ public sealed partial class AdmissionHandler(
         if (review is null)
         {
             metrics.BadRequests.WithLabels(status == 413 ? "too-large" : "malformed").Inc();
-            LogBadRequest(logger, endpoint, status, error!);
+            ServerLog.AdmissionBadRequest(logger, endpoint, status, error!);
             context.Response.StatusCode = status;
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.WriteAsync(error!, context.RequestAborted).ConfigureAwait(false);
@@ -43,16 +43,17 @@ public sealed partial class AdmissionHandler(
         var request = review.Request!;
         var input = ToInput(request);
         AdmissionVerdict verdict;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        // The decision deadline runs on the handler's clock (TimeProvider), as everything else does.
+        using (var timeout = new CancellationTokenSource(options.RequestTimeout, time))
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeout.Token))
         {
-            deadline.CancelAfter(options.RequestTimeout);
             try
             {
                 verdict = await DecideAsync(input, mutate, deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
-                LogTimeout(logger, input.Uid, endpoint, options.RequestTimeout.TotalSeconds);
+                ServerLog.AdmissionTimeout(logger, input.Uid, endpoint, options.RequestTimeout.TotalSeconds);
                 verdict = new AdmissionVerdict(
                     options.AllowOnTimeout, "timeout",
                     options.AllowOnTimeout ? null : $"Skjold could not decide within {options.RequestTimeout.TotalSeconds:0.#} s",
@@ -296,7 +297,7 @@ public sealed partial class AdmissionHandler(
         }
 
         var name = input.Name ?? Engine.Model.Json.GetString(Engine.Model.Json.Get(input.Object, "metadata"u8), "generateName");
-        LogDecision(logger, input.Uid, endpoint, input.Operation, input.Kind, input.Namespace, name, input.Username, input.DryRun,
+        ServerLog.AdmissionDecision(logger, input.Uid, endpoint, input.Operation, input.Kind, input.Namespace, name, input.Username, input.DryRun,
             verdict.Decision, verdict.Allowed, string.Join(",", checks), elapsed.TotalMilliseconds);
         if (!input.DryRun)
         {
@@ -304,15 +305,4 @@ public sealed partial class AdmissionHandler(
                 input.Username, verdict.Allowed, verdict.Decision, checks, verdict.Mutations));
         }
     }
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "admission {Uid} {Endpoint} {Operation} {Kind} {Namespace}/{Name} by {User} dryRun={DryRun}: {Decision} allowed={Allowed} checks={Checks} in {ElapsedMs:0.###} ms")]
-    private static partial void LogDecision(ILogger logger, string uid, string endpoint, string operation, string kind, string? @namespace, string? name,
-        string user, bool dryRun, string decision, bool allowed, string checks, double elapsedMs);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Rejected a {Endpoint} request with {Status}: {Reason}")]
-    private static partial void LogBadRequest(ILogger logger, string endpoint, int status, string reason);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "admission {Uid} {Endpoint} missed its {TimeoutSeconds} s deadline")]
-    private static partial void LogTimeout(ILogger logger, string uid, string endpoint, double timeoutSeconds);
 }

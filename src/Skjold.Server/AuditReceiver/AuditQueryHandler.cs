@@ -79,7 +79,7 @@ public sealed partial class AuditQueryHandler
             return;
         }
 
-        LogQuery(_logger, rows.Count, context.Connection.RemoteIpAddress?.ToString());
+        ServerLog.AuditQueryAnswered(_logger, rows.Count, context.Connection.RemoteIpAddress?.ToString());
         var csv = context.Request.Query["format"] == "csv"
             || (context.Request.Query["format"].Count == 0 && context.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase));
         if (csv)
@@ -247,7 +247,7 @@ public sealed partial class AuditQueryHandler
             return true;
         }
 
-        LogUnauthorized(_logger, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
+        ServerLog.AuditQueryUnauthorized(_logger, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
         context.Response.Headers.WWWAuthenticate = "Bearer";
         await ProblemAsync(context, 401, "the audit query API needs its bearer token (--query-token-file)").ConfigureAwait(false);
         return false;
@@ -259,10 +259,4 @@ public sealed partial class AuditQueryHandler
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(message + "\n", context.RequestAborted).ConfigureAwait(false);
     }
-
-    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Audit query answered with {Count} events for {Remote}")]
-    private static partial void LogQuery(ILogger logger, int count, string? remote);
-
-    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Unauthenticated audit read of {Path} from {Remote} refused")]
-    private static partial void LogUnauthorized(ILogger logger, string path, string? remote);
 }

@@ -47,7 +47,7 @@ public sealed partial class AuditReceiverHandler
         if (!Authenticated(context))
         {
             _batches.WithLabels("unauthorized").Inc();
-            LogUnauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
+            ServerLog.AuditBatchUnauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
             context.Response.StatusCode = 401;
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await context.Response.WriteAsync("authentication required: bearer token or client certificate\n", context.RequestAborted).ConfigureAwait(false);
@@ -113,7 +113,7 @@ public sealed partial class AuditReceiverHandler
             var result = await _log.AppendAsync(parsed.Events, null, context.RequestAborted).ConfigureAwait(false);
             _events.Inc(parsed.Events.Count);
             _batches.WithLabels("stored").Inc();
-            LogStored(_logger, parsed.Events.Count, result.FirstIndex, result.Size, parsed.Errors.Count);
+            ServerLog.AuditBatchStored(_logger, parsed.Events.Count, result.FirstIndex, result.Size, parsed.Errors.Count);
             context.Response.StatusCode = 200;
             await context.Response.WriteAsync($"stored {parsed.Events.Count} events at {result.FirstIndex}\n", context.RequestAborted).ConfigureAwait(false);
         }
@@ -121,7 +121,7 @@ public sealed partial class AuditReceiverHandler
         {
             // Not durable: tell the API server so that it retries.
             _batches.WithLabels("failed").Inc();
-            LogStoreFailed(_logger, ex.GetType().Name, ex.Message);
+            ServerLog.AuditBatchStoreFailed(_logger, ex.GetType().Name, ex.Message);
             context.Response.StatusCode = 503;
             await context.Response.WriteAsync("audit events could not be stored; retry\n", CancellationToken.None).ConfigureAwait(false);
         }
@@ -134,7 +134,7 @@ public sealed partial class AuditReceiverHandler
     private async Task RejectAsync(HttpContext context, int status, string label, string reason)
     {
         _batches.WithLabels(label).Inc();
-        LogRejected(_logger, status, reason);
+        ServerLog.AuditBatchRejected(_logger, status, reason);
         context.Response.StatusCode = status;
         await context.Response.WriteAsync(reason + "\n", context.RequestAborted).ConfigureAwait(false);
     }
@@ -164,16 +164,4 @@ public sealed partial class AuditReceiverHandler
         context.Request.Headers.Authorization.ToString() is { Length: > 7 } header
         && header.StartsWith("Bearer ", StringComparison.Ordinal)
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), token);
-
-    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Sealed {Count} audit events at leaf {FirstIndex}; log size {Size}; {Rejected} items rejected")]
-    private static partial void LogStored(ILogger logger, int count, long firstIndex, long size, int rejected);
-
-    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Unauthenticated audit batch from {Remote} refused")]
-    private static partial void LogUnauthorized(ILogger logger, string? remote);
-
-    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Audit batch refused with {Status}: {Reason}")]
-    private static partial void LogRejected(ILogger logger, int status, string reason);
-
-    [LoggerMessage(EventId = 23, Level = LogLevel.Error, Message = "Audit batch could not be stored ({ErrorType}: {Error}); answered 503 so the API server retries")]
-    private static partial void LogStoreFailed(ILogger logger, string errorType, string error);
 }

@@ -82,13 +82,13 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
             }
             catch (Exception ex) when (IsGone(ex))
             {
-                LogResourceVersionExpired(_logger, resourceVersion);
+                ServerLog.NamespaceWatchExpired(_logger, resourceVersion);
                 resourceVersion = null;
                 continue;
             }
             catch (Exception ex)
             {
-                LogWatchFailed(_logger, ex.GetType().Name, ex.Message, backoff.TotalSeconds);
+                ServerLog.NamespaceWatchFailed(_logger, ex.GetType().Name, ex.Message, backoff.TotalSeconds);
             }
 
             var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)(backoff.TotalMilliseconds / 4) + 1));
@@ -126,7 +126,7 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
         _store.ReplaceAll(all);
         ListCount++;
         _ready = true;
-        LogListed(_logger, all.Count, version);
+        ServerLog.NamespacesListed(_logger, all.Count, version);
         return version;
     }
 
@@ -176,13 +176,4 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
 
     private static IReadOnlyDictionary<string, string> LabelsOf(V1Namespace ns) =>
         ns.Metadata?.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : new Dictionary<string, string>();
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Count} namespaces at resourceVersion {ResourceVersion}")]
-    private static partial void LogListed(ILogger logger, int count, string? resourceVersion);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Namespace watch resourceVersion {ResourceVersion} expired (410); listing again")]
-    private static partial void LogResourceVersionExpired(ILogger logger, string? resourceVersion);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Namespace watch failed ({ErrorType}: {Error}); retrying in {BackoffSeconds} s")]
-    private static partial void LogWatchFailed(ILogger logger, string errorType, string error, double backoffSeconds);
 }

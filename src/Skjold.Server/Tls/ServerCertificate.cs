@@ -15,7 +15,7 @@ public sealed partial class ServerCertificate : IDisposable
     private readonly string? _keyPath;
     private readonly ILogger _logger;
     private readonly FileSystemWatcher? _watcher;
-    private readonly Timer? _timer;
+    private readonly ITimer? _timer;
     private X509Certificate2 _current;
     private DateTime _certStamp;
     private DateTime _keyStamp;
@@ -26,7 +26,7 @@ public sealed partial class ServerCertificate : IDisposable
         _logger = logger;
     }
 
-    private ServerCertificate(string certPath, string keyPath, ILogger logger, TimeSpan pollInterval)
+    private ServerCertificate(string certPath, string keyPath, ILogger logger, TimeSpan pollInterval, TimeProvider time)
     {
         _certPath = Path.GetFullPath(certPath);
         _keyPath = Path.GetFullPath(keyPath);
@@ -39,7 +39,7 @@ public sealed partial class ServerCertificate : IDisposable
         _watcher.Created += (_, _) => TryReload();
         _watcher.Renamed += (_, _) => TryReload();
         _watcher.EnableRaisingEvents = true;
-        _timer = new Timer(_ => TryReload(), null, pollInterval, pollInterval);
+        _timer = time.CreateTimer(_ => TryReload(), null, pollInterval, pollInterval);
     }
 
     /// <summary>The certificate to present now.</summary>
@@ -48,8 +48,8 @@ public sealed partial class ServerCertificate : IDisposable
     /// <summary>How many times the certificate was replaced after start.</summary>
     public int Reloads { get; private set; }
 
-    public static ServerCertificate FromFiles(string certPath, string keyPath, ILogger logger, TimeSpan? pollInterval = null) =>
-        new(certPath, keyPath, logger, pollInterval ?? TimeSpan.FromSeconds(30));
+    public static ServerCertificate FromFiles(string certPath, string keyPath, ILogger logger, TimeSpan? pollInterval = null, TimeProvider? time = null) =>
+        new(certPath, keyPath, logger, pollInterval ?? TimeSpan.FromSeconds(30), time ?? TimeProvider.System);
 
     public static ServerCertificate FromCertificate(X509Certificate2 certificate, ILogger logger) => new(certificate, logger);
 
@@ -86,12 +86,12 @@ public sealed partial class ServerCertificate : IDisposable
                 Volatile.Write(ref _current, next);
                 (_certStamp, _keyStamp) = stamps;
                 Reloads++;
-                LogReloaded(_logger, next.Subject, next.NotAfter);
+                ServerLog.CertificateReloaded(_logger, next.Subject, next.NotAfter);
             }
             catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException or ArgumentException)
             {
                 // Half-written files during rotation: keep serving the old certificate and try again later.
-                LogReloadFailed(_logger, ex.Message);
+                ServerLog.CertificateReloadFailed(_logger, ex.Message);
             }
         }
     }
@@ -104,10 +104,4 @@ public sealed partial class ServerCertificate : IDisposable
         // Re-import so that the private key is usable by SslStream on every platform.
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving certificate reloaded: {Subject}, valid until {NotAfter:u}")]
-    private static partial void LogReloaded(ILogger logger, string subject, DateTime notAfter);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Serving certificate could not be reloaded, keeping the current one: {Error}")]
-    private static partial void LogReloadFailed(ILogger logger, string error);
 }
