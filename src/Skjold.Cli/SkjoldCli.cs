@@ -385,7 +385,8 @@ internal static class SkjoldCli
     private static string Describe(Exception ex) => ex switch
     {
         OutOfMemoryException => "out of memory; the input is too large for this machine (see docs/scan.md for the limits)",
-        IOException or UnauthorizedAccessException => ex.Message,
+        IOException or UnauthorizedAccessException or Skjold.Audit.Storage.AuditStoreException or Skjold.Reports.Evidence.EvidenceInputException => ex.Message,
+        System.Data.Common.DbException => $"the audit store failed: {ex.Message.ReplaceLineEndings(" ")}",
         _ => $"unexpected {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}",
     };
 }

@@ -56,15 +56,23 @@ public sealed class Scanner
     private readonly CheckCatalog _catalog;
     private readonly TimeProvider _time;
     private readonly WorkloadCheck[] _enabledWorkloadChecks;
+    private readonly Cluster.ClusterCheck[] _clusterChecks;
     private readonly bool _pssEnabled;
 
     public Scanner(ScanPolicy policy, CheckCatalog? catalog = null, TimeProvider? time = null)
+        : this(policy, catalog, time, WorkloadChecks, ClusterChecks)
+    {
+    }
+
+    /// <summary>A scanner with its own check lists (tests, and mutation testing without restarting the host per mutant).</summary>
+    internal Scanner(ScanPolicy policy, CheckCatalog? catalog, TimeProvider? time, IReadOnlyList<WorkloadCheck> workloadChecks, IReadOnlyList<Cluster.ClusterCheck> clusterChecks, bool podSecurity = true)
     {
         Policy = policy;
         _catalog = catalog ?? CheckCatalog.Default;
         _time = time ?? TimeProvider.System;
-        _enabledWorkloadChecks = WorkloadChecks.Where(c => Policy.IsEnabled(_catalog[c.Id])).ToArray();
-        _pssEnabled = PodSecurityEvaluator.Checks.Any(c => Policy.IsEnabled(_catalog[c.CheckId]));
+        _enabledWorkloadChecks = workloadChecks.Where(c => Policy.IsEnabled(_catalog[c.Id])).ToArray();
+        _clusterChecks = [.. clusterChecks];
+        _pssEnabled = podSecurity && PodSecurityEvaluator.Checks.Any(c => Policy.IsEnabled(_catalog[c.CheckId]));
     }
 
     public ScanPolicy Policy { get; }
@@ -85,8 +93,6 @@ public sealed class Scanner
     public HashSet<string> EvaluatedChecks(IReadOnlyList<Resource> resources)
     {
         var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
-        bool Has(params string[] k) => k.Any(kinds.Contains);
-        var workloads = Has("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate");
         var pss = PodSecurityChecksThatRun();
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in ImplementedCheckIds)
@@ -96,26 +102,27 @@ public sealed class Scanner
                 continue;
             }
 
-            var applies = id switch
+            // What the check reads (checks.yaml reads:) must be in the input, and what it requires of the policy given.
+            var reads = meta.Reads.Count == 0;
+            foreach (var kind in meta.Reads)
             {
-                "wl/service-exposed" => Has("Service"),
-                "wl/pdb-no-disruption" => Has("PodDisruptionBudget"),
-                "wl/job-ttl" => Has("Job", "CronJob"),
-                "config/exemption-expired" => Policy.Exemptions.Count > 0,
-                "secrets/configmap-credential" => Has("ConfigMap"),
-                "secrets/encryption-at-rest" => Has("EncryptionConfiguration"),
-                "upgrade/end-of-life" => Has("ClusterVersion", "Node"),
-                "upgrade/removed-api" or "upgrade/deprecated-api" => resources.Count > 0,
-                "residency/node-region" => Has("Node"),
-                "residency/volume-region" => Has("PersistentVolume"),
-                "residency/destination" => Policy.DataDestinations.Count > 0,
-                "wl/trusted-registry" => workloads && Policy.TrustedRegistries.Count > 0, // inactive without a trusted list
-                _ when id.StartsWith("pss/", StringComparison.Ordinal) => workloads && pss.Contains(id),
-                _ when id.StartsWith("secrets/", StringComparison.Ordinal) => Has("Secret"),
-                _ when id.StartsWith("rbac/", StringComparison.Ordinal) => Has("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
-                _ => workloads,
-            };
-            if (applies)
+                reads |= kind == CheckMetadata.AnyKind ? resources.Count > 0 : kinds.Contains(kind);
+            }
+
+            var requires = true;
+            foreach (var r in meta.Requires)
+            {
+                requires &= r switch
+                {
+                    Requirements.Exemptions => Policy.Exemptions.Count > 0,
+                    Requirements.TrustedRegistries => Policy.TrustedRegistries.Count > 0,
+                    Requirements.DataDestinations => Policy.DataDestinations.Count > 0,
+                    Requirements.PssLevel => pss.Contains(id),
+                    _ => false,
+                };
+            }
+
+            if (reads && requires)
             {
                 set.Add(id);
             }
@@ -301,27 +308,7 @@ public sealed class Scanner
         var inline = InlineSuppression.Read(resource, diagnostics);
         foreach (var v in sink.Items)
         {
-            var meta = _catalog[v.CheckId];
-            if (!Policy.IsEnabled(meta))
-            {
-                continue;
-            }
-
-            var finding = new Finding(v.CheckId, Policy.SeverityOf(meta), resource.Ref, v.Path, v.Message, meta.Remediation, resource.Locate(v.Path));
-            if (inline is not null && inline.Covers(v.CheckId))
-            {
-                suppressed.Add(new SuppressedFinding(finding, inline.Reason, "annotation " + SuppressAnnotation));
-                continue;
-            }
-
-            var exemption = FindExemption(v.CheckId, resource, now);
-            if (exemption is not null)
-            {
-                suppressed.Add(new SuppressedFinding(finding, exemption.Reason, exemption.Location?.ToString() ?? "skjold.yaml"));
-                continue;
-            }
-
-            findings.Add(finding);
+            Route(v.CheckId, resource, v.Path, v.Message, inline, now, findings, suppressed);
         }
 
         if (findings.Count - start > 1)
@@ -334,7 +321,7 @@ public sealed class Scanner
     private void EvaluateCluster(IReadOnlyList<Resource> resources, ResourceIndex index, DateTimeOffset now,
         List<Finding> findings, List<SuppressedFinding> suppressed, List<Diagnostic> diagnostics)
     {
-        var checks = ClusterChecks.Where(c => c.Ids.Any(id => Policy.IsEnabled(_catalog[id]))).ToList();
+        var checks = _clusterChecks.Where(c => c.Ids.Any(id => Policy.IsEnabled(_catalog[id]))).ToList();
         if (checks.Count == 0)
         {
             return;
@@ -352,30 +339,40 @@ public sealed class Scanner
         var inline = new Dictionary<Resource, InlineSuppression?>(ReferenceEqualityComparer.Instance);
         foreach (var (checkId, resource, path, message) in sink.Items)
         {
-            var meta = _catalog[checkId];
-            if (!Policy.IsEnabled(meta))
-            {
-                continue;
-            }
-
-            var finding = new Finding(checkId, Policy.SeverityOf(meta), resource.Ref, path, message, meta.Remediation, resource.Locate(path));
             if (!inline.TryGetValue(resource, out var suppression))
             {
                 inline[resource] = suppression = InlineSuppression.Read(resource, diagnostics);
             }
 
-            if (suppression is not null && suppression.Covers(checkId))
-            {
-                suppressed.Add(new SuppressedFinding(finding, suppression.Reason, "annotation " + SuppressAnnotation));
-            }
-            else if (FindExemption(checkId, resource, now) is { } exemption)
-            {
-                suppressed.Add(new SuppressedFinding(finding, exemption.Reason, exemption.Location?.ToString() ?? "skjold.yaml"));
-            }
-            else
-            {
-                findings.Add(finding);
-            }
+            Route(checkId, resource, path, message, suppression, now, findings, suppressed);
+        }
+    }
+
+    /// <summary>
+    /// The one place a violation becomes a finding: dropped when its check is disabled, its
+    /// severity set by the policy, then waived by the resource's annotation or an exemption, or kept.
+    /// </summary>
+    private void Route(string checkId, Resource resource, string path, string message, InlineSuppression? inline, DateTimeOffset now,
+        List<Finding> findings, List<SuppressedFinding> suppressed)
+    {
+        var meta = _catalog[checkId];
+        if (!Policy.IsEnabled(meta))
+        {
+            return;
+        }
+
+        var finding = new Finding(checkId, Policy.SeverityOf(meta), resource.Ref, path, message, meta.Remediation, resource.Locate(path));
+        if (inline is not null && inline.Covers(checkId))
+        {
+            suppressed.Add(new SuppressedFinding(finding, inline.Reason, "annotation " + SuppressAnnotation));
+        }
+        else if (FindExemption(checkId, resource, now) is { } exemption)
+        {
+            suppressed.Add(new SuppressedFinding(finding, exemption.Reason, exemption.Location?.ToString() ?? "skjold.yaml"));
+        }
+        else
+        {
+            findings.Add(finding);
         }
     }
 

@@ -175,7 +175,76 @@ public sealed class PolicyTests
     [Fact]
     public void Catalog_Parse_RejectsDuplicatesAndBadSeverity()
     {
-        Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: low, remediation: r}\n- {id: a, title: t, severity: low, remediation: r}\n"));
-        Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: bad, remediation: r}\n"));
+        Assert.Contains("duplicate id 'a'", Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: low, remediation: r, reads: [Pod]}\n- {id: a, title: t, severity: low, remediation: r, reads: [Pod]}\n")).Message, StringComparison.Ordinal);
+        Assert.Contains("severity 'bad'", Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- {id: a, title: t, severity: bad, remediation: r, reads: [Pod]}\n")).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{id: a, title: t, severity: low, remediation: r}", "needs reads:")]
+    [InlineData("{id: a, title: t, severity: low, remediation: r, reads: [pods]}", "reads 'pods', which is neither a kind")]
+    [InlineData("{id: a, title: t, severity: low, remediation: r, reads: [Pod], requires: [magic]}", "requires 'magic'")]
+    public void Catalog_Parse_RequiresWhatEachCheckReads(string entry, string expected) =>
+        Assert.Contains(expected, Assert.Throws<FormatException>(() => CheckCatalog.Parse("checks:\n- " + entry + "\n")).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Catalog_EveryImplementedCheckDeclaresWhatItReads_NodeChecksReadNodes()
+    {
+        foreach (var id in Scanner.ImplementedCheckIds)
+        {
+            var meta = CheckCatalog.Default[id];
+            Assert.True(meta.Reads.Count > 0 || meta.Requires.Count > 0, id);
+            Assert.DoesNotContain(CheckMetadata.NodeCheck, meta.Reads);
+            Assert.All(meta.Reads, k => Assert.True(k == CheckMetadata.AnyKind || char.IsUpper(k[0]), $"{id} reads {k}"));
+        }
+
+        foreach (var id in Node.NodeEvaluator.RuleIds)
+        {
+            Assert.Equal([CheckMetadata.NodeCheck], CheckCatalog.Default[id].Reads);
+        }
+
+        // Groups expand to kinds.
+        Assert.Contains("CronJob", CheckCatalog.Default["wl/image-tag"].Reads);
+        Assert.Contains("ClusterRoleBinding", CheckCatalog.Default["rbac/wildcard"].Reads);
+    }
+
+    [Fact]
+    public void EvaluatedChecks_FollowWhatTheCatalogSaysEachReads()
+    {
+        var scanner = new Scanner(ScanPolicy.Default);
+        var onlyService = Scans.Load("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {type: LoadBalancer}\n");
+        var evaluated = scanner.EvaluatedChecks(onlyService);
+        Assert.Contains("wl/service-exposed", evaluated);
+        Assert.Contains("upgrade/removed-api", evaluated); // reads any object
+        Assert.DoesNotContain("wl/image-tag", evaluated); // no workload: an image check did not run
+        Assert.DoesNotContain("rbac/wildcard", evaluated);
+        Assert.DoesNotContain("config/exemption-expired", evaluated); // requires exemptions
+        Assert.DoesNotContain("wl/trusted-registry", evaluated); // requires a trusted list (and workloads)
+
+        var pod = Scans.Load("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c, image: x}]}\n");
+        Assert.Contains("wl/image-tag", scanner.EvaluatedChecks(pod));
+        Assert.Contains("pss/runAsNonRoot", scanner.EvaluatedChecks(pod)); // restricted by default
+        var baseline = new Scanner(new ScanPolicy(Skjold.Engine.Pss.PssLevel.Baseline, Scans.Version("latest")));
+        Assert.DoesNotContain("pss/runAsNonRoot", baseline.EvaluatedChecks(pod)); // requires pss-level: not at baseline
+        Assert.Contains("pss/privileged", baseline.EvaluatedChecks(pod));
+        Assert.Empty(scanner.EvaluatedChecks([])); // nothing read, nothing evaluated (no exemptions or destinations configured)
+    }
+
+    [Fact]
+    public void Scanner_WithInjectedChecks_RunsOnlyThose_SuppressionsStillApply()
+    {
+        const string Yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: p
+              namespace: a
+              annotations: {skjold.io/suppress: wl/image-digest, skjold.io/suppress-reason: test}
+            spec: {containers: [{name: c, image: "x:1", securityContext: {privileged: true}}]}
+            """;
+        var only = new Scanner(ScanPolicy.Default, CheckCatalog.Default, null, [new Workloads.ImageTagCheck(), new Workloads.ImageDigestCheck()], [], podSecurity: false);
+        var result = only.Scan(Scans.Load(Yaml));
+        Assert.Empty(result.Findings); // x:1 has a tag; the digest finding is waived; no PSS, no other checks
+        Assert.Equal("wl/image-digest", Assert.Single(result.Suppressed).Finding.CheckId);
+        Assert.Contains(new Scanner(ScanPolicy.Default).Scan(Scans.Load(Yaml)).Findings, f => f.CheckId == "pss/privileged");
     }
 }

@@ -64,10 +64,58 @@ public sealed class CheckCatalog
                 kv => (IReadOnlyList<string>)kv.Value.ToArray(),
                 StringComparer.Ordinal);
             list.Add(new CheckMetadata(c.Id, c.Title, severity.Value, c.Category ?? string.Empty, c.Description ?? string.Empty,
-                c.Remediation, c.DefaultEnabled ?? true, controls));
+                c.Remediation, c.DefaultEnabled ?? true, controls)
+            {
+                Reads = ExpandReads(c, doc.KindGroups),
+                Requires = CheckRequires(c),
+            });
         }
 
         return new CheckCatalog(list);
+    }
+
+    private static List<string> ExpandReads(CatalogEntry c, Dictionary<string, List<string>> groups)
+    {
+        if (c.Reads is null || (c.Reads.Count == 0 && (c.Requires?.Count ?? 0) == 0))
+        {
+            throw new FormatException($"check catalog: '{c.Id}' needs reads: (the kinds it looks at) or requires:");
+        }
+
+        var kinds = new List<string>();
+        foreach (var r in c.Reads)
+        {
+            if (r is CheckMetadata.AnyKind or CheckMetadata.NodeCheck)
+            {
+                kinds.Add(r);
+            }
+            else if (groups.TryGetValue(r, out var group))
+            {
+                kinds.AddRange(group);
+            }
+            else if (r.Length > 0 && char.IsUpper(r[0]))
+            {
+                kinds.Add(r);
+            }
+            else
+            {
+                throw new FormatException($"check catalog: '{c.Id}' reads '{r}', which is neither a kind (capitalised) nor a group in kindGroups ({string.Join(", ", groups.Keys)})");
+            }
+        }
+
+        return kinds;
+    }
+
+    private static List<string> CheckRequires(CatalogEntry c)
+    {
+        foreach (var r in c.Requires ?? [])
+        {
+            if (!Requirements.All.Contains(r))
+            {
+                throw new FormatException($"check catalog: '{c.Id}' requires '{r}'; known: {string.Join(", ", Requirements.All)}");
+            }
+        }
+
+        return c.Requires ?? [];
     }
 
     private static CheckCatalog LoadEmbedded()
@@ -81,6 +129,8 @@ public sealed class CheckCatalog
     private sealed class CatalogDocument
     {
         public List<CatalogEntry> Checks { get; set; } = [];
+
+        public Dictionary<string, List<string>> KindGroups { get; set; } = [];
     }
 
     private sealed class CatalogEntry
@@ -100,5 +150,9 @@ public sealed class CheckCatalog
         public bool? DefaultEnabled { get; set; }
 
         public Dictionary<string, List<string>> Controls { get; set; } = [];
+
+        public List<string>? Reads { get; set; }
+
+        public List<string>? Requires { get; set; }
     }
 }
