@@ -44,13 +44,19 @@ internal static class AuditServeCommand
             }
             catch (Exception ex) when (ex is ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
             {
-                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"error: {OptionFlags.Describe(ex, OptionFlags.AuditServe)}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
             using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
             var logger = loggerFactory.CreateLogger("skjold.audit");
-            var certificate = await Certificate(parse.GetValue(selfSigned), parse.GetValue(tlsCert), parse.GetValue(tlsKey), context, logger).ConfigureAwait(false);
+            var certificate = await Certificate(new ServingCertificateSettings
+            {
+                SelfSigned = parse.GetValue(selfSigned),
+                Service = "skjold-audit",
+                CertificateFile = parse.GetValue(tlsCert),
+                KeyFile = parse.GetValue(tlsKey),
+            }, context, logger).ConfigureAwait(false);
             if (certificate is null)
             {
                 return ExitCodes.UsageOrInputError;
@@ -87,29 +93,28 @@ internal static class AuditServeCommand
         ClientCa = clientCa is null ? null : X509Certificate2.CreateFromPemFile(Path.GetFullPath(clientCa, context.WorkingDirectory)),
     };
 
-    internal static async Task<ServerCertificate?> Certificate(bool selfSigned, string? cert, string? key, CliContext context, ILogger logger)
+    /// <summary>The serving certificate of serve and audit serve; null after a one-line error.</summary>
+    internal static async Task<ServerCertificate?> Certificate(ServingCertificateSettings settings, CliContext context, ILogger logger)
     {
-        if (selfSigned)
+        try
         {
-            var generated = SelfSignedCertificates.Create("skjold-audit", "skjold-system", context.Time);
-            await context.Out.WriteLineAsync($"caBundle: {generated.CaBundle}").ConfigureAwait(false);
-            return ServerCertificate.FromCertificate(generated.Server, logger);
-        }
+            var resolved = settings with
+            {
+                CertificateFile = settings.CertificateFile is { } c ? Path.GetFullPath(c, context.WorkingDirectory) : null,
+                KeyFile = settings.KeyFile is { } k ? Path.GetFullPath(k, context.WorkingDirectory) : null,
+            };
+            var (certificate, caBundle) = resolved.Create(logger, context.Time);
+            if (caBundle is not null)
+            {
+                await context.Out.WriteLineAsync($"caBundle: {caBundle}").ConfigureAwait(false);
+            }
 
-        if (cert is not null && key is not null)
+            return certificate;
+        }
+        catch (ArgumentException ex)
         {
-            try
-            {
-                return ServerCertificate.FromFiles(Path.GetFullPath(cert, context.WorkingDirectory), Path.GetFullPath(key, context.WorkingDirectory), logger, time: context.Time);
-            }
-            catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException)
-            {
-                await context.Error.WriteLineAsync($"error: cannot load --tls-cert/--tls-key: {ex.Message}").ConfigureAwait(false);
-                return null;
-            }
+            await context.Error.WriteLineAsync($"error: {OptionFlags.Describe(ex, OptionFlags.Certificate)}").ConfigureAwait(false);
+            return null;
         }
-
-        await context.Error.WriteLineAsync("error: give --tls-cert and --tls-key, or --self-signed").ConfigureAwait(false);
-        return null;
     }
 }

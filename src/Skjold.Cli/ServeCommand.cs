@@ -65,28 +65,15 @@ internal static class ServeCommand
 
             using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
             var logger = loggerFactory.CreateLogger("skjold.serve");
-            ServerCertificate certificate;
-            if (parse.GetValue(selfSigned))
+            if (await AuditServeCommand.Certificate(new ServingCertificateSettings
             {
-                var generated = SelfSignedCertificates.Create(parse.GetValue(service)!, parse.GetValue(ns)!, context.Time);
-                certificate = ServerCertificate.FromCertificate(generated.Server, logger);
-                await context.Out.WriteLineAsync($"caBundle: {generated.CaBundle}").ConfigureAwait(false);
-            }
-            else if (parse.GetValue(tlsCert) is { } certPath && parse.GetValue(tlsKey) is { } keyPath)
+                SelfSigned = parse.GetValue(selfSigned),
+                Service = parse.GetValue(service)!,
+                Namespace = parse.GetValue(ns)!,
+                CertificateFile = parse.GetValue(tlsCert),
+                KeyFile = parse.GetValue(tlsKey),
+            }, context, logger).ConfigureAwait(false) is not { } certificate)
             {
-                try
-                {
-                    certificate = ServerCertificate.FromFiles(Path.GetFullPath(certPath, context.WorkingDirectory), Path.GetFullPath(keyPath, context.WorkingDirectory), logger, time: context.Time);
-                }
-                catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
-                {
-                    await err.WriteLineAsync($"error: cannot load --tls-cert/--tls-key: {ex.Message}").ConfigureAwait(false);
-                    return ExitCodes.UsageOrInputError;
-                }
-            }
-            else
-            {
-                await err.WriteLineAsync("error: give --tls-cert and --tls-key, or --self-signed").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
@@ -154,7 +141,7 @@ internal static class ServeCommand
                 }
                 catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or FormatException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
                 {
-                    await err.WriteLineAsync($"error: audit receiver: {ex.Message}").ConfigureAwait(false);
+                    await err.WriteLineAsync($"error: audit receiver: {OptionFlags.Describe(ex, OptionFlags.Serve)}").ConfigureAwait(false);
                     return ExitCodes.UsageOrInputError;
                 }
             }
@@ -166,7 +153,7 @@ internal static class ServeCommand
             }
             catch (ArgumentException ex)
             {
-                await err.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                await err.WriteLineAsync($"error: {OptionFlags.Describe(ex, OptionFlags.Serve)}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

@@ -151,6 +151,20 @@ public sealed class CliConventionsTests : IDisposable
     }
 
     [Fact]
+    public void ServerOptionProblems_NameTheFlag_NotTheLibraryProperty()
+    {
+        var namespaces = Path.Combine(_dir, "ns.json");
+        File.WriteAllText(namespaces, "{\"kind\":\"List\",\"items\":[]}");
+        File.WriteAllText(Path.Combine(_dir, "short-token"), "short\n");
+        Assert.Equal(0, Run("audit", "init", "--data-dir", "trail").ExitCode);
+
+        AssertOneLineError(Run("serve", "--listen", "https://127.0.0.1:0", "--self-signed", "--namespaces-file", namespaces, "--audit-data-dir", "trail", "--audit-token-file", "short-token"),
+            "error: audit receiver: --audit-token-file: the audit bearer token must be at least 16 characters");
+        AssertOneLineError(Run("audit", "serve", "--data-dir", "trail", "--listen", "https://127.0.0.1:0", "--self-signed"),
+            "error: --token-file or --client-ca: the audit receiver needs a bearer token or a client CA");
+    }
+
+    [Fact]
     public void Serve_OnABusyPort_IsAOneLineError()
     {
         using var busy = new TcpListener(IPAddress.Loopback, 0);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Skjold.Audit;
@@ -96,6 +97,41 @@ public sealed class AuditReceiverTests : IAsyncLifetime
         }
 
         return ids;
+    }
+
+    [Fact]
+    public async Task OversizedBatch_SentChunked_Gets413_NothingStored()
+    {
+        // No Content-Length: the shared bounded reader stops at the limit (1 MiB here) while reading.
+        var events = string.Join(",", Enumerable.Range(0, 2_500).Select(i => EventJson($"big-{i}")));
+        var bytes = Encoding.UTF8.GetBytes(EventList(events));
+        Assert.True(bytes.Length > 1024 * 1024);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/audit") { Content = new StreamContent(new ChunkedOnly(bytes)) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await _client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Empty(await StoredIdsAsync());
+    }
+
+    /// <summary>A stream whose length HttpClient cannot know, so the body goes chunked.</summary>
+    private sealed class ChunkedOnly(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+    }
+
+    [Fact]
+    public async Task ComposedHost_WithInvalidReceiverOptions_FailsOnStart_NamingEveryProblem()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSkjoldAuditReceiver(_log, new AuditReceiverOptions { Token = "short", QueryToken = "short" });
+        await using var app = builder.Build();
+        app.MapSkjoldAuditReceiver();
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("Token: the audit bearer token must be at least 16 characters", ex.Failures);
+        Assert.Contains("QueryToken: the audit query token must be at least 16 characters", ex.Failures);
+        Assert.Contains("QueryToken: the audit query token must differ from the token the API server sends", ex.Failures);
     }
 
     [Fact]

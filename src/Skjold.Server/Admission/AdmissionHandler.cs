@@ -138,58 +138,15 @@ public sealed partial class AdmissionHandler(
     private async ValueTask<(int Status, AdmissionReview? Review, string? Error)> ReadAsync(HttpContext context)
     {
         var limit = options.MaxRequestBodyBytes;
-        if (context.Request.ContentLength is { } length && length > limit)
+        using var body = await Hosting.BoundedBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+        if (body.TooLarge)
         {
-            return (413, null, $"request body of {length} bytes exceeds the limit of {limit} bytes");
+            return (413, null, body.DeclaredLength is { } length
+                ? $"request body of {length} bytes exceeds the limit of {limit} bytes"
+                : $"request body exceeds the limit of {limit} bytes");
         }
 
-        byte[]? rented = null;
-        try
-        {
-            rented = ArrayPool<byte>.Shared.Rent(64 * 1024);
-            var buffer = rented;
-            var used = 0;
-            while (true)
-            {
-                if (used == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, buffer.Length * 2L));
-                    buffer.AsSpan(0, used).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = rented = bigger;
-                }
-
-                int read;
-                try
-                {
-                    read = await context.Request.Body.ReadAsync(buffer.AsMemory(used), context.RequestAborted).ConfigureAwait(false);
-                }
-                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return (413, null, $"request body exceeds the limit of {limit} bytes");
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                used += read;
-                if (used > limit)
-                {
-                    return (413, null, $"request body exceeds the limit of {limit} bytes");
-                }
-            }
-
-            return Parse(buffer.AsSpan(0, used));
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        return Parse(body.Span);
     }
 
     internal static (int Status, AdmissionReview? Review, string? Error) Parse(ReadOnlySpan<byte> body)

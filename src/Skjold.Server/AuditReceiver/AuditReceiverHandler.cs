@@ -54,44 +54,17 @@ public sealed partial class AuditReceiverHandler
             return;
         }
 
-        if (context.Request.ContentLength is { } length && length > _options.MaxBodyBytes)
+        using var body = await Hosting.BoundedBody.ReadAsync(context.Request, _options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body.TooLarge)
         {
-            await RejectAsync(context, 413, "too-large", $"audit batch of {length} bytes exceeds the limit of {_options.MaxBodyBytes} bytes").ConfigureAwait(false);
+            await RejectAsync(context, 413, "too-large", body.DeclaredLength is { } length
+                ? $"audit batch of {length} bytes exceeds the limit of {_options.MaxBodyBytes} bytes"
+                : $"audit batch exceeds the limit of {_options.MaxBodyBytes} bytes").ConfigureAwait(false);
             return;
         }
 
-        // The body goes into a pooled buffer (batches are often hundreds of KB; fresh arrays that
-        // size would land on the large object heap for every batch).
-        var body = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(context.Request.ContentLength ?? 65536, _options.MaxBodyBytes) + 1, Array.MaxLength));
-        try
-        {
-            var received = 0;
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(body.AsMemory(received), context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                received += read;
-                if (received > _options.MaxBodyBytes)
-                {
-                    await RejectAsync(context, 413, "too-large", $"audit batch exceeds the limit of {_options.MaxBodyBytes} bytes").ConfigureAwait(false);
-                    return;
-                }
-
-                if (received == body.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min((long)body.Length * 2, _options.MaxBodyBytes + 1), Array.MaxLength));
-                    body.AsSpan(0, received).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(body);
-                    body = bigger;
-                }
-            }
-
-            using var parsed = AuditEventReader.ReadBody(body.AsMemory(0, received));
-            await StoreAsync(context, parsed, started).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
-        }
+        using var parsed = AuditEventReader.ReadBody(body.Memory);
+        await StoreAsync(context, parsed, started).ConfigureAwait(false);
     }
 
     private async Task StoreAsync(HttpContext context, AuditEventReader.ReadResult parsed, long started)

@@ -22,26 +22,6 @@ public sealed record AuditReceiverOptions
     /// <summary>Largest batch accepted (413 above). Default 64 MiB.</summary>
     public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
 
-    public void Validate()
-    {
-        if (string.IsNullOrEmpty(Token) && ClientCa is null)
-        {
-            throw new ArgumentException("the audit receiver needs a bearer token (--audit-token-file) or a client CA (--audit-client-ca): unauthenticated audit input is refused");
-        }
-
-        if (Token is { Length: < 16 })
-        {
-            throw new ArgumentException("the audit bearer token must be at least 16 characters");
-        }
-
-        if (QueryToken is { Length: < 16 })
-        {
-            throw new ArgumentException("the audit query token must be at least 16 characters");
-        }
-
-        if (QueryToken is not null && QueryToken == Token)
-        {
-            throw new ArgumentException("the audit query token must differ from the token the API server sends");
-        }
-    }
+    /// <summary>Throws an <see cref="ArgumentException"/> (parameter name: the property) for the first problem.</summary>
+    public void Validate() => AuditReceiverOptionsValidator.Instance.ThrowIfInvalid(this);
 }

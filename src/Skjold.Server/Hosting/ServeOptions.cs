@@ -28,16 +28,6 @@ public sealed record ServeOptions
     /// <summary>Serve /validate and /mutate (off for a standalone audit receiver).</summary>
     public bool EnableAdmission { get; init; } = true;
 
-    public void Validate()
-    {
-        if (Listen.Scheme != Uri.UriSchemeHttps)
-        {
-            throw new ArgumentException($"--listen must be an https:// URL (the API server only calls webhooks over TLS), got '{Listen}'");
-        }
-
-        if (MaxRequestBodyBytes <= 0 || RequestTimeout <= TimeSpan.Zero || ShutdownTimeout < TimeSpan.Zero)
-        {
-            throw new ArgumentException("body limit, request timeout and shutdown timeout must be positive");
-        }
-    }
+    /// <summary>Throws an <see cref="ArgumentException"/> (parameter name: the property) for the first problem.</summary>
+    public void Validate() => ServeOptionsValidator.Instance.ThrowIfInvalid(this);
 }

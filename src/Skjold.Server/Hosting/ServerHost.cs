@@ -85,67 +85,20 @@ public static class ServerHost
             });
         });
 
-        var clock = time ?? TimeProvider.System;
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(policy);
-        builder.Services.AddSingleton(clock);
-        builder.Services.AddSingleton(new AdmissionEvaluator(policy, time: clock));
-        builder.Services.AddSingleton<ServerMetrics>();
-        builder.Services.AddSingleton(sink ?? NullDecisionSink.Instance);
-        builder.Services.AddSingleton<INamespaceCache>(namespaceCache);
-        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<INamespaceCache>() as IHostedService ?? new NoopHostedService());
-        builder.Services.AddSingleton<AdmissionHandler>();
+        builder.Services.AddSkjoldAdmission(options, policy, namespaceCache, sink, time);
         if (audit is not null)
         {
-            builder.Services.AddSingleton(audit);
-            builder.Services.AddSingleton(auditOptions!);
-            builder.Services.AddSingleton<AuditReceiver.AuditReceiverHandler>();
-            if (auditOptions!.QueryToken is not null)
-            {
-                builder.Services.AddSingleton<AuditReceiver.AuditQueryHandler>();
-            }
+            builder.Services.AddSkjoldAuditReceiver(audit, auditOptions!);
         }
 
         var app = builder.Build();
-        var handler = app.Services.GetRequiredService<AdmissionHandler>();
-        var metrics = app.Services.GetRequiredService<ServerMetrics>();
-        var cache = app.Services.GetRequiredService<INamespaceCache>();
-        if (options.EnableAdmission)
-        {
-            app.MapPost("/validate", ctx => handler.HandleAsync(ctx, mutate: false));
-            app.MapPost("/mutate", ctx => handler.HandleAsync(ctx, mutate: true));
-        }
-
+        app.MapSkjoldAdmission();
         if (audit is not null)
         {
-            var receiver = app.Services.GetRequiredService<AuditReceiver.AuditReceiverHandler>();
-            app.MapPost("/audit", receiver.HandleAsync);
-            if (auditOptions!.QueryToken is not null)
-            {
-                var reader = app.Services.GetRequiredService<AuditReceiver.AuditQueryHandler>();
-                app.MapGet("/audit/events", reader.EventsAsync);
-                app.MapGet("/audit/proof/{index}", reader.ProofAsync);
-                app.MapGet("/audit/consistency/{size}", reader.ConsistencyAsync);
-            }
+            app.MapSkjoldAuditReceiver();
         }
 
-        if (options.EnableNoop)
-        {
-            app.MapPost("/noop", handler.HandleNoopAsync);
-        }
-
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () =>
-        {
-            metrics.NamespaceCacheReady.Set(cache.IsReady ? 1 : 0);
-            return cache.IsReady ? Results.Text("ready\n") : Results.Text("namespace cache not synced yet\n", statusCode: 503);
-        });
-        app.MapGet("/metrics", async ctx =>
-        {
-            metrics.NamespaceCacheReady.Set(cache.IsReady ? 1 : 0);
-            ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted).ConfigureAwait(false);
-        });
+        app.MapSkjoldHealth();
         return app;
     }
 
@@ -164,15 +117,8 @@ public static class ServerHost
             "localhost" => IPAddress.Loopback,
             "*" or "+" or "0.0.0.0" => IPAddress.Any,
             "::" or "[::]" => IPAddress.IPv6Any,
-            _ => IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? ip : throw new ArgumentException($"--listen host '{host}' must be an IP address, localhost or 0.0.0.0"),
+            _ => IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? ip : throw new ArgumentException($"the listen host '{host}' must be an IP address, localhost or 0.0.0.0", "Listen"),
         };
         return new IPEndPoint(address, listen.Port);
-    }
-
-    private sealed class NoopHostedService : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
