@@ -31,7 +31,7 @@ public sealed record ServingCertificateSettings
 
         if (CertificateFile is null || KeyFile is null)
         {
-            throw new ArgumentException("give a certificate and key file, or a self-signed certificate", "Certificate");
+            throw new ArgumentException("no serving certificate: a certificate and key file, or a self-signed one, is needed", "Certificate");
         }
 
         try
