@@ -56,24 +56,16 @@ internal sealed class ClusterOptions
         }
 
         using var client = new k8s.Kubernetes(config.Configuration);
-        using var buffer = new MemoryStream();
         var line = ProgressLine.For(parse, context);
-        var summary = await new ClusterReader(client).WriteSnapshotAsync(buffer, context.Time, Progress(line), ct).ConfigureAwait(false);
+        var read = (await new LiveClusterSource(client).ReadAsync(Progress(line), ct).ConfigureAwait(false)).InNamespace(onlyNamespace);
+        var summary = read.Summary;
         line.Done($"read {summary.Counts.Values.Sum():N0} objects");
         if (summary.Missing.Count > 0)
         {
             context.Error.WriteLine($"warning: could not read {string.Join(", ", summary.Missing)}; findings that need them are incomplete");
         }
 
-        var resources = new List<Resource>();
-        var diagnostics = new List<Diagnostic>();
-        new ManifestLoader(new LoaderOptions { MaxFileBytes = long.MaxValue, MaxDocumentBytes = long.MaxValue }).LoadBytes("cluster", buffer.ToArray(), resources, diagnostics);
-        if (onlyNamespace is not null)
-        {
-            resources.RemoveAll(r => r.Ref.Namespace is { } ns && ns != onlyNamespace);
-        }
-
-        return (new LoadResult(resources, diagnostics, 1, buffer.Length), summary, config);
+        return (new LoadResult(read.Resources, read.Diagnostics, 1, 0), summary, config);
     }
 
     /// <summary>Like <see cref="ReadAsync"/>, but a failure talking to the cluster is written as an error and gives null.</summary>

@@ -82,14 +82,68 @@ public sealed class ClusterReader(k8s.Kubernetes client)
     /// <summary>Writes the snapshot to <paramref name="output"/>; reports (kind, objects so far) as it goes.</summary>
     public async Task<SnapshotSummary> WriteSnapshotAsync(Stream output, TimeProvider time, IProgress<(string Kind, int Count)>? progress, CancellationToken ct)
     {
-        var missing = new List<string>();
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         await using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteString("apiVersion", "v1");
         w.WriteString("kind", "List");
         w.WritePropertyName("items");
         w.WriteStartArray();
+        var summary = await ReadAsync(
+            version => WriteVersion(w, version),
+            (spec, items) =>
+            {
+                foreach (var item in items.EnumerateArray())
+                {
+                    WriteItem(w, item, spec);
+                }
+            },
+            async () => await w.FlushAsync(ct).ConfigureAwait(false),
+            progress, ct).ConfigureAwait(false);
+
+        w.WriteEndArray();
+        w.WriteStartObject("metadata");
+        w.WriteStartObject("annotations");
+        w.WriteString("skjold.io/snapshot-time", time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        if (summary.ServerVersion is { } version)
+        {
+            w.WriteString("skjold.io/server-version", version);
+        }
+
+        if (summary.Missing.Count > 0)
+        {
+            w.WriteString("skjold.io/missing-kinds", string.Join(", ", summary.Missing));
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+        await w.FlushAsync(ct).ConfigureAwait(false);
+        return summary;
+    }
+
+    /// <summary>The object a snapshot holds for the API server's version.</summary>
+    internal static void WriteVersion(Utf8JsonWriter w, string version)
+    {
+        w.WriteStartObject();
+        w.WriteString("apiVersion", "skjold.io/v1alpha1");
+        w.WriteString("kind", "ClusterVersion");
+        w.WriteStartObject("metadata");
+        w.WriteString("name", "cluster");
+        w.WriteEndObject();
+        w.WriteString("gitVersion", version);
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Reads the version, then every kind page by page: <paramref name="onPage"/> gets each page's
+    /// items (as the server sent them; <see cref="WriteItem"/> makes them what Skjold keeps),
+    /// <paramref name="afterKind"/> runs after each kind.
+    /// </summary>
+    internal async Task<SnapshotSummary> ReadAsync(Action<string> onVersion, Action<KindSpec, JsonElement> onPage, Func<Task> afterKind,
+        IProgress<(string Kind, int Count)>? progress, CancellationToken ct)
+    {
+        var missing = new List<string>();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         string? version = null;
         try
         {
@@ -103,14 +157,7 @@ public sealed class ClusterReader(k8s.Kubernetes client)
 
         if (version is not null)
         {
-            w.WriteStartObject();
-            w.WriteString("apiVersion", "skjold.io/v1alpha1");
-            w.WriteString("kind", "ClusterVersion");
-            w.WriteStartObject("metadata");
-            w.WriteString("name", "cluster");
-            w.WriteEndObject();
-            w.WriteString("gitVersion", version);
-            w.WriteEndObject();
+            onVersion(version);
         }
 
         var notServed = new HashSet<string>(StringComparer.Ordinal);
@@ -132,11 +179,8 @@ public sealed class ClusterReader(k8s.Kubernetes client)
                     using var page = await GetAsync(spec.Path + query, spec.MetadataOnly ? "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1" : null, ct).ConfigureAwait(false);
                     if (page.RootElement.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
                     {
-                        foreach (var item in items.EnumerateArray())
-                        {
-                            WriteItem(w, item, spec);
-                            count++;
-                        }
+                        onPage(spec, items);
+                        count += items.GetArrayLength();
                     }
 
                     continueToken = page.RootElement.TryGetProperty("metadata", out var md) && md.TryGetProperty("continue", out var c) && c.ValueKind == JsonValueKind.String
@@ -158,31 +202,14 @@ public sealed class ClusterReader(k8s.Kubernetes client)
 
             var key = spec.Optional ? $"{spec.Kind}.{spec.Group}" : spec.Kind;
             counts[key] = counts.GetValueOrDefault(key) + count;
-            await w.FlushAsync(ct).ConfigureAwait(false);
+            await afterKind().ConfigureAwait(false);
         }
 
-        w.WriteEndArray();
-        w.WriteStartObject("metadata");
-        w.WriteStartObject("annotations");
-        w.WriteString("skjold.io/snapshot-time", time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
-        if (version is not null)
-        {
-            w.WriteString("skjold.io/server-version", version);
-        }
-
-        if (missing.Count > 0)
-        {
-            w.WriteString("skjold.io/missing-kinds", string.Join(", ", missing));
-        }
-
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteEndObject();
-        await w.FlushAsync(ct).ConfigureAwait(false);
         return new SnapshotSummary(version, counts, missing);
     }
 
-    private static void WriteItem(Utf8JsonWriter w, JsonElement item, KindSpec spec)
+    /// <summary>One object as Skjold keeps it: apiVersion and kind filled in, no managedFields, and of a Secret nothing but its metadata.</summary>
+    internal static void WriteItem(Utf8JsonWriter w, JsonElement item, KindSpec spec)
     {
         w.WriteStartObject();
         w.WriteString("apiVersion", spec.ApiVersion);
