@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Skjold.Engine.Policy;
 using Skjold.Kubernetes.Live;
 using Skjold.Server.Hosting;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Tls;
 
 namespace Skjold.Cli;

@@ -4,7 +4,7 @@ namespace Skjold.Server;
 
 /// <summary>
 /// Every log message of the server, in one table of event ids: 1-9 admission, 20-29 the audit
-/// receiver, 30-39 audit reads, 40-49 the serving certificate, 50-59 the namespace watch, 60-69
+/// receiver, 30-39 audit reads, 40-49 the serving certificate (50-59, the namespace watch, are in Skjold.Kubernetes' KubernetesLog), 60-69
 /// the hosts starting.
 /// </summary>
 public static partial class ServerLog
@@ -43,15 +43,6 @@ public static partial class ServerLog
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Serving certificate could not be reloaded, keeping the current one: {Error}")]
     public static partial void CertificateReloadFailed(ILogger logger, string error);
-
-    [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "Listed {Count} namespaces at resourceVersion {ResourceVersion}")]
-    public static partial void NamespacesListed(ILogger logger, int count, string? resourceVersion);
-
-    [LoggerMessage(EventId = 51, Level = LogLevel.Information, Message = "Namespace watch resourceVersion {ResourceVersion} expired (410); listing again")]
-    public static partial void NamespaceWatchExpired(ILogger logger, string? resourceVersion);
-
-    [LoggerMessage(EventId = 52, Level = LogLevel.Warning, Message = "Namespace watch failed ({ErrorType}: {Error}); retrying in {BackoffSeconds} s")]
-    public static partial void NamespaceWatchFailed(ILogger logger, string errorType, string error, double backoffSeconds);
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "Skjold {Version} serving admission on {Address}")]
     public static partial void AdmissionServing(ILogger logger, string version, Uri address);

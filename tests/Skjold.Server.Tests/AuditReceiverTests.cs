@@ -13,7 +13,7 @@ using Skjold.Audit.Storage;
 using Skjold.Engine.Policy;
 using Skjold.Server.AuditReceiver;
 using Skjold.Server.Hosting;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Tls;
 using Skjold.TestSupport;
 

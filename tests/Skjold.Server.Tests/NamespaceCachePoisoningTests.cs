@@ -1,6 +1,6 @@
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 
 namespace Skjold.Server.Tests;
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Policy;
 using Skjold.Server.Hosting;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Observability;
 using Skjold.Server.Tls;
 

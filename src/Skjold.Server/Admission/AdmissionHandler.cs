@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Skjold.Engine.Admission;
 using Skjold.Server.Hosting;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Observability;
 
 namespace Skjold.Server.Admission;

@@ -13,7 +13,7 @@ using Prometheus;
 using Skjold.Engine.Admission;
 using Skjold.Engine.Policy;
 using Skjold.Server.Admission;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Observability;
 
 namespace Skjold.Server.Hosting;

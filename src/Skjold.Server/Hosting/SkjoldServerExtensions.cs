@@ -10,7 +10,7 @@ using Skjold.Engine.Admission;
 using Skjold.Engine.Policy;
 using Skjold.Server.Admission;
 using Skjold.Server.AuditReceiver;
-using Skjold.Server.Namespaces;
+using Skjold.Kubernetes.Watch;
 using Skjold.Server.Observability;
 
 namespace Skjold.Server.Hosting;

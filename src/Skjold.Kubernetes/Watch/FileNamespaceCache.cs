@@ -1,7 +1,7 @@
 using Skjold.Engine.Admission;
 using Skjold.Kubernetes.Loading;
 
-namespace Skjold.Server.Namespaces;
+namespace Skjold.Kubernetes.Watch;
 
 /// <summary>
 /// Namespaces read once from a file of Namespace objects (YAML or JSON, lists allowed), for

@@ -4,7 +4,7 @@ using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Skjold.Server.Namespaces;
+namespace Skjold.Kubernetes.Watch;
 
 /// <summary>
 /// Namespace labels from the Kubernetes API: list, then watch from the list's resourceVersion;
@@ -82,13 +82,13 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
             }
             catch (Exception ex) when (IsGone(ex))
             {
-                ServerLog.NamespaceWatchExpired(_logger, resourceVersion);
+                KubernetesLog.NamespaceWatchExpired(_logger, resourceVersion);
                 resourceVersion = null;
                 continue;
             }
             catch (Exception ex)
             {
-                ServerLog.NamespaceWatchFailed(_logger, ex.GetType().Name, ex.Message, backoff.TotalSeconds);
+                KubernetesLog.NamespaceWatchFailed(_logger, ex.GetType().Name, ex.Message, backoff.TotalSeconds);
             }
 
             var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)(backoff.TotalMilliseconds / 4) + 1));
@@ -126,7 +126,7 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
         _store.ReplaceAll(all);
         ListCount++;
         _ready = true;
-        ServerLog.NamespacesListed(_logger, all.Count, version);
+        KubernetesLog.NamespacesListed(_logger, all.Count, version);
         return version;
     }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Skjold.Server.Namespaces;
+namespace Skjold.Kubernetes.Watch;
 
 /// <summary>
 /// The thread-safe map behind both caches. An entry is confirmed (from the API's list and watch, or

@@ -1,4 +1,4 @@
-namespace Skjold.Server.Namespaces;
+namespace Skjold.Kubernetes.Watch;
 
 /// <summary>Namespace labels for admission decisions. Implementations: the API server (list and watch) or a file.</summary>
 public interface INamespaceCache
