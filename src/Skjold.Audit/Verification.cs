@@ -82,7 +82,7 @@ public static class AuditVerifier
     /// <summary>A purge, erasure or key rotation recorded by Skjold in the log itself.</summary>
     private sealed record SystemRecord(long Index, string Verb, IReadOnlyDictionary<string, string> Annotations);
 
-    public static async Task<VerificationReport> VerifyStoreAsync(IAuditStore store, TreeHeadVerifier key, IProgress<long>? progress, CancellationToken ct, VerifyOptions? options = null)
+    public static async Task<VerificationReport> VerifyStoreAsync(IAuditVerificationSource store, TreeHeadVerifier key, IProgress<long>? progress, CancellationToken ct, VerifyOptions? options = null)
     {
         options ??= new VerifyOptions();
         var problems = new List<VerificationProblem>();
@@ -900,7 +900,7 @@ public static class AuditVerifier
     }
 
     /// <summary>Finds the first pair of leaves whose recomputed parent differs from the stored level-1 node.</summary>
-    private static async Task<long?> LocateAsync(IAuditStore store, long from, long to, CancellationToken ct)
+    private static async Task<long?> LocateAsync(IAuditVerificationSource store, long from, long to, CancellationToken ct)
     {
         var start = from - (from % 2);
         byte[]? left = null;

@@ -51,7 +51,7 @@ public static class ProofDocuments
         };
 
     /// <summary>That leaf <paramref name="index"/> is in the tree of <paramref name="head"/>; null when the leaf is not in the store.</summary>
-    public static async Task<JsonObject?> InclusionAsync(IAuditStore store, long index, SignedTreeHead head, CancellationToken ct)
+    public static async Task<JsonObject?> InclusionAsync(IAuditReader store, long index, SignedTreeHead head, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, head.Size);
@@ -77,7 +77,7 @@ public static class ProofDocuments
     /// compares its root with <c>oldRoot</c>; the store's own signed head of that size is included
     /// when it has one.
     /// </summary>
-    public static async Task<JsonObject> ConsistencyAsync(IAuditStore store, long oldSize, SignedTreeHead head, CancellationToken ct)
+    public static async Task<JsonObject> ConsistencyAsync(IAuditReader store, long oldSize, SignedTreeHead head, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(oldSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, head.Size);

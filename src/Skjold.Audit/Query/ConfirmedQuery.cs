@@ -35,7 +35,7 @@ public sealed class AuditQueryTamperedException(long? leafIndex, string message)
 /// many such rows it holds. Any disagreement throws <see cref="AuditQueryTamperedException"/> naming
 /// the leaf.
 /// </summary>
-public sealed class ConfirmedQuery(IAuditStore store, TreeHeadVerifier key)
+public sealed class ConfirmedQuery(IAuditVerificationSource store, TreeHeadVerifier key)
 {
     public async Task<ConfirmedAnswer> RunAsync(AuditQuery q, bool payloads, CancellationToken ct)
     {

@@ -7,21 +7,18 @@ namespace Skjold.Audit.Storage;
 /// <summary>
 /// Durable storage of the Merkle log: events with their indexed fields, perfect-subtree nodes, the
 /// tree's right edge, signed tree heads, ingest offsets and legal holds. Appends are totally
-/// ordered (one sequencer) and durable when the call returns.
+/// ordered (one sequencer) and durable when the call returns. Split by role: a component takes
+/// only the part it uses (<see cref="IAuditReader"/>, <see cref="IAuditWriter"/>,
+/// <see cref="IAuditRetentionStore"/>, <see cref="IAuditVerificationSource"/>).
 /// </summary>
-public interface IAuditStore : INodeReader, IAsyncDisposable
+public interface IAuditStore : IAuditWriter, IAuditRetentionStore, IAuditVerificationSource, IAsyncDisposable;
+
+/// <summary>What investigators and auditors read: the tree, its leaves and heads, and queries.</summary>
+public interface IAuditReader : INodeReader
 {
     string Description { get; }
 
-    Task InitializeAsync(CancellationToken cancellationToken);
-
-    /// <summary>Appends events in order; the optional file offset is saved in the same transaction.</summary>
-    Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken);
-
     Task<(long Size, byte[] Root)> StateAsync(CancellationToken cancellationToken);
-
-    /// <summary>Signs a head for the current size atomically with reading the previous head (see <see cref="SqlAuditStore.SignTreeHeadAsync"/>).</summary>
-    Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<SignedTreeHead>> TreeHeadsAsync(CancellationToken cancellationToken);
 
@@ -29,9 +26,28 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     IAsyncEnumerable<StoredLeaf> ReadLeavesAsync(long from, long to, bool payloads, CancellationToken cancellationToken);
 
     IAsyncEnumerable<(AuditRecord Record, byte[]? Payload)> QueryAsync(AuditQuery query, bool payloads, CancellationToken cancellationToken);
+}
+
+/// <summary>What the log's single writer needs: appends in one sequence, durable when the call returns, and the tree heads signed atomically with reading the previous one.</summary>
+public interface IAuditWriter : IAuditReader
+{
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Appends events in order; the optional file offset is saved in the same transaction.</summary>
+    Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken);
+
+    /// <summary>Signs a head for the current size atomically with reading the previous head (see <see cref="SqlAuditStore.SignTreeHeadAsync"/>).</summary>
+    Task<SignedTreeHead?> SignTreeHeadAsync(Func<long, byte[], SignedTreeHead?, IndexState, SignedTreeHead> sign, CancellationToken cancellationToken);
+
+    /// <summary>Quick consistency of rows and tree state before writing; throws <see cref="AuditStoreTamperedException"/>.</summary>
+    Task CheckStateAsync(CancellationToken cancellationToken);
 
     Task<IngestOffset?> GetOffsetAsync(string path, CancellationToken cancellationToken);
+}
 
+/// <summary>Retention, erasure and legal holds: what changes payloads after sealing (each change is recorded in the log by its caller).</summary>
+public interface IAuditRetentionStore
+{
     /// <summary>
     /// Removes payloads and identifying fields of events older than <paramref name="before"/> that
     /// match no hold; keeps index, time, verb, object kind, result and leaf hash. Returns what was
@@ -47,7 +63,11 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
     Task<bool> ReleaseHoldAsync(long id, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<LegalHold>> HoldsAsync(CancellationToken cancellationToken);
+}
 
+/// <summary>What verification reads besides the leaves: chunk seals, stored rows with every column, nodes, tiles and the store's own term indexes.</summary>
+public interface IAuditVerificationSource : IAuditReader
+{
     /// <summary>Leaves per sealed chunk of the query index, as a power of two.</summary>
     int SealBits { get; }
 
@@ -62,9 +82,6 @@ public interface IAuditStore : INodeReader, IAsyncDisposable
 
     /// <summary>The seals of chunks [from, to).</summary>
     Task<List<ChunkSeals.Seal>> SealsAsync(long from, long to, CancellationToken cancellationToken);
-
-    /// <summary>Quick consistency of rows and tree state before writing; throws <see cref="AuditStoreTamperedException"/>.</summary>
-    Task CheckStateAsync(CancellationToken cancellationToken);
 
     /// <summary>Rows [from, to) with every column, leaf hash and payload.</summary>
     IAsyncEnumerable<StoredRow> ReadRowsAsync(long from, long to, CancellationToken cancellationToken);
