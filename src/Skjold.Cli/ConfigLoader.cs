@@ -18,7 +18,12 @@ internal static class ConfigLoader
         }
         catch (ConfigException ex)
         {
-            error.WriteLine($"error: invalid configuration: {ex.Message}");
+            // Every problem of the file, one line each, so that one run shows all there is to fix.
+            foreach (var problem in ex.Errors)
+            {
+                error.WriteLine($"error: invalid configuration: {problem.Message}");
+            }
+
             policy = null;
             return false;
         }

@@ -72,6 +72,41 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public void Parse_CollectsEveryProblem_WithItsLine_NotOnlyTheFirst()
+    {
+        const string Yaml = """
+            pss:
+              level: strict
+            checks:
+              disable: [wl/nope, wl/replicas, wl/also-nope]
+              severity:
+                wl/replicas: urgent
+            typo: 1
+            registries:
+              trusted: ["", registry.example.com]
+            exemptions:
+              - checks: [pss/privileged]
+                namespaces: [x]
+              - checks: [pss/privileged]
+                reason: fine
+                expires: next week
+            """;
+        var ex = Assert.Throws<ConfigException>(() => Parse(Yaml));
+        var problems = ex.Errors.Select(e => (e.Location!.Value.Line, e.Detail!)).ToList();
+        Assert.Contains(problems, p => p.Line == 2 && p.Item2.Contains("'strict' is not a level", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 4 && p.Item2.Contains("unknown check 'wl/nope'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 4 && p.Item2.Contains("unknown check 'wl/also-nope'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 6 && p.Item2.Contains("'urgent' is not a severity", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 7 && p.Item2.Contains("unknown key 'typo'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 9 && p.Item2.Contains("an entry is empty", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 11 && p.Item2.Contains("needs a reason", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Line == 15 && p.Item2.Contains("is not a date", StringComparison.Ordinal));
+        Assert.Equal(8, ex.Errors.Count);
+        Assert.Contains("(and 7 more problems)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(2, ex.Location!.Value.Line); // the exception itself points at the first
+    }
+
+    [Fact]
     public void Parse_EmptyFile_IsDefaultPolicy()
     {
         var policy = Parse("# nothing here\n");

@@ -14,7 +14,50 @@ namespace Skjold.Engine.Policy;
 /// </summary>
 public static class ConfigParser
 {
+    /// <summary>
+    /// Parses skjold.yaml. Every problem is collected, each with file and line, and a bad section or
+    /// list entry does not hide the ones after it; with any problem the whole file is refused
+    /// (<see cref="ConfigException.Errors"/> lists them all).
+    /// </summary>
     public static ScanPolicy Parse(string text, string file, CheckCatalog catalog)
+    {
+        var outer = t_errors;
+        var errors = new List<ConfigException>();
+        t_errors = errors;
+        try
+        {
+            var policy = ParseCore(text, file, catalog);
+            return errors.Count == 0 ? policy : throw ConfigException.Of(errors);
+        }
+        catch (ConfigException ex) when (ex.Errors.Count <= 1 && errors.Count > 0 && !errors.Contains(ex))
+        {
+            errors.Add(ex);
+            throw ConfigException.Of(errors);
+        }
+        finally
+        {
+            t_errors = outer;
+        }
+    }
+
+    /// <summary>The problems found so far by the Parse running on this thread (null outside one).</summary>
+    [ThreadStatic]
+    private static List<ConfigException>? t_errors;
+
+    /// <summary>Runs one section's or entry's reader; its problem is recorded and reading goes on.</summary>
+    private static void Collect(Action read)
+    {
+        try
+        {
+            read();
+        }
+        catch (ConfigException ex) when (t_errors is not null)
+        {
+            t_errors.Add(ex);
+        }
+    }
+
+    private static ScanPolicy ParseCore(string text, string file, CheckCatalog catalog)
     {
         var stream = new YamlStream();
         try
@@ -56,144 +99,166 @@ public static class ConfigParser
                     Scalar(value, file, key);
                     break;
                 case "pss":
-                    foreach (var (k, v) in Entries(Map(value, file, "pss"), file, "level", "version"))
+                    Collect(() =>
                     {
-                        var s = Scalar(v, file, "pss." + k);
-                        if (k == "level" && !PssLevels.TryParse(s, out level))
+                        foreach (var (k, v) in Entries(Map(value, file, "pss"), file, "level", "version"))
                         {
-                            throw new ConfigException($"pss.level: '{s}' is not a level; use privileged, baseline or restricted", At(file, v.Start));
-                        }
+                            var s = Scalar(v, file, "pss." + k);
+                            if (k == "level" && !PssLevels.TryParse(s, out level))
+                            {
+                                throw new ConfigException($"pss.level: '{s}' is not a level; use privileged, baseline or restricted", At(file, v.Start));
+                            }
 
-                        if (k == "version" && !PssVersion.TryParse(s, out version))
-                        {
-                            throw new ConfigException($"pss.version: '{s}' is not a version; use v1.0 to v1.{PssVersion.NewestKnownMinor} or latest", At(file, v.Start));
+                            if (k == "version" && !PssVersion.TryParse(s, out version))
+                            {
+                                throw new ConfigException($"pss.version: '{s}' is not a version; use v1.0 to v1.{PssVersion.NewestKnownMinor} or latest", At(file, v.Start));
+                            }
                         }
-                    }
-
+                    });
                     break;
                 case "checks":
-                    foreach (var (k, v) in Entries(Map(value, file, "checks"), file, "disable", "enable", "severity"))
+                    Collect(() =>
                     {
-                        if (k == "severity")
+                        foreach (var (k, v) in Entries(Map(value, file, "checks"), file, "disable", "enable", "severity"))
                         {
-                            foreach (var (id, sev) in Entries(Map(v, file, "checks.severity"), file))
+                            if (k == "severity")
                             {
-                                RequireCheck(catalog, id, file, sev, "checks.severity");
-                                var s = Scalar(sev, file, "checks.severity." + id);
-                                if (!SeverityNames.TryParse(s, out var parsed))
+                                foreach (var (id, sev) in Entries(Map(v, file, "checks.severity"), file))
                                 {
-                                    throw new ConfigException($"checks.severity.{id}: '{s}' is not a severity; use {SeverityNames.AllowedList}", At(file, sev.Start));
+                                    RequireCheck(catalog, id, file, sev, "checks.severity");
+                                    var s = Scalar(sev, file, "checks.severity." + id);
+                                    if (!SeverityNames.TryParse(s, out var parsed))
+                                    {
+                                        throw new ConfigException($"checks.severity.{id}: '{s}' is not a severity; use {SeverityNames.AllowedList}", At(file, sev.Start));
+                                    }
+
+                                    severities[id] = parsed.Value;
                                 }
-
-                                severities[id] = parsed.Value;
                             }
-                        }
-                        else
-                        {
-                            var list = k == "disable" ? disabled : enabled;
-                            foreach (var item in Sequence(v, file, "checks." + k))
+                            else
                             {
-                                var id = Scalar(item, file, "checks." + k);
-                                RequireCheck(catalog, id, file, item, "checks." + k);
-                                list.Add(id);
+                                var list = k == "disable" ? disabled : enabled;
+                                foreach (var item in Sequence(v, file, "checks." + k))
+                                {
+                                    Collect(() =>
+                                    {
+                                        var id = Scalar(item, file, "checks." + k);
+                                        RequireCheck(catalog, id, file, item, "checks." + k);
+                                        list.Add(id);
+                                    });
+                                }
                             }
                         }
-                    }
-
+                    });
                     break;
                 case "registries":
-                    foreach (var (k, v) in Entries(Map(value, file, "registries"), file, "trusted"))
+                    Collect(() =>
                     {
-                        foreach (var item in Sequence(v, file, "registries." + k))
+                        foreach (var (k, v) in Entries(Map(value, file, "registries"), file, "trusted"))
                         {
-                            var r = Scalar(item, file, "registries.trusted");
-                            if (string.IsNullOrWhiteSpace(r))
+                            foreach (var item in Sequence(v, file, "registries." + k))
                             {
-                                throw new ConfigException("registries.trusted: an entry is empty", At(file, item.Start));
-                            }
+                                var r = Scalar(item, file, "registries.trusted");
+                                if (string.IsNullOrWhiteSpace(r))
+                                {
+                                    throw new ConfigException("registries.trusted: an entry is empty", At(file, item.Start));
+                                }
 
-                            if (!Workloads.ImageReference.IsValidTrustedEntry(r.Trim()))
-                            {
-                                throw new ConfigException($"registries.trusted: '{r.Trim()}' is not a registry, registry/path or pattern (letters, digits, . - _ / : and the wildcards * and ?)", At(file, item.Start));
-                            }
+                                if (!Workloads.ImageReference.IsValidTrustedEntry(r.Trim()))
+                                {
+                                    throw new ConfigException($"registries.trusted: '{r.Trim()}' is not a registry, registry/path or pattern (letters, digits, . - _ / : and the wildcards * and ?)", At(file, item.Start));
+                                }
 
-                            trusted.Add(r.Trim());
+                                trusted.Add(r.Trim());
+                            }
                         }
-                    }
-
+                    });
                     break;
                 case "admission":
-                    admission = ParseAdmission(Map(value, file, "admission"), file, catalog);
+                    Collect(() =>
+                    {
+                        admission = ParseAdmission(Map(value, file, "admission"), file, catalog);
+                    });
                     break;
                 case "upgrade":
-                    foreach (var (k, v) in Entries(Map(value, file, "upgrade"), file, "targetVersion"))
+                    Collect(() =>
                     {
-                        var targetText = Scalar(v, file, "upgrade." + k);
-                        if (!PssVersion.TryParse(targetText, out var target))
+                        foreach (var (k, v) in Entries(Map(value, file, "upgrade"), file, "targetVersion"))
                         {
-                            throw new ConfigException($"upgrade.targetVersion: '{targetText}' is not a version such as v1.33", At(file, v.Start));
+                            var targetText = Scalar(v, file, "upgrade." + k);
+                            if (!PssVersion.TryParse(targetText, out var target))
+                            {
+                                throw new ConfigException($"upgrade.targetVersion: '{targetText}' is not a version such as v1.33", At(file, v.Start));
+                            }
+
+                            upgradeTarget = target.Minor;
                         }
-
-                        upgradeTarget = target.Minor;
-                    }
-
+                    });
                     break;
                 case "attestations":
-                    var ai = 0;
-                    foreach (var item in Sequence(value, file, "attestations"))
+                    Collect(() =>
                     {
-                        attestations.Add(ParseAttestation(Map(item, file, $"attestations[{ai}]"), file, ai));
-                        ai++;
-                    }
-
+                        var ai = 0;
+                        foreach (var item in Sequence(value, file, "attestations"))
+                        {
+                            var at = ai;
+                            Collect(() => attestations.Add(ParseAttestation(Map(item, file, $"attestations[{at}]"), file, at)));
+                            ai++;
+                        }
+                    });
                     break;
                 case "residency":
-                    foreach (var (k, v) in Entries(Map(value, file, "residency"), file, "allowed", "destinations"))
+                    Collect(() =>
                     {
-                        if (k == "allowed")
+                        foreach (var (k, v) in Entries(Map(value, file, "residency"), file, "allowed", "destinations"))
                         {
-                            allowedRegions = Sequence(v, file, "residency.allowed").Select(x => Scalar(x, file, "residency.allowed")).ToList();
-                            if (allowedRegions.Count == 0)
+                            if (k == "allowed")
                             {
-                                throw new ConfigException("residency.allowed: give at least one region, or eea or eu", At(file, v.Start));
+                                allowedRegions = Sequence(v, file, "residency.allowed").Select(x => Scalar(x, file, "residency.allowed")).ToList();
+                                if (allowedRegions.Count == 0)
+                                {
+                                    throw new ConfigException("residency.allowed: give at least one region, or eea or eu", At(file, v.Start));
+                                }
+                            }
+                            else
+                            {
+                                foreach (var item in Sequence(v, file, "residency.destinations"))
+                                {
+                                    string? name = null, region = null;
+                                    foreach (var (dk, dv) in Entries(Map(item, file, "residency.destinations"), file, "name", "region"))
+                                    {
+                                        if (dk == "name")
+                                        {
+                                            name = Scalar(dv, file, "residency.destinations.name");
+                                        }
+                                        else
+                                        {
+                                            region = Scalar(dv, file, "residency.destinations.region");
+                                        }
+                                    }
+
+                                    if (name is null || region is null)
+                                    {
+                                        throw new ConfigException("residency.destinations: each destination needs a name and a region", At(file, item.Start));
+                                    }
+
+                                    destinations.Add((name, region));
+                                }
                             }
                         }
-                        else
-                        {
-                            foreach (var item in Sequence(v, file, "residency.destinations"))
-                            {
-                                string? name = null, region = null;
-                                foreach (var (dk, dv) in Entries(Map(item, file, "residency.destinations"), file, "name", "region"))
-                                {
-                                    if (dk == "name")
-                                    {
-                                        name = Scalar(dv, file, "residency.destinations.name");
-                                    }
-                                    else
-                                    {
-                                        region = Scalar(dv, file, "residency.destinations.region");
-                                    }
-                                }
-
-                                if (name is null || region is null)
-                                {
-                                    throw new ConfigException("residency.destinations: each destination needs a name and a region", At(file, item.Start));
-                                }
-
-                                destinations.Add((name, region));
-                            }
-                        }
-                    }
-
+                    });
                     break;
                 case "exemptions":
-                    var index = 0;
-                    foreach (var item in Sequence(value, file, "exemptions"))
+                    Collect(() =>
                     {
-                        exemptions.Add(ParseExemption(Map(item, file, $"exemptions[{index}]"), file, index, catalog));
-                        index++;
-                    }
-
+                        var index = 0;
+                        foreach (var item in Sequence(value, file, "exemptions"))
+                        {
+                            var at = index;
+                            Collect(() => exemptions.Add(ParseExemption(Map(item, file, $"exemptions[{at}]"), file, at, catalog)));
+                            index++;
+                        }
+                    });
                     break;
                 default:
                     break;
@@ -545,7 +610,14 @@ public static class ConfigParser
             var key = (k as YamlScalarNode)?.Value ?? throw new ConfigException("keys must be plain strings", At(file, k.Start));
             if (allowed.Length > 0 && Array.IndexOf(allowed, key) < 0)
             {
-                throw new ConfigException($"unknown key '{key}'; expected one of: {string.Join(", ", allowed)}", At(file, k.Start));
+                var unknown = new ConfigException($"unknown key '{key}'; expected one of: {string.Join(", ", allowed)}", At(file, k.Start));
+                if (t_errors is null)
+                {
+                    throw unknown;
+                }
+
+                t_errors.Add(unknown); // reported; the keys after it are still read
+                continue;
             }
 
             yield return (key, v);
