@@ -1,0 +1,402 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Skjold.Detection.Falco;
+
+/// <summary>A compiled condition: true when the event matches.</summary>
+public delegate bool CompiledCondition(JsonElement audit);
+
+/// <summary>
+/// Falco's condition language for the k8s_audit source, compiled once into a delegate tree:
+/// <c>and</c>, <c>or</c>, <c>not</c>, parentheses, macros, lists, and the comparisons
+/// <c>= != &lt; &lt;= &gt; &gt;= in intersects contains icontains startswith endswith glob pmatch exists</c>.
+/// Anything else (another source's fields, transformers, regex) is an error, never a silent false.
+/// </summary>
+public sealed class ConditionCompiler
+{
+    private readonly IReadOnlyDictionary<string, string> _macros;
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _lists;
+    private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
+
+    public ConditionCompiler(IReadOnlyDictionary<string, string> macros, IReadOnlyDictionary<string, IReadOnlyList<string>> lists)
+    {
+        _macros = macros;
+        _lists = lists;
+    }
+
+    /// <summary>Compiles a condition; throws <see cref="FormatException"/> saying what is wrong and where in the text.</summary>
+    public CompiledCondition Compile(string condition)
+    {
+        var p = new Parser(Tokenize(condition), this, condition);
+        var c = p.ParseOr();
+        p.ExpectEnd();
+        return c;
+    }
+
+    private CompiledCondition Macro(string name)
+    {
+        if (!_macros.TryGetValue(name, out var text))
+        {
+            throw new FormatException($"'{name}' is neither a field of the k8s_audit source nor a defined macro");
+        }
+
+        if (!_expanding.Add(name))
+        {
+            throw new FormatException($"macro '{name}' refers to itself");
+        }
+
+        try
+        {
+            return Compile(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new FormatException($"in macro '{name}': {ex.Message}", ex);
+        }
+        finally
+        {
+            _expanding.Remove(name);
+        }
+    }
+
+    private List<string> ExpandList(IEnumerable<string> items, int depth = 0)
+    {
+        if (depth > 32)
+        {
+            throw new FormatException("lists nested more than 32 deep");
+        }
+
+        var result = new List<string>();
+        foreach (var item in items)
+        {
+            if (_lists.TryGetValue(item, out var inner))
+            {
+                result.AddRange(ExpandList(inner, depth + 1));
+            }
+            else
+            {
+                result.Add(item);
+            }
+        }
+
+        return result;
+    }
+
+    private enum Kind
+    {
+        Word,
+        Quoted,
+        Open,
+        Close,
+        Comma,
+        Op,
+        End,
+    }
+
+    private readonly record struct Token(Kind Kind, string Text, int At);
+
+    private static List<Token> Tokenize(string s)
+    {
+        var tokens = new List<Token>();
+        var i = 0;
+        while (i < s.Length)
+        {
+            var c = s[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+            }
+            else if (c is '(' or ')' or ',')
+            {
+                tokens.Add(new Token(c == '(' ? Kind.Open : c == ')' ? Kind.Close : Kind.Comma, c.ToString(), i));
+                i++;
+            }
+            else if (c is '"' or '\'')
+            {
+                var sb = new StringBuilder();
+                var start = i++;
+                while (i < s.Length && s[i] != c)
+                {
+                    if (s[i] == '\\' && i + 1 < s.Length)
+                    {
+                        i++;
+                    }
+
+                    sb.Append(s[i++]);
+                }
+
+                if (i >= s.Length)
+                {
+                    throw new FormatException($"unterminated string at offset {start}");
+                }
+
+                i++;
+                tokens.Add(new Token(Kind.Quoted, sb.ToString(), start));
+            }
+            else if (c is '=' or '!' or '<' or '>')
+            {
+                var start = i;
+                var op = i + 1 < s.Length && s[i + 1] == '=' ? s.Substring(i, 2) : c.ToString();
+                if (op == "!")
+                {
+                    throw new FormatException($"'!' at offset {i} is not an operator (write != or not)");
+                }
+
+                i += op.Length;
+                tokens.Add(new Token(Kind.Op, op, start));
+            }
+            else
+            {
+                var start = i;
+                var depth = 0;
+                while (i < s.Length && (depth > 0 || !(char.IsWhiteSpace(s[i]) || s[i] is '(' or ')' or ',' or '=' or '!' or '<' or '>' or '"' or '\'')))
+                {
+                    // A field argument in brackets may hold any character: jevt.value[/a/b], ka.uri.param[x].
+                    depth += s[i] == '[' ? 1 : s[i] == ']' ? -1 : 0;
+                    i++;
+                }
+
+                tokens.Add(new Token(Kind.Word, s[start..i], start));
+            }
+        }
+
+        tokens.Add(new Token(Kind.End, string.Empty, s.Length));
+        return tokens;
+    }
+
+    private static readonly HashSet<string> WordOps = new(StringComparer.Ordinal)
+    {
+        "in", "intersects", "contains", "icontains", "startswith", "endswith", "glob", "pmatch", "exists",
+    };
+
+    private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
+    {
+        "bcontains", "bstartswith", "regex", "iglob",
+    };
+
+    private sealed class Parser(List<Token> tokens, ConditionCompiler owner, string text)
+    {
+        private int _i;
+
+        private Token Peek => tokens[_i];
+
+        private Token Next() => tokens[_i++];
+
+        public void ExpectEnd()
+        {
+            if (Peek.Kind != Kind.End)
+            {
+                throw new FormatException($"unexpected '{Peek.Text}' at offset {Peek.At} in \"{text}\"");
+            }
+        }
+
+        private bool IsWord(string w) => Peek.Kind == Kind.Word && Peek.Text == w;
+
+        public CompiledCondition ParseOr()
+        {
+            var left = ParseAnd();
+            while (IsWord("or"))
+            {
+                Next();
+                var l = left;
+                var r = ParseAnd();
+                left = e => l(e) || r(e);
+            }
+
+            return left;
+        }
+
+        private CompiledCondition ParseAnd()
+        {
+            var left = ParseNot();
+            while (IsWord("and"))
+            {
+                Next();
+                var l = left;
+                var r = ParseNot();
+                left = e => l(e) && r(e);
+            }
+
+            return left;
+        }
+
+        private CompiledCondition ParseNot()
+        {
+            if (IsWord("not"))
+            {
+                Next();
+                var inner = ParseNot();
+                return e => !inner(e);
+            }
+
+            return ParsePrimary();
+        }
+
+        private CompiledCondition ParsePrimary()
+        {
+            var t = Next();
+            if (t.Kind == Kind.Open)
+            {
+                var inner = ParseOr();
+                if (Next().Kind != Kind.Close)
+                {
+                    throw new FormatException($"missing ')' for the '(' at offset {t.At}");
+                }
+
+                return inner;
+            }
+
+            if (t.Kind != Kind.Word)
+            {
+                throw new FormatException($"unexpected '{t.Text}' at offset {t.At}");
+            }
+
+            var (name, arg) = SplitField(t.Text);
+            if (!K8sAuditFields.TryDescribe(name, out var argKind, out var isList))
+            {
+                if (name.Contains('.', StringComparison.Ordinal) || name.Contains('(', StringComparison.Ordinal))
+                {
+                    throw new FormatException($"'{t.Text}' is not a field of the k8s_audit source (the ka.* and jevt.* fields of the k8saudit plugin)");
+                }
+
+                return owner.Macro(t.Text);
+            }
+
+            if (argKind == K8sAuditFields.Argument.KeyRequired && arg is null)
+            {
+                throw new FormatException($"field '{name}' needs an argument in brackets");
+            }
+
+            if (argKind == K8sAuditFields.Argument.None && arg is not null)
+            {
+                throw new FormatException($"field '{name}' takes no argument");
+            }
+
+            var op = Next();
+            if (op.Kind == Kind.Word && Unsupported.Contains(op.Text))
+            {
+                throw new FormatException($"operator '{op.Text}' is not supported by Skjold's k8s_audit engine");
+            }
+
+            if (op.Kind == Kind.Word && op.Text == "exists")
+            {
+                return e => K8sAuditFields.Extract(e, name, arg).Count > 0;
+            }
+
+            if (op.Kind == Kind.Word && op.Text is "in" or "intersects" or "pmatch")
+            {
+                var set = owner.ExpandList(ParseList());
+                return Membership(name, arg, op.Text, set, isList);
+            }
+
+            if (op.Kind == Kind.Op || (op.Kind == Kind.Word && WordOps.Contains(op.Text)))
+            {
+                var v = Next();
+                if (v.Kind is not (Kind.Word or Kind.Quoted))
+                {
+                    throw new FormatException($"operator '{op.Text}' at offset {op.At} needs a value");
+                }
+
+                return Compare(name, arg, op.Text, v.Text);
+            }
+
+            throw new FormatException($"'{op.Text}' at offset {op.At} is not an operator after field '{t.Text}'");
+        }
+
+        private List<string> ParseList()
+        {
+            if (Next().Kind != Kind.Open)
+            {
+                throw new FormatException($"expected a list in parentheses at offset {tokens[_i - 1].At}");
+            }
+
+            var items = new List<string>();
+            while (Peek.Kind != Kind.Close)
+            {
+                var v = Next();
+                if (v.Kind is not (Kind.Word or Kind.Quoted))
+                {
+                    throw new FormatException($"unexpected '{v.Text}' in a list at offset {v.At}");
+                }
+
+                items.Add(v.Text);
+                if (Peek.Kind == Kind.Comma)
+                {
+                    Next();
+                }
+                else if (Peek.Kind != Kind.Close)
+                {
+                    throw new FormatException($"expected ',' or ')' at offset {Peek.At}");
+                }
+            }
+
+            Next();
+            return items;
+        }
+    }
+
+    private static (string Name, string? Arg) SplitField(string word)
+    {
+        var b = word.IndexOf('[', StringComparison.Ordinal);
+        return b > 0 && word.EndsWith(']') ? (word[..b], word[(b + 1)..^1]) : (word, null);
+    }
+
+    private static CompiledCondition Membership(string field, string? arg, string op, List<string> set, bool isList)
+    {
+        var members = new HashSet<string>(set, StringComparer.Ordinal);
+        return op switch
+        {
+            // A list field is "in" a set when every value is; "intersects" when any is.
+            "in" when isList => e => K8sAuditFields.Extract(e, field, arg) is { Count: > 0 } v && v.TrueForAll(members.Contains),
+            "in" or "intersects" => e => K8sAuditFields.Extract(e, field, arg).Exists(members.Contains),
+            _ => e => K8sAuditFields.Extract(e, field, arg).Exists(v => set.Exists(prefix => PathPrefix(v, prefix))),
+        };
+    }
+
+    private static bool PathPrefix(string value, string prefix) =>
+        value == prefix || (value.StartsWith(prefix, StringComparison.Ordinal) && (prefix.EndsWith('/') || value[prefix.Length] == '/'));
+
+    private static CompiledCondition Compare(string field, string? arg, string op, string value)
+    {
+        Func<string, bool> test = op switch
+        {
+            "=" => v => v == value,
+            "!=" => v => v != value,
+            "contains" => v => v.Contains(value, StringComparison.Ordinal),
+            "icontains" => v => v.Contains(value, StringComparison.OrdinalIgnoreCase),
+            "startswith" => v => v.StartsWith(value, StringComparison.Ordinal),
+            "endswith" => v => v.EndsWith(value, StringComparison.Ordinal),
+            "glob" => Glob(value),
+            "<" or "<=" or ">" or ">=" => Numeric(op, value),
+            _ => throw new FormatException($"'{op}' is not an operator"),
+        };
+
+        // A list field matches a scalar comparison when any of its values does; no value never matches.
+        return e => K8sAuditFields.Extract(e, field, arg).Exists(v => test(v));
+    }
+
+    private static Func<string, bool> Numeric(string op, string value)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        {
+            throw new FormatException($"'{op}' compares numbers; '{value}' is not one");
+        }
+
+        return v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && op switch
+        {
+            "<" => x < n,
+            "<=" => x <= n,
+            ">" => x > n,
+            _ => x >= n,
+        };
+    }
+
+    private static Func<string, bool> Glob(string pattern)
+    {
+        var regex = new Regex("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal)
+            .Replace("\\[", "[", StringComparison.Ordinal).Replace("\\]", "]", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(50));
+        return v => regex.IsMatch(v);
+    }
+}

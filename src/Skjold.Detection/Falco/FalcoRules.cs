@@ -1,0 +1,495 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Skjold.Detection.Falco;
+
+/// <summary>Falco's priorities, most severe first (as Falco orders them).</summary>
+public enum FalcoPriority
+{
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Informational,
+    Debug,
+}
+
+/// <summary>A rule file that cannot be loaded as Falco would: the message names the file, line and item.</summary>
+public sealed class RuleLoadException(string message) : Exception(message)
+{
+    public RuleLoadException()
+        : this("invalid rule file")
+    {
+    }
+
+    public RuleLoadException(string message, Exception inner)
+        : this(message) => _ = inner;
+}
+
+/// <summary>One rule as loaded (after append and override), before and after compiling.</summary>
+public sealed class FalcoRule
+{
+    public required string Name { get; init; }
+
+    public string Description { get; set; } = string.Empty;
+
+    public string Condition { get; set; } = string.Empty;
+
+    public string Output { get; set; } = string.Empty;
+
+    public FalcoPriority Priority { get; set; } = FalcoPriority.Debug;
+
+    public string Source { get; set; } = "syscall";
+
+    public List<string> Tags { get; set; } = [];
+
+    public bool Enabled { get; set; } = true;
+
+    public List<FalcoException> Exceptions { get; } = [];
+
+    /// <summary>Where the rule was first defined (file:line).</summary>
+    public required string Location { get; init; }
+
+    internal CompiledCondition? Compiled { get; set; }
+
+    internal Func<JsonElement, string>? RenderOutput { get; set; }
+}
+
+/// <summary>An exception of a rule: tuples of field values for which the rule does not fire.</summary>
+public sealed record FalcoException(string Name, IReadOnlyList<string> Fields, IReadOnlyList<string> Comps, List<IReadOnlyList<string>> Values, bool SingleField);
+
+/// <summary>What a rule reports for an event.</summary>
+public sealed record FalcoAlert(string Rule, FalcoPriority Priority, string Output, IReadOnlyList<string> Tags, string Source);
+
+/// <summary>
+/// Falco rule files for the k8s_audit source, loaded in order as Falco loads them (lists, macros
+/// and rules; <c>append</c>, <c>override</c>, <c>enabled</c> and <c>exceptions</c>), then compiled
+/// once. Rules of other sources are loaded but not compiled (their fields belong to other
+/// plugins); <see cref="Evaluate"/> runs every enabled k8s_audit rule on an event.
+/// </summary>
+public sealed class FalcoRuleSet
+{
+    public const string Source = "k8s_audit";
+
+    private readonly Dictionary<string, List<string>> _lists = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _macros = new(StringComparer.Ordinal);
+    private readonly List<FalcoRule> _rules = [];
+    private readonly Dictionary<string, FalcoRule> _byName = new(StringComparer.Ordinal);
+    private List<FalcoRule> _compiled = [];
+
+    public IReadOnlyList<FalcoRule> Rules => _rules;
+
+    /// <summary>Loads a rule file (in addition to those loaded before), then recompiles every k8s_audit rule.</summary>
+    public void Load(string yaml, string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            throw new RuleLoadException($"{file}:{ex.Start.Line}: not valid YAML: {ex.Message}");
+        }
+
+        foreach (var doc in stream.Documents)
+        {
+            if (doc.RootNode is YamlScalarNode { Value: null or "" })
+            {
+                continue;
+            }
+
+            if (doc.RootNode is not YamlSequenceNode items)
+            {
+                throw new RuleLoadException($"{file}:{doc.RootNode.Start.Line}: a rule file is a list of rule, macro and list items");
+            }
+
+            foreach (var node in items)
+            {
+                var at = $"{file}:{node.Start.Line}";
+                if (node is not YamlMappingNode item)
+                {
+                    throw new RuleLoadException($"{at}: an item must be a mapping");
+                }
+
+                LoadItem(item, at);
+            }
+        }
+
+        Compile();
+    }
+
+    private static string? Scalar(YamlMappingNode m, string key) => m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? (v as YamlScalarNode)?.Value : null;
+
+    private static YamlNode? Node(YamlMappingNode m, string key) => m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+    private static List<string> Strings(YamlNode? node) => node switch
+    {
+        YamlSequenceNode s => [.. s.Children.Select(c => (c as YamlScalarNode)?.Value ?? string.Empty)],
+        YamlScalarNode { Value: { } v } => [v],
+        _ => [],
+    };
+
+    private static bool Bool(YamlMappingNode m, string key, bool fallback) =>
+        Scalar(m, key) is { } s ? s.Equals("true", StringComparison.OrdinalIgnoreCase) : fallback;
+
+    /// <summary>override: {key: append|replace}.</summary>
+    private static Dictionary<string, string> Overrides(YamlMappingNode m, string at)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Node(m, "override") is YamlMappingNode o)
+        {
+            foreach (var (k, v) in o.Children)
+            {
+                var how = (v as YamlScalarNode)?.Value;
+                if (how is not ("append" or "replace"))
+                {
+                    throw new RuleLoadException($"{at}: override of '{(k as YamlScalarNode)?.Value}' must be append or replace");
+                }
+
+                result[((YamlScalarNode)k).Value!] = how;
+            }
+        }
+
+        return result;
+    }
+
+    private void LoadItem(YamlMappingNode item, string at)
+    {
+        if (Scalar(item, "required_engine_version") is not null || Node(item, "required_plugin_versions") is not null)
+        {
+            return;
+        }
+
+        if (Scalar(item, "list") is { } list)
+        {
+            var items = Strings(Node(item, "items"));
+            var how = Overrides(item, at).GetValueOrDefault("items") ?? (Bool(item, "append", false) ? "append" : null);
+            if (how == "append")
+            {
+                if (!_lists.TryGetValue(list, out var existing))
+                {
+                    throw new RuleLoadException($"{at}: list '{list}' is appended to but was not defined before");
+                }
+
+                existing.AddRange(items);
+            }
+            else
+            {
+                _lists[list] = items;
+            }
+
+            return;
+        }
+
+        if (Scalar(item, "macro") is { } macro)
+        {
+            var condition = Scalar(item, "condition") ?? throw new RuleLoadException($"{at}: macro '{macro}' has no condition");
+            var how = Overrides(item, at).GetValueOrDefault("condition") ?? (Bool(item, "append", false) ? "append" : null);
+            if (how == "append")
+            {
+                if (!_macros.TryGetValue(macro, out var existing))
+                {
+                    throw new RuleLoadException($"{at}: macro '{macro}' is appended to but was not defined before");
+                }
+
+                _macros[macro] = existing + " " + condition;
+            }
+            else
+            {
+                _macros[macro] = condition;
+            }
+
+            return;
+        }
+
+        if (Scalar(item, "rule") is { } rule)
+        {
+            LoadRule(item, rule, at);
+            return;
+        }
+
+        throw new RuleLoadException($"{at}: unknown item (expected rule, macro, list, required_engine_version or required_plugin_versions)");
+    }
+
+    private void LoadRule(YamlMappingNode item, string name, string at)
+    {
+        var overrides = Overrides(item, at);
+        var append = Bool(item, "append", false);
+        if (_byName.TryGetValue(name, out var existing) && (append || overrides.Count > 0 || (Node(item, "condition") is null && Node(item, "enabled") is not null)))
+        {
+            // A later item changes a rule defined before.
+            foreach (var key in new[] { "condition", "output", "desc", "priority", "tags", "enabled", "exceptions", "source" })
+            {
+                if (Node(item, key) is null)
+                {
+                    continue;
+                }
+
+                var how = overrides.GetValueOrDefault(key) ?? (append ? "append" : "replace");
+                Apply(existing, item, key, how, at);
+            }
+
+            return;
+        }
+
+        if (append || overrides.Count > 0)
+        {
+            throw new RuleLoadException($"{at}: rule '{name}' is appended to or overridden but was not defined before");
+        }
+
+        if (Node(item, "condition") is null && Node(item, "enabled") is not null)
+        {
+            throw new RuleLoadException($"{at}: rule '{name}' is enabled or disabled but was not defined before");
+        }
+
+        var r = new FalcoRule { Name = name, Location = at };
+        foreach (var key in new[] { "condition", "output", "desc", "priority", "tags", "enabled", "exceptions", "source" })
+        {
+            if (Node(item, key) is not null)
+            {
+                Apply(r, item, key, "replace", at);
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(r.Condition) || Node(item, "priority") is null || Node(item, "output") is null)
+        {
+            throw new RuleLoadException($"{at}: rule '{name}' needs a condition, an output and a priority");
+        }
+
+        if (_byName.TryGetValue(name, out var old))
+        {
+            _rules.Remove(old); // a rule of the same name replaces the earlier one
+        }
+
+        _rules.Add(r);
+        _byName[name] = r;
+    }
+
+    private static void Apply(FalcoRule r, YamlMappingNode item, string key, string how, string at)
+    {
+        var append = how == "append";
+        switch (key)
+        {
+            case "condition":
+                r.Condition = append ? r.Condition + " " + Scalar(item, key) : Scalar(item, key) ?? string.Empty;
+                break;
+            case "output":
+                r.Output = append ? r.Output + " " + Scalar(item, key) : Scalar(item, key) ?? string.Empty;
+                break;
+            case "desc":
+                r.Description = append ? r.Description + " " + Scalar(item, key) : Scalar(item, key) ?? string.Empty;
+                break;
+            case "priority":
+                r.Priority = ParsePriority(Scalar(item, key), at, r.Name);
+                break;
+            case "source":
+                r.Source = Scalar(item, key) ?? "syscall";
+                break;
+            case "tags":
+                r.Tags = append ? [.. r.Tags, .. Strings(Node(item, key))] : Strings(Node(item, key));
+                break;
+            case "enabled":
+                r.Enabled = Bool(item, key, true);
+                break;
+            case "exceptions":
+                var parsed = ParseExceptions(Node(item, key), at, r.Name);
+                if (!append)
+                {
+                    r.Exceptions.Clear();
+                }
+
+                foreach (var e in parsed)
+                {
+                    // Appending an exception of an existing name adds its values.
+                    if (append && r.Exceptions.Find(x => x.Name == e.Name) is { } same)
+                    {
+                        same.Values.AddRange(e.Values);
+                    }
+                    else
+                    {
+                        r.Exceptions.Add(e);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static FalcoPriority ParsePriority(string? text, string at, string rule) => text?.ToUpperInvariant() switch
+    {
+        "EMERGENCY" => FalcoPriority.Emergency,
+        "ALERT" => FalcoPriority.Alert,
+        "CRITICAL" => FalcoPriority.Critical,
+        "ERROR" => FalcoPriority.Error,
+        "WARNING" => FalcoPriority.Warning,
+        "NOTICE" => FalcoPriority.Notice,
+        "INFO" or "INFORMATIONAL" => FalcoPriority.Informational,
+        "DEBUG" => FalcoPriority.Debug,
+        _ => throw new RuleLoadException($"{at}: rule '{rule}' has priority '{text}'; use emergency, alert, critical, error, warning, notice, informational or debug"),
+    };
+
+    private static List<FalcoException> ParseExceptions(YamlNode? node, string at, string rule)
+    {
+        var result = new List<FalcoException>();
+        foreach (var n in (node as YamlSequenceNode)?.Children ?? [])
+        {
+            if (n is not YamlMappingNode m || Scalar(m, "name") is not { } name)
+            {
+                throw new RuleLoadException($"{at}: rule '{rule}': each exception needs a name");
+            }
+
+            var single = Node(m, "fields") is YamlScalarNode;
+            var fields = Strings(Node(m, "fields"));
+            var comps = Strings(Node(m, "comps"));
+            if (comps.Count == 0)
+            {
+                comps = [.. fields.Select(_ => single ? "in" : "=")];
+            }
+
+            if (comps.Count != fields.Count)
+            {
+                throw new RuleLoadException($"{at}: rule '{rule}', exception '{name}': fields and comps differ in length");
+            }
+
+            var values = new List<IReadOnlyList<string>>();
+            foreach (var v in (Node(m, "values") as YamlSequenceNode)?.Children ?? [])
+            {
+                values.Add(single ? [(v as YamlScalarNode)?.Value ?? string.Empty] : Strings(v));
+            }
+
+            result.Add(new FalcoException(name, fields, comps, values, single));
+        }
+
+        return result;
+    }
+
+    /// <summary>The rule's condition with its exceptions: cond and not ((f1 op v1 and f2 op v2) or ...).</summary>
+    internal static string WithExceptions(FalcoRule r)
+    {
+        var clauses = new List<string>();
+        foreach (var e in r.Exceptions)
+        {
+            if (e.SingleField)
+            {
+                if (e.Values.Count > 0)
+                {
+                    clauses.Add($"{e.Fields[0]} {e.Comps[0]} ({string.Join(", ", e.Values.Select(v => Quote(v[0])))})");
+                }
+
+                continue;
+            }
+
+            foreach (var tuple in e.Values)
+            {
+                if (tuple.Count != e.Fields.Count)
+                {
+                    throw new RuleLoadException($"{r.Location}: rule '{r.Name}', exception '{e.Name}': a value tuple has {tuple.Count} values for {e.Fields.Count} fields");
+                }
+
+                clauses.Add("(" + string.Join(" and ", e.Fields.Select((f, i) => e.Comps[i] is "in" or "intersects" or "pmatch"
+                    ? $"{f} {e.Comps[i]} ({tuple[i]})"
+                    : $"{f} {e.Comps[i]} {Quote(tuple[i])}")) + ")");
+            }
+        }
+
+        return clauses.Count == 0 ? r.Condition : $"({r.Condition}) and not ({string.Join(" or ", clauses)})";
+    }
+
+    private static string Quote(string v) => v.StartsWith('(') ? v : "\"" + v.Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    private void Compile()
+    {
+        var lists = _lists.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+        var compiler = new ConditionCompiler(_macros, lists);
+        var compiled = new List<FalcoRule>();
+        foreach (var r in _rules)
+        {
+            if (r.Source != Source)
+            {
+                continue;
+            }
+
+            try
+            {
+                r.Compiled = compiler.Compile(WithExceptions(r));
+                r.RenderOutput = OutputTemplate(r.Output);
+            }
+            catch (FormatException ex)
+            {
+                throw new RuleLoadException($"{r.Location}: rule '{r.Name}': {ex.Message}");
+            }
+
+            compiled.Add(r);
+        }
+
+        _compiled = compiled;
+    }
+
+    /// <summary>Every enabled k8s_audit rule the event matches, in load order.</summary>
+    public List<FalcoAlert> Evaluate(JsonElement audit)
+    {
+        var alerts = new List<FalcoAlert>();
+        foreach (var r in _compiled)
+        {
+            if (r.Enabled && r.Compiled!(audit))
+            {
+                alerts.Add(new FalcoAlert(r.Name, r.Priority, r.RenderOutput!(audit), r.Tags, r.Source));
+            }
+        }
+
+        return alerts;
+    }
+
+    private static readonly Regex Placeholder = new(@"%\((?<f>[a-z][a-z0-9_.]*(?:\[[^\]]*\])?)\)|%(?<f>[a-z][a-z0-9_.]*(?:\[[^\]]*\])?)", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+
+    /// <summary>An output template: %field and %field[arg] are replaced by the values (&lt;NA&gt; when the event has none).</summary>
+    private static Func<JsonElement, string> OutputTemplate(string template)
+    {
+        var parts = new List<(string Text, string? Field, string? Arg)>();
+        var last = 0;
+        foreach (Match m in Placeholder.Matches(template))
+        {
+            var word = m.Groups["f"].Value;
+            var b = word.IndexOf('[', StringComparison.Ordinal);
+            var (name, arg) = b > 0 ? (word[..b], word[(b + 1)..^1]) : (word, (string?)null);
+            if (!K8sAuditFields.TryDescribe(name, out _, out _))
+            {
+                continue; // %evt.time and other engine fields: left as written
+            }
+
+            parts.Add((template[last..m.Index], name, arg));
+            last = m.Index + m.Length;
+        }
+
+        parts.Add((template[last..], null, null));
+        return e =>
+        {
+            var sb = new StringBuilder();
+            foreach (var (text, field, arg) in parts)
+            {
+                sb.Append(text);
+                if (field is not null)
+                {
+                    var values = K8sAuditFields.Extract(e, field, arg);
+                    sb.Append(values.Count switch
+                    {
+                        0 => "<NA>",
+                        1 => values[0],
+                        _ => "(" + string.Join(",", values) + ")",
+                    });
+                }
+            }
+
+            return sb.ToString();
+        };
+    }
+
+    internal static string PriorityName(FalcoPriority p) => p.ToString().ToUpper(CultureInfo.InvariantCulture);
+}
