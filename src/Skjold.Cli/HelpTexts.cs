@@ -14,6 +14,7 @@ internal static class HelpTexts
     {
         ["scan"] = (["skjold scan ./manifests", "helm template my-release ./chart | skjold scan -", "skjold scan ./manifests -f sarif -o skjold.sarif --fail-on high", "skjold scan --cluster -n payments"], string.Empty),
         ["checks"] = (["skjold checks", "skjold checks -f json", "skjold checks -f markdown > docs/checks.md"], Usage),
+        ["detect"] = (["skjold detect /var/log/kubernetes/audit.log --rules k8s_audit_rules.yaml", "skjold detect audit.log -r k8s_audit_rules.yaml -r my-overrides.yaml -f json --fail-on error"], "Exit codes: 0 no alert at or above --fail-on; 1 alerts at or above --fail-on; 2 a rule file that cannot be loaded (file, line and rule named) or an input that cannot be read."),
         ["init"] = (["skjold init", "skjold init -o config/skjold.yaml --force"], "Exit codes: 0 written; 2 the file exists (without --force) or cannot be written."),
         ["serve"] = (["skjold serve --self-signed --listen https://127.0.0.1:8443 --namespaces-file namespaces.yaml", "skjold serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key"], "Exit codes: 0 stopped cleanly; 2 usage error, bad certificate, busy port or unreadable configuration."),
         ["install"] = (["skjold install > skjold.yaml", "skjold install -o deploy/generated && kubectl apply -f deploy/generated", "skjold install --cert-manager -o deploy/generated"], Usage),

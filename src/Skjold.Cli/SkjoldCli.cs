@@ -24,6 +24,7 @@ internal static class SkjoldCli
             ServeCommand.Create(context),
             InstallCommand.Create(context),
             AuditCommand.Create(context),
+            DetectCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),

@@ -24,43 +24,11 @@ public sealed class FalcoK8sAuditConformanceTests(ITestOutputHelper output)
 
     private static string Traces => Path.Combine(Dir, "audit-events", "k8s_audit");
 
-    /// <summary>The events of a trace file: one JSON audit Event (or EventList) per line; a line that is not one is no event (Falco reports it and goes on).</summary>
-    internal static IEnumerable<JsonElement> Events(string path)
+    /// <summary>The events of a trace file (one JSON audit Event or EventList per line; other lines are no events, as in Falco).</summary>
+    internal static List<JsonElement> Events(string path)
     {
-        foreach (var line in File.ReadLines(path))
-        {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            JsonElement root;
-            try
-            {
-                root = JsonDocument.Parse(line).RootElement;
-            }
-            catch (JsonException)
-            {
-                continue;
-            }
-
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("kind", out var kind) || kind.ValueKind != JsonValueKind.String)
-            {
-                continue;
-            }
-
-            if (kind.GetString() == "EventList" && root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var e in items.EnumerateArray())
-                {
-                    yield return e;
-                }
-            }
-            else if (kind.GetString() == "Event")
-            {
-                yield return root;
-            }
-        }
+        using var reader = new StreamReader(path);
+        return [.. AuditEventLines.Read(reader)];
     }
 
     [Fact]

@@ -447,7 +447,7 @@ public sealed class FalcoRuleSet
         return alerts;
     }
 
-    private static readonly Regex Placeholder = new(@"%\((?<f>[a-z][a-z0-9_.]*(?:\[[^\]]*\])?)\)|%(?<f>[a-z][a-z0-9_.]*(?:\[[^\]]*\])?)", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    private static readonly Regex Placeholder = new(@"%\((?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)\)|%(?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
 
     /// <summary>An output template: %field and %field[arg] are replaced by the values (&lt;NA&gt; when the event has none).</summary>
     private static Func<JsonElement, string> OutputTemplate(string template)

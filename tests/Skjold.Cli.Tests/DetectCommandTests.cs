@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace Skjold.Cli.Tests;
+
+/// <summary><c>skjold detect</c>: Falco k8s_audit rules over an audit log file.</summary>
+public sealed class DetectCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-detect-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private CliRun Run(params string[] args) => CliRunner.Run(_dir, null, args);
+
+    private const string Rules = """
+        - list: trusted_users
+          items: [alice]
+        - rule: Secret read by an untrusted user
+          desc: a secret was read by someone not on the list
+          condition: ka.target.resource = secrets and ka.verb = get and not ka.user.name in (trusted_users)
+          output: "%ka.user.name read %ka.target.namespace/%ka.target.name (init images %ka.req.pod.initContainers.image)"
+          priority: WARNING
+          source: k8s_audit
+          tags: [k8s, secrets]
+        """;
+
+    private static string Event(string user, string verb = "get") =>
+        $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"{{verb}}","user":{"username":"{{user}}"},"objectRef":{"resource":"secrets","namespace":"pay","name":"db"},"stageTimestamp":"2026-12-01T10:00:00Z"}""";
+
+    [Fact]
+    public void Alerts_AtOrAboveFailOn_ExitOne_AndJsonListsThem()
+    {
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), Rules);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), [Event("alice"), Event("mallory"), "not json", Event("mallory", "list")]);
+
+        var table = Run("detect", "audit.log", "--rules", "rules.yaml");
+        Assert.Equal(1, table.ExitCode);
+        Assert.Contains("WARNING       Secret read by an untrusted user: mallory read pay/db (init images <NA>)", table.Out, StringComparison.Ordinal);
+        Assert.Contains("audit.log:3: not an audit event", table.Error, StringComparison.Ordinal);
+        Assert.Contains("3 events, 1 alerts", table.Error, StringComparison.Ordinal);
+
+        var json = JsonDocument.Parse(Run("detect", "audit.log", "-r", "rules.yaml", "-f", "json").Out).RootElement;
+        Assert.Equal(3, json.GetProperty("events").GetInt32());
+        var alert = Assert.Single(json.GetProperty("alerts").EnumerateArray().ToList());
+        Assert.Equal("Warning", alert.GetProperty("priority").GetString());
+        Assert.Equal("secrets", alert.GetProperty("tags")[1].GetString());
+
+        Assert.Equal(0, Run("detect", "audit.log", "-r", "rules.yaml", "--fail-on", "error").ExitCode);
+    }
+
+    [Fact]
+    public void ARuleFileThatCannotBeLoaded_IsExitTwo_NamingFileLineAndRule()
+    {
+        File.WriteAllText(Path.Combine(_dir, "bad.yaml"), Rules.Replace("ka.verb = get", "proc.name = bash", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(_dir, "audit.log"), Event("bob") + "\n");
+
+        var run = Run("detect", "audit.log", "--rules", "bad.yaml");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("error: bad.yaml:3: rule 'Secret read by an untrusted user': 'proc.name' is not a field of the k8s_audit source", run.Error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.Out);
+    }
+}
