@@ -64,6 +64,8 @@ internal static partial class AuditCommand
         format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("ingest", "Seal the events of a log-backend audit file.") { file, follow, format };
         store.AddTo(command);
+        var detection = new DetectionOptions();
+        detection.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
             var path = Path.GetFullPath(parse.GetValue(file)!, context.WorkingDirectory);
@@ -80,8 +82,24 @@ internal static partial class AuditCommand
             }
 
             var line = ProgressLine.For(parse, context);
+            if (!detection.TryLoad(parse, context, out var rules))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var alerts = 0;
+            var detector = DetectionOptions.Attach(log, rules, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (a, leaf) =>
+            {
+                Interlocked.Increment(ref alerts);
+                context.Error.WriteLine($"alert: {a.Priority.ToString().ToUpperInvariant()} {a.Rule} (leaf {leaf}): {a.Output}");
+            });
             var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events..."), time: context.Time).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
+            if (detector is not null)
+            {
+                await detector.DisposeAsync().ConfigureAwait(false); // every alert is sealed before the final signature
+            }
+
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync(parse.GetValue(format) == "json"
                 ? new JsonObject
@@ -91,8 +109,9 @@ internal static partial class AuditCommand
                     ["sealed"] = stats.Appended,
                     ["rejected"] = stats.Rejected,
                     ["rotations"] = stats.Rotations,
+                    ["alerts"] = alerts,
                 }.ToJsonString(Summary.IndentedOptions)
-                : $"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations.").ConfigureAwait(false);
+                : $"Read {stats.Lines} lines: sealed {stats.Appended} events, rejected {stats.Rejected} (recorded as ingest-rejected events), followed {stats.Rotations} rotations{(rules is null ? string.Empty : $"; {alerts} detection alerts sealed")}.").ConfigureAwait(false);
             return stats.Rejected > 0 ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         }).ConfigureAwait(false));
         return command;

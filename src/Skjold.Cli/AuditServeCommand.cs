@@ -28,8 +28,15 @@ internal static class AuditServeCommand
             listen, selfSigned, tlsCert, tlsKey, tokenFile, clientCa, queryTokenFile,
         };
         store.AddTo(command);
+        var detection = new DetectionOptions();
+        detection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (!detection.TryLoad(parse, context, out var rules))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
             if (!Uri.TryCreate(parse.GetValue(listen), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             {
                 await context.Error.WriteLineAsync("error: --listen must be an https:// URL").ConfigureAwait(false);
@@ -74,12 +81,18 @@ internal static class AuditServeCommand
             }
 
             await using var opened = session;
+            var detector = DetectionOptions.Attach(session.Log, rules, logger);
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
             var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver);
             await app.StartAsync(ct).ConfigureAwait(false);
             Skjold.Server.ServerLog.AuditReceiverServing(logger, ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
+            if (detector is not null)
+            {
+                await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed before the log closes
+            }
+
             certificate.Dispose();
             return ExitCodes.Ok;
         });

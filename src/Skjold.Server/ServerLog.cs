@@ -5,7 +5,7 @@ namespace Skjold.Server;
 /// <summary>
 /// Every log message of the server, in one table of event ids: 1-9 admission, 20-29 the audit
 /// receiver, 30-39 audit reads, 40-49 the serving certificate (50-59, the namespace watch, are in Skjold.Kubernetes' KubernetesLog), 60-69
-/// the hosts starting.
+/// the hosts starting, 70-79 detection.
 /// </summary>
 public static partial class ServerLog
 {
@@ -49,4 +49,7 @@ public static partial class ServerLog
 
     [LoggerMessage(EventId = 61, Level = LogLevel.Information, Message = "Skjold audit receiver on {Address}, sealing into {Store}")]
     public static partial void AuditReceiverServing(ILogger logger, Uri address, string store);
+
+    [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "Detection: {Rule} ({Priority}) on leaf {Leaf}: {Output}")]
+    public static partial void DetectionAlert(ILogger logger, string rule, string priority, long leaf, string output);
 }
