@@ -7,7 +7,11 @@ public sealed class DetectCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("skjold-detect-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, true);
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, true);
+    }
 
     private CliRun Run(params string[] args) => CliRunner.Run(_dir, null, args);
 
@@ -24,7 +28,7 @@ public sealed class DetectCommandTests : IDisposable
         """;
 
     private static string Event(string user, string verb = "get") =>
-        $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"{{verb}}","user":{"username":"{{user}}"},"objectRef":{"resource":"secrets","namespace":"pay","name":"db"},"stageTimestamp":"2026-12-01T10:00:00Z"}""";
+        $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{{user}}-{{verb}}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/pay/secrets/db","verb":"{{verb}}","user":{"username":"{{user}}"},"objectRef":{"resource":"secrets","namespace":"pay","name":"db"},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","stageTimestamp":"2026-12-01T10:00:00Z"}""";
 
     [Fact]
     public void Alerts_AtOrAboveFailOn_ExitOne_AndJsonListsThem()
@@ -45,6 +49,25 @@ public sealed class DetectCommandTests : IDisposable
         Assert.Equal("secrets", alert.GetProperty("tags")[1].GetString());
 
         Assert.Equal(0, Run("detect", "audit.log", "-r", "rules.yaml", "--fail-on", "error").ExitCode);
+    }
+
+    [Fact]
+    public void AuditIngest_WithDetectRules_SealsAlertsIntoTheTrail_AndItStillVerifies()
+    {
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), Rules);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), [Event("alice"), Event("mallory")]);
+        Assert.Equal(0, Run("audit", "init").ExitCode);
+
+        var ingest = Run("audit", "ingest", "audit.log", "--detect-rules", "rules.yaml", "--format", "json");
+        Assert.True(ingest.ExitCode == 0, ingest.Error);
+        Assert.Equal(1, JsonDocument.Parse(ingest.Out).RootElement.GetProperty("alerts").GetInt32());
+        Assert.Contains("alert: WARNING Secret read by an untrusted user (leaf 1): mallory read pay/db", ingest.Error, StringComparison.Ordinal);
+
+        var alerts = JsonDocument.Parse(Run("audit", "query", "--verb", "detection-alert", "-f", "json").Out).RootElement;
+        Assert.Equal(1, alerts.GetArrayLength());
+        Assert.Equal(0, Run("audit", "verify").ExitCode);
+
+        Assert.Equal(2, Run("audit", "ingest", "audit.log", "--detect-rules", "missing.yaml").ExitCode);
     }
 
     [Fact]
