@@ -13,14 +13,17 @@ internal static class DetectCommand
 
     public static Command Create(CliContext context)
     {
-        var files = new Argument<string[]>("FILE") { Description = "Audit log files written by the API server's log backend (one JSON Event or EventList per line); - for stdin", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("FILE") { Description = "Audit log files written by the API server's log backend (one JSON Event or EventList per line); - for stdin", Arity = ArgumentArity.ZeroOrMore };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Hunt over the sealed audit trail in this directory instead of files (each event's payload checked against its leaf hash)" };
+        var postgres = new Option<string?>("--postgres") { Description = "Hunt over the sealed audit trail in this PostgreSQL database" };
+        var since = new Option<string?>("--since") { Description = "Only events from this time on: a duration back from now (24h, 30d) or a UTC time (2026-11-01T00:00:00Z)" };
         var rules = new Option<string[]>("--rules", "-r") { Description = "Falco rule files for the k8s_audit source, loaded in order (later files append to and override earlier ones)", Required = true, AllowMultipleArgumentsPerToken = true };
         var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var failOn = new Option<string>("--fail-on") { Description = "Exit 1 when an alert has this priority or a more severe one", DefaultValueFactory = _ => "warning" };
         failOn.AcceptOnlyFromAmong(Priorities);
-        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, rules, format, failOn };
-        command.SetAction(parse =>
+        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, rules, format, failOn, dataDir, postgres, since };
+        command.SetAction(async (parse, ct) =>
         {
             var set = new FalcoRuleSet();
             foreach (var file in parse.GetValue(rules) ?? [])
@@ -39,7 +42,81 @@ internal static class DetectCommand
             var threshold = (FalcoPriority)Array.IndexOf(Priorities, parse.GetValue(failOn));
             var alerts = new List<(string File, long Event, string? Time, FalcoAlert Alert)>();
             long events = 0, rejected = 0;
-            foreach (var file in parse.GetValue(files) ?? [])
+            DateTimeOffset? from;
+            try
+            {
+                from = Skjold.Audit.Query.AuditQuestions.ParseTime(parse.GetValue(since), "--since", context.Time.GetUtcNow());
+            }
+            catch (FormatException ex)
+            {
+                context.Error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            void Judge(string where, long index, JsonElement e)
+            {
+                var time = e.TryGetProperty("stageTimestamp", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                if (from is { } f && (time is null || !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when) || when < f))
+                {
+                    return;
+                }
+
+                events++;
+                foreach (var a in set.Evaluate(e))
+                {
+                    alerts.Add((where, index, time, a));
+                }
+            }
+
+            var inputs = parse.GetValue(files) ?? [];
+            var trail = parse.GetValue(dataDir) is not null || parse.GetValue(postgres) is not null;
+            if (inputs.Length == 0 == !trail)
+            {
+                context.Error.WriteLine("error: give audit log files, or --data-dir/--postgres for the sealed trail (not both)");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (trail)
+            {
+                var location = new Skjold.Audit.AuditStoreLocation
+                {
+                    DataDirectory = Path.GetFullPath(parse.GetValue(dataDir) ?? ".", context.WorkingDirectory),
+                    Postgres = parse.GetValue(postgres),
+                };
+                try
+                {
+                    await using var store = Skjold.Audit.AuditLogFactory.OpenExistingStore(location);
+                    var (size, _) = await store.StateAsync(ct).ConfigureAwait(false);
+                    await foreach (var leaf in store.ReadLeavesAsync(0, size, payloads: true, ct).ConfigureAwait(false))
+                    {
+                        if (leaf.Payload is null)
+                        {
+                            continue; // purged by retention
+                        }
+
+                        if (!Skjold.Audit.Merkle.MerkleHash.Leaf(leaf.Payload).AsSpan().SequenceEqual(leaf.LeafHash))
+                        {
+                            // Erased under GDPR (payload rewritten) or altered: never judged as if it were the sealed event.
+                            rejected++;
+                            context.Error.WriteLine($"warning: leaf {leaf.Index}: payload does not match its leaf hash (erased, or altered: run skjold audit verify); skipped");
+                            continue;
+                        }
+
+                        using var doc = JsonDocument.Parse(leaf.Payload);
+                        if (!(doc.RootElement.TryGetProperty("requestURI", out var u) && u.GetString() is { } uri && uri.StartsWith("skjold://", StringComparison.Ordinal)))
+                        {
+                            Judge($"leaf {leaf.Index}", leaf.Index, doc.RootElement);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is Skjold.Audit.Storage.AuditStoreException or System.Data.Common.DbException or IOException)
+                {
+                    context.Error.WriteLine($"error: {ex.Message}");
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            foreach (var file in inputs)
             {
                 TextReader reader;
                 try
@@ -54,18 +131,14 @@ internal static class DetectCommand
 
                 using (reader)
                 {
+                    var n = 0L;
                     foreach (var e in AuditEventLines.Read(reader, line =>
                     {
                         rejected++;
                         context.Error.WriteLine($"warning: {file}:{line}: not an audit event; skipped");
                     }))
                     {
-                        events++;
-                        var time = e.TryGetProperty("stageTimestamp", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                        foreach (var a in set.Evaluate(e))
-                        {
-                            alerts.Add((file, events, time, a));
-                        }
+                        Judge(file, n++, e);
                     }
                 }
             }
@@ -85,7 +158,7 @@ internal static class DetectCommand
                         ["output"] = x.Alert.Output,
                         ["tags"] = new JsonArray([.. x.Alert.Tags.Select(tag => (JsonNode)tag)]),
                         ["source"] = x.Alert.Source,
-                        ["file"] = x.File,
+                        ["where"] = x.File,
                     })]),
                 }));
             }

@@ -71,6 +71,37 @@ public sealed class DetectCommandTests : IDisposable
     }
 
     [Fact]
+    public void Detect_OverTheSealedTrail_HuntsWithTodaysRules_AndSkipsRowsThatDoNotMatchTheirLeafHash()
+    {
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), Rules);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), [Event("alice"), Event("mallory"), Event("trudy")]);
+        Assert.Equal(0, Run("audit", "init").ExitCode);
+        Assert.Equal(0, Run("audit", "ingest", "audit.log").ExitCode);
+
+        var hunt = Run("detect", "--data-dir", "skjold-audit", "--rules", "rules.yaml", "-f", "json");
+        Assert.Equal(1, hunt.ExitCode);
+        var alerts = JsonDocument.Parse(hunt.Out).RootElement.GetProperty("alerts").EnumerateArray().Select(a => a.GetProperty("where").GetString()).ToList();
+        Assert.Equal(["leaf 1", "leaf 2"], alerts);
+
+        // Someone rewrites a sealed payload: the row is not judged as if it were the sealed event.
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, "skjold-audit", "audit.db")}"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "UPDATE events SET payload = CAST('{}' AS BLOB) WHERE idx = 2";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+
+        var after = Run("detect", "--data-dir", "skjold-audit", "--rules", "rules.yaml");
+        Assert.Contains("warning: leaf 2: payload does not match its leaf hash", after.Error, StringComparison.Ordinal);
+        Assert.Contains("mallory read pay/db", after.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("trudy", after.Out, StringComparison.Ordinal);
+
+        Assert.Equal(2, Run("detect", "audit.log", "--data-dir", "skjold-audit", "-r", "rules.yaml").ExitCode);
+        Assert.Equal(0, Run("detect", "--data-dir", "skjold-audit", "-r", "rules.yaml", "--since", "2027-01-01T00:00:00Z").ExitCode);
+    }
+
+    [Fact]
     public void ARuleFileThatCannotBeLoaded_IsExitTwo_NamingFileLineAndRule()
     {
         File.WriteAllText(Path.Combine(_dir, "bad.yaml"), Rules.Replace("ka.verb = get", "proc.name = bash", StringComparison.Ordinal));
