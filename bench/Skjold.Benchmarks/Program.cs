@@ -26,6 +26,12 @@ if (args.Length > 0 && args[0] == "node-tree-gen" && !OperatingSystem.IsWindows(
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "detection")
+{
+    // detection [ROUNDS]: Falco's k8saudit rule file over the shared audit events, one thread.
+    return DetectionBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7);
+}
+
 if (args.Length > 0 && args[0] == "netpol")
 {
     return NetpolBench.Run(200, 25);

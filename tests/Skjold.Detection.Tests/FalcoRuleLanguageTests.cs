@@ -167,6 +167,16 @@ public sealed class FalcoRuleLanguageTests
     }
 
     [Fact]
+    public void LoadingMoreRules_AfterEvaluating_UsesTheNewFields()
+    {
+        var set = Rules(Rule("ka.verb = create"));
+        Assert.Single(set.Evaluate(Event()));
+        set.Load("- rule: r\n  condition: and ka.user.groups intersects (ops)\n  append: true\n", "more.yaml");
+        Assert.Empty(set.Evaluate(Event())); // the cached field values of the first compilation are not reused
+        Assert.Single(Rules(Rule("ka.user.groups intersects (dev) and ka.verb = create")).Evaluate(Event()));
+    }
+
+    [Fact]
     public void ImageRepository_DropsTagAndDigest_KeepsRegistryPort() =>
         Assert.Equal("registry.example.com:5000/team/app", K8sAuditFields.Repository("registry.example.com:5000/team/app:1.2@sha256:0"));
 }

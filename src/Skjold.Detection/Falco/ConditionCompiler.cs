@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Skjold.Detection.Falco;
 
 /// <summary>A compiled condition: true when the event matches.</summary>
-public delegate bool CompiledCondition(JsonElement audit);
+public delegate bool CompiledCondition(AuditEventView audit);
 
 /// <summary>
 /// Falco's condition language for the k8s_audit source, compiled once into a delegate tree:
@@ -19,12 +19,24 @@ public sealed class ConditionCompiler
     private readonly IReadOnlyDictionary<string, string> _macros;
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _lists;
     private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
+    private readonly FieldTable _fields;
 
     public ConditionCompiler(IReadOnlyDictionary<string, string> macros, IReadOnlyDictionary<string, IReadOnlyList<string>> lists)
+        : this(macros, lists, new FieldTable())
+    {
+    }
+
+    internal ConditionCompiler(IReadOnlyDictionary<string, string> macros, IReadOnlyDictionary<string, IReadOnlyList<string>> lists, FieldTable fields)
     {
         _macros = macros;
         _lists = lists;
+        _fields = fields;
     }
+
+    /// <summary>A view for evaluating this compiler's conditions on events (reuse one per thread).</summary>
+    public AuditEventView NewView() => new(_fields);
+
+    internal int Slot(string name, string? arg) => _fields.Slot(name, arg);
 
     /// <summary>Compiles a condition; throws <see cref="FormatException"/> saying what is wrong and where in the text.</summary>
     public CompiledCondition Compile(string condition)
@@ -280,15 +292,16 @@ public sealed class ConditionCompiler
                 throw new FormatException($"operator '{op.Text}' is not supported by Skjold's k8s_audit engine");
             }
 
+            var slot = owner.Slot(name, arg);
             if (op.Kind == Kind.Word && op.Text == "exists")
             {
-                return e => K8sAuditFields.Extract(e, name, arg).Count > 0;
+                return e => e.Get(slot).Count > 0;
             }
 
             if (op.Kind == Kind.Word && op.Text is "in" or "intersects" or "pmatch")
             {
                 var set = owner.ExpandList(ParseList());
-                return Membership(name, arg, op.Text, set, isList);
+                return Membership(slot, op.Text, set, isList);
             }
 
             if (op.Kind == Kind.Op || (op.Kind == Kind.Word && WordOps.Contains(op.Text)))
@@ -299,7 +312,7 @@ public sealed class ConditionCompiler
                     throw new FormatException($"operator '{op.Text}' at offset {op.At} needs a value");
                 }
 
-                return Compare(name, arg, op.Text, v.Text);
+                return Compare(slot, op.Text, v.Text);
             }
 
             throw new FormatException($"'{op.Text}' at offset {op.At} is not an operator after field '{t.Text}'");
@@ -343,22 +356,22 @@ public sealed class ConditionCompiler
         return b > 0 && word.EndsWith(']') ? (word[..b], word[(b + 1)..^1]) : (word, null);
     }
 
-    private static CompiledCondition Membership(string field, string? arg, string op, List<string> set, bool isList)
+    private static CompiledCondition Membership(int slot, string op, List<string> set, bool isList)
     {
         var members = new HashSet<string>(set, StringComparer.Ordinal);
         return op switch
         {
             // A list field is "in" a set when every value is; "intersects" when any is.
-            "in" when isList => e => K8sAuditFields.Extract(e, field, arg) is { Count: > 0 } v && v.TrueForAll(members.Contains),
-            "in" or "intersects" => e => K8sAuditFields.Extract(e, field, arg).Exists(members.Contains),
-            _ => e => K8sAuditFields.Extract(e, field, arg).Exists(v => set.Exists(prefix => PathPrefix(v, prefix))),
+            "in" when isList => e => e.Get(slot) is { Count: > 0 } v && v.TrueForAll(members.Contains),
+            "in" or "intersects" => e => e.Get(slot).Exists(members.Contains),
+            _ => e => e.Get(slot).Exists(v => set.Exists(prefix => PathPrefix(v, prefix))),
         };
     }
 
     private static bool PathPrefix(string value, string prefix) =>
         value == prefix || (value.StartsWith(prefix, StringComparison.Ordinal) && (prefix.EndsWith('/') || value[prefix.Length] == '/'));
 
-    private static CompiledCondition Compare(string field, string? arg, string op, string value)
+    private static CompiledCondition Compare(int slot, string op, string value)
     {
         Func<string, bool> test = op switch
         {
@@ -374,7 +387,18 @@ public sealed class ConditionCompiler
         };
 
         // A list field matches a scalar comparison when any of its values does; no value never matches.
-        return e => K8sAuditFields.Extract(e, field, arg).Exists(v => test(v));
+        return e =>
+        {
+            foreach (var v in e.Get(slot))
+            {
+                if (test(v))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        };
     }
 
     private static Func<string, bool> Numeric(string op, string value)

@@ -82,6 +82,10 @@ public sealed class FalcoRuleSet
     private readonly List<FalcoRule> _rules = [];
     private readonly Dictionary<string, FalcoRule> _byName = new(StringComparer.Ordinal);
     private List<FalcoRule> _compiled = [];
+    private FieldTable _fields = new();
+
+    [ThreadStatic]
+    private static AuditEventView? t_view;
 
     public IReadOnlyList<FalcoRule> Rules => _rules;
 
@@ -407,7 +411,8 @@ public sealed class FalcoRuleSet
     private void Compile()
     {
         var lists = _lists.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
-        var compiler = new ConditionCompiler(_macros, lists);
+        var fields = new FieldTable();
+        var compiler = new ConditionCompiler(_macros, lists, fields);
         var compiled = new List<FalcoRule>();
         foreach (var r in _rules)
         {
@@ -430,21 +435,30 @@ public sealed class FalcoRuleSet
         }
 
         _compiled = compiled;
+        _fields = fields;
     }
 
     /// <summary>Every enabled k8s_audit rule the event matches, in load order.</summary>
     public List<FalcoAlert> Evaluate(JsonElement audit)
     {
-        var alerts = new List<FalcoAlert>();
+        List<FalcoAlert>? alerts = null;
+        // One view per thread and compiled rule set: each field is extracted once per event.
+        var view = t_view;
+        if (view is null || !ReferenceEquals(view.Table, _fields))
+        {
+            t_view = view = new AuditEventView(_fields);
+        }
+
+        view.Reset(audit);
         foreach (var r in _compiled)
         {
-            if (r.Enabled && r.Compiled!(audit))
+            if (r.Enabled && r.Compiled!(view))
             {
-                alerts.Add(new FalcoAlert(r.Name, r.Priority, r.RenderOutput!(audit), r.Tags, r.Source));
+                (alerts ??= []).Add(new FalcoAlert(r.Name, r.Priority, r.RenderOutput!(audit), r.Tags, r.Source));
             }
         }
 
-        return alerts;
+        return alerts ?? [];
     }
 
     private static readonly Regex Placeholder = new(@"%\((?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)\)|%(?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
@@ -452,7 +466,7 @@ public sealed class FalcoRuleSet
     /// <summary>An output template: %field and %field[arg] are replaced by the values (&lt;NA&gt; when the event has none).</summary>
     private static Func<JsonElement, string> OutputTemplate(string template)
     {
-        var parts = new List<(string Text, string? Field, string? Arg)>();
+        var parts = new List<(string Text, Func<JsonElement, List<string>>? Field)>();
         var last = 0;
         foreach (Match m in Placeholder.Matches(template))
         {
@@ -464,20 +478,20 @@ public sealed class FalcoRuleSet
                 continue; // %evt.time and other engine fields: left as written
             }
 
-            parts.Add((template[last..m.Index], name, arg));
+            parts.Add((template[last..m.Index], K8sAuditFields.Bind(name, arg)));
             last = m.Index + m.Length;
         }
 
-        parts.Add((template[last..], null, null));
+        parts.Add((template[last..], null));
         return e =>
         {
             var sb = new StringBuilder();
-            foreach (var (text, field, arg) in parts)
+            foreach (var (text, field) in parts)
             {
                 sb.Append(text);
                 if (field is not null)
                 {
-                    var values = K8sAuditFields.Extract(e, field, arg);
+                    var values = field(e);
                     sb.Append(values.Count switch
                     {
                         0 => "<NA>",

@@ -44,21 +44,35 @@ public static class K8sAuditFields
 
     public static IEnumerable<string> Names => Fields.Keys;
 
-    /// <summary>The values of a field in the event (none when the event does not have it).</summary>
-    public static List<string> Extract(JsonElement audit, string name, string? argument)
+    /// <summary>An extractor bound to one field and argument, resolved once (compiled conditions call it per event).</summary>
+    internal static Func<JsonElement, List<string>> Bind(string name, string? argument)
     {
-        var values = new List<string>(1);
-        if (Fields.TryGetValue(name, out var f))
+        if (!Fields.TryGetValue(name, out var f))
         {
-            f.Extract(audit, argument, values);
-            if (f.Arg == Argument.OptionalIndex && argument is not null)
-            {
-                return int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < values.Count ? [values[i]] : [];
-            }
+            return _ => [];
         }
 
-        return values;
+        if (f.Arg == Argument.OptionalIndex && argument is not null)
+        {
+            var index = int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : -1;
+            return e =>
+            {
+                var all = new List<string>(2);
+                f.Extract(e, argument, all);
+                return index >= 0 && index < all.Count ? [all[index]] : [];
+            };
+        }
+
+        return e =>
+        {
+            var values = new List<string>(1);
+            f.Extract(e, argument, values);
+            return values;
+        };
     }
+
+    /// <summary>The values of a field in the event (none when the event does not have it).</summary>
+    public static List<string> Extract(JsonElement audit, string name, string? argument) => Bind(name, argument)(audit);
 
     private static FrozenDictionary<string, Field> Build()
     {
