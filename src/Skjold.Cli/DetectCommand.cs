@@ -25,18 +25,9 @@ internal static class DetectCommand
         var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, rules, format, failOn, dataDir, postgres, since };
         command.SetAction(async (parse, ct) =>
         {
-            var set = new FalcoRuleSet();
-            foreach (var file in parse.GetValue(rules) ?? [])
+            if (RulesCommand.Load(parse.GetValue(rules) ?? [], context) is not { } set)
             {
-                try
-                {
-                    set.Load(File.ReadAllText(Path.GetFullPath(file, context.WorkingDirectory)), file);
-                }
-                catch (Exception ex) when (ex is RuleLoadException or IOException or UnauthorizedAccessException)
-                {
-                    context.Error.WriteLine($"error: {ex.Message}");
-                    return ExitCodes.UsageOrInputError;
-                }
+                return ExitCodes.UsageOrInputError;
             }
 
             var threshold = (FalcoPriority)Array.IndexOf(Priorities, parse.GetValue(failOn));

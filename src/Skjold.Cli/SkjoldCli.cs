@@ -25,6 +25,7 @@ internal static class SkjoldCli
             InstallCommand.Create(context),
             AuditCommand.Create(context),
             DetectCommand.Create(context),
+            RulesCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),

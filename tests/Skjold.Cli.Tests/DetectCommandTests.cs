@@ -102,6 +102,26 @@ public sealed class DetectCommandTests : IDisposable
     }
 
     [Fact]
+    public void RulesListAndLint_ShowWhatTheFilesHold_AfterOverrides()
+    {
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), Rules);
+        File.WriteAllText(Path.Combine(_dir, "off.yaml"), "- rule: Secret read by an untrusted user\n  enabled: false\n");
+
+        var lint = Run("rules", "lint", "-r", "rules.yaml", "-r", "off.yaml");
+        Assert.Equal(0, lint.ExitCode);
+        Assert.Contains("OK: 1 rules (1 for k8s_audit, compiled; 0 of other sources, not run), 1 disabled", lint.Out, StringComparison.Ordinal);
+
+        var list = JsonDocument.Parse(Run("rules", "list", "-r", "rules.yaml", "-r", "off.yaml", "-f", "json").Out).RootElement[0];
+        Assert.False(list.GetProperty("enabled").GetBoolean());
+        Assert.Equal("rules.yaml:3", list.GetProperty("defined").GetString());
+
+        File.WriteAllText(Path.Combine(_dir, "bad.yaml"), "- macro: m\n  condition: ka.user.name bcontains x\n- rule: uses m\n  desc: d\n  condition: m\n  output: o\n  priority: INFO\n  source: k8s_audit\n");
+        var bad = Run("rules", "lint", "-r", "bad.yaml");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("bad.yaml:3: rule 'uses m': in macro 'm': operator 'bcontains' is not supported", bad.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ARuleFileThatCannotBeLoaded_IsExitTwo_NamingFileLineAndRule()
     {
         File.WriteAllText(Path.Combine(_dir, "bad.yaml"), Rules.Replace("ka.verb = get", "proc.name = bash", StringComparison.Ordinal));
