@@ -7,66 +7,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace Skjold.Detection.Falco;
 
-/// <summary>Falco's priorities, most severe first (as Falco orders them).</summary>
-public enum FalcoPriority
-{
-    Emergency,
-    Alert,
-    Critical,
-    Error,
-    Warning,
-    Notice,
-    Informational,
-    Debug,
-}
-
-/// <summary>A rule file that cannot be loaded as Falco would: the message names the file, line and item.</summary>
-public sealed class RuleLoadException(string message) : Exception(message)
-{
-    public RuleLoadException()
-        : this("invalid rule file")
-    {
-    }
-
-    public RuleLoadException(string message, Exception inner)
-        : this(message) => _ = inner;
-}
-
-/// <summary>One rule as loaded (after append and override), before and after compiling.</summary>
-public sealed class FalcoRule
-{
-    public required string Name { get; init; }
-
-    public string Description { get; set; } = string.Empty;
-
-    public string Condition { get; set; } = string.Empty;
-
-    public string Output { get; set; } = string.Empty;
-
-    public FalcoPriority Priority { get; set; } = FalcoPriority.Debug;
-
-    public string Source { get; set; } = "syscall";
-
-    public List<string> Tags { get; set; } = [];
-
-    public bool Enabled { get; set; } = true;
-
-    public List<FalcoException> Exceptions { get; } = [];
-
-    /// <summary>Where the rule was first defined (file:line).</summary>
-    public required string Location { get; init; }
-
-    internal CompiledCondition? Compiled { get; set; }
-
-    internal Func<JsonElement, string>? RenderOutput { get; set; }
-}
-
-/// <summary>An exception of a rule: tuples of field values for which the rule does not fire.</summary>
-public sealed record FalcoException(string Name, IReadOnlyList<string> Fields, IReadOnlyList<string> Comps, List<IReadOnlyList<string>> Values, bool SingleField);
-
-/// <summary>What a rule reports for an event.</summary>
-public sealed record FalcoAlert(string Rule, FalcoPriority Priority, string Output, IReadOnlyList<string> Tags, string Source);
-
 /// <summary>
 /// Falco rule files for the k8s_audit source, loaded in order as Falco loads them (lists, macros
 /// and rules; <c>append</c>, <c>override</c>, <c>enabled</c> and <c>exceptions</c>), then compiled
@@ -424,7 +364,7 @@ public sealed class FalcoRuleSet
             try
             {
                 r.Compiled = compiler.Compile(WithExceptions(r));
-                r.RenderOutput = OutputTemplate(r.Output);
+                r.RenderOutput = OutputTemplate.Compile(r.Output);
             }
             catch (FormatException ex)
             {
@@ -459,50 +399,6 @@ public sealed class FalcoRuleSet
         }
 
         return alerts ?? [];
-    }
-
-    private static readonly Regex Placeholder = new(@"%\((?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)\)|%(?<f>[a-zA-Z][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
-
-    /// <summary>An output template: %field and %field[arg] are replaced by the values (&lt;NA&gt; when the event has none).</summary>
-    private static Func<JsonElement, string> OutputTemplate(string template)
-    {
-        var parts = new List<(string Text, Func<JsonElement, List<string>>? Field)>();
-        var last = 0;
-        foreach (Match m in Placeholder.Matches(template))
-        {
-            var word = m.Groups["f"].Value;
-            var b = word.IndexOf('[', StringComparison.Ordinal);
-            var (name, arg) = b > 0 ? (word[..b], word[(b + 1)..^1]) : (word, (string?)null);
-            if (!K8sAuditFields.TryDescribe(name, out _, out _))
-            {
-                continue; // %evt.time and other engine fields: left as written
-            }
-
-            parts.Add((template[last..m.Index], K8sAuditFields.Bind(name, arg)));
-            last = m.Index + m.Length;
-        }
-
-        parts.Add((template[last..], null));
-        return e =>
-        {
-            var sb = new StringBuilder();
-            foreach (var (text, field) in parts)
-            {
-                sb.Append(text);
-                if (field is not null)
-                {
-                    var values = field(e);
-                    sb.Append(values.Count switch
-                    {
-                        0 => "<NA>",
-                        1 => values[0],
-                        _ => "(" + string.Join(",", values) + ")",
-                    });
-                }
-            }
-
-            return sb.ToString();
-        };
     }
 
     internal static string PriorityName(FalcoPriority p) => p.ToString().ToUpper(CultureInfo.InvariantCulture);
