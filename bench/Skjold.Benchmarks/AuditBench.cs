@@ -70,6 +70,9 @@ internal static class AuditBench
                 var ingest = sw.Elapsed;
                 sampler?.Print(events);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  writer busy {log.WriterBusy.TotalSeconds / ingest.TotalSeconds:P0} of the time, {log.Commits} commits"));
+                var stages = SqlAuditStore.AppendStageTicks.Select(t => t * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToArray();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  append stages (ms total): begin+lock {stages[0]:F0}, frontier {stages[1]:F0}, sealer {stages[2]:F0}, insert {stages[3]:F0}, seals+state {stages[4]:F0}, commit {stages[5]:F0}"));
                 await log.SignNowAsync(default);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ingest (durable, sealed): {events / ingest.TotalSeconds:N0} events/s ({ingest.TotalSeconds:F1} s)"));
                 if (Environment.GetEnvironmentVariable("SKJOLD_BENCH_INGEST_ONLY") is "1")

@@ -163,16 +163,30 @@ public abstract partial class SqlAuditStore : IAuditStore
         await ExecAsync(c, tx, "DROP TABLE event_groups", ct).ConfigureAwait(false);
     }
 
+    /// <summary>Time spent in each stage of appends, in Stopwatch ticks (diagnostics for the benchmarks): begin+lock, frontier, sealer, insert, seals+state, commit.</summary>
+    internal static readonly long[] AppendStageTicks = new long[6];
+
+    private static void Stage(int stage, ref long t0)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        Interlocked.Add(ref AppendStageTicks[stage], now - t0);
+        t0 = now;
+    }
+
     public async Task<AppendResult> AppendAsync(IReadOnlyList<PreparedEvent> events, IngestOffset? offset, CancellationToken cancellationToken)
     {
+        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var c = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var committed = false;
         try
         {
             await using var tx = await BeginAppendAsync(c, cancellationToken).ConfigureAwait(false);
+            Stage(0, ref t0);
             var frontier = await ReadFrontierAsync(c, tx, cancellationToken, refuseRowsBeyond: true).ConfigureAwait(false);
+            Stage(1, ref t0);
             var first = frontier.Size;
             var (sealer, seals) = await OpenSealerAsync(c, tx, first, cancellationToken).ConfigureAwait(false);
+            Stage(2, ref t0);
 
             // The tree's new nodes are hashed, and the events added to the open chunk's seal, on
             // another thread while the events are written (on two cores that hashing was an eighth
@@ -203,6 +217,7 @@ public abstract partial class SqlAuditStore : IAuditStore
                 nodes = await hashing.ConfigureAwait(false);
             }
 
+            Stage(3, ref t0);
             await InsertSealsAsync(c, tx, seals, cancellationToken).ConfigureAwait(false);
             await ExecAsync(c, tx, "UPDATE tree_state SET size = @size, frontier = @frontier WHERE id = 0", cancellationToken,
                 ("size", frontier.Size), ("frontier", frontier.Serialize())).ConfigureAwait(false);
@@ -213,7 +228,9 @@ public abstract partial class SqlAuditStore : IAuditStore
                     cancellationToken, ("p", offset.Path), ("f", offset.FileId), ("o", offset.Offset)).ConfigureAwait(false);
             }
 
+            Stage(4, ref t0);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            Stage(5, ref t0);
             committed = true;
             if (_recentNodes is not null)
             {
