@@ -37,10 +37,15 @@ internal static class ServeCommand
         var auditCa = new Option<string?>("--audit-client-ca") { Description = "CA of the API server's audit client certificate" };
         var auditQueryToken = new Option<string?>("--audit-query-token-file") { Description = "Also serve the audit read API (GET /audit/events, GET /audit/proof/INDEX) to holders of this bearer token" };
 
+        var detectRules = new Option<string[]>("--audit-detect-rules")
+        {
+            Description = "Falco rule files (k8s_audit) to run on every sealed audit batch; alerts are sealed into the trail",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
         {
             listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, timeout, denyOnTimeout, maxSize, noop,
-            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken,
+            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken, detectRules,
         };
         cluster.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -121,6 +126,7 @@ internal static class ServeCommand
             };
             Skjold.Audit.AuditLog? auditLog = null;
             Skjold.Audit.AuditLogSession? auditSession = null;
+            IAsyncDisposable? detector = null;
             Skjold.Server.AuditReceiver.AuditReceiverOptions? receiver = null;
             Skjold.Server.AuditReceiver.AuditDecisionSink? decisions = null;
             if (parse.GetValue(auditDir) is not null || parse.GetValue(auditPostgres) is not null)
@@ -137,6 +143,17 @@ internal static class ServeCommand
                         KeyDirectory = parse.GetValue(auditKeyDir) is { } k ? Path.GetFullPath(k, context.WorkingDirectory) : null,
                     }, time: context.Time, loggers: loggerFactory, cancellationToken: ct).ConfigureAwait(false);
                     auditLog = auditSession.Log;
+                    if ((parse.GetValue(detectRules) ?? []) is { Length: > 0 } ruleFiles)
+                    {
+                        if (RulesCommand.Load(ruleFiles, context) is not { } rules)
+                        {
+                            await auditSession.DisposeAsync().ConfigureAwait(false);
+                            return ExitCodes.UsageOrInputError;
+                        }
+
+                        detector = DetectionOptions.Attach(auditLog, rules, logger);
+                    }
+
                     decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
                 }
                 catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or FormatException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
@@ -164,6 +181,11 @@ internal static class ServeCommand
             if (decisions is not null)
             {
                 await decisions.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (detector is not null)
+            {
+                await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed before the log closes
             }
 
             if (auditSession is not null)
