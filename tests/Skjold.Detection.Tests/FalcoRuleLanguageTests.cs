@@ -177,6 +177,20 @@ public sealed class FalcoRuleLanguageTests
     }
 
     [Fact]
+    public void ARuleThatFailsOnAnEvent_IsDisabledWithAnErrorAlert_OtherRulesGoOn()
+    {
+        var set = Rules(Rule("ka.uri glob \"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\"", "slow") + "\n" + Rule("ka.verb = create", "plain"));
+        var hostile = Event(extra: ",\"requestURI\":\"/" + new string('a', 5_000) + "\"");
+        var first = set.Evaluate(hostile);
+        var failed = Assert.Single(first, a => a.Rule == FalcoRuleSet.RuleFailed);
+        Assert.Equal(FalcoPriority.Error, failed.Priority);
+        Assert.Contains("rule 'slow' failed", failed.Output, StringComparison.Ordinal);
+        Assert.Contains(first, a => a.Rule == "plain");
+        Assert.False(set.Rules.Single(r => r.Name == "slow").Enabled);
+        Assert.Equal(["plain"], set.Evaluate(Event()).Select(a => a.Rule));
+    }
+
+    [Fact]
     public void ImageRepository_DropsTagAndDigest_KeepsRegistryPort() =>
         Assert.Equal("registry.example.com:5000/team/app", K8sAuditFields.Repository("registry.example.com:5000/team/app:1.2@sha256:0"));
 }

@@ -17,6 +17,9 @@ public sealed class FalcoRuleSet
 {
     public const string Source = "k8s_audit";
 
+    /// <summary>The alert raised when a rule fails on an event and is disabled.</summary>
+    public const string RuleFailed = "Skjold rule disabled after an error";
+
     private readonly Dictionary<string, List<string>> _lists = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _macros = new(StringComparer.Ordinal);
     private readonly List<FalcoRule> _rules = [];
@@ -392,9 +395,25 @@ public sealed class FalcoRuleSet
         view.Reset(audit);
         foreach (var r in _compiled)
         {
-            if (r.Enabled && r.Compiled!(view))
+            if (!r.Enabled)
             {
-                (alerts ??= []).Add(new FalcoAlert(r.Name, r.Priority, r.RenderOutput!(audit), r.Tags, r.Source));
+                continue;
+            }
+
+            try
+            {
+                if (r.Compiled!(view))
+                {
+                    (alerts ??= []).Add(new FalcoAlert(r.Name, r.Priority, r.RenderOutput!(audit), r.Tags, r.Source));
+                }
+            }
+            catch (Exception ex) when (ex is RegexMatchTimeoutException or InvalidOperationException or FormatException or ArgumentException)
+            {
+                // A rule that fails on an event (a glob that backtracks past its time limit, ...) is
+                // switched off and says so; it never takes the receiver down.
+                r.Enabled = false;
+                (alerts ??= []).Add(new FalcoAlert(RuleFailed, FalcoPriority.Error,
+                    $"rule '{r.Name}' failed on an event and is disabled until the rules are reloaded: {ex.GetType().Name}: {ex.Message}", ["skjold"], Source));
             }
         }
 
