@@ -10,11 +10,13 @@ public sealed class AuditEventView
 {
     private readonly FieldTable _table;
     private List<string>?[] _values;
+    private sbyte[] _macros;
 
     internal AuditEventView(FieldTable table)
     {
         _table = table;
         _values = new List<string>?[table.Count];
+        _macros = new sbyte[table.MacroCount];
     }
 
     public JsonElement Event { get; private set; }
@@ -31,6 +33,29 @@ public sealed class AuditEventView
         {
             Array.Clear(_values);
         }
+
+        if (_macros.Length != _table.MacroCount)
+        {
+            _macros = new sbyte[_table.MacroCount];
+        }
+        else
+        {
+            Array.Clear(_macros);
+        }
+    }
+
+    /// <summary>A macro's value for this event, evaluated once however many rules use it.</summary>
+    internal bool Macro(int slot, CompiledCondition condition)
+    {
+        var known = _macros[slot];
+        if (known != 0)
+        {
+            return known > 0;
+        }
+
+        var value = condition(this);
+        _macros[slot] = value ? (sbyte)1 : (sbyte)-1;
+        return value;
     }
 
     internal FieldTable Table => _table;
@@ -46,6 +71,21 @@ internal sealed class FieldTable
     private readonly List<Func<JsonElement, List<string>>> _extractors = [];
 
     public int Count => _fields.Count;
+
+    private readonly Dictionary<string, int> _macroSlots = new(StringComparer.Ordinal);
+
+    public int MacroCount => _macroSlots.Count;
+
+    public int MacroSlot(string name)
+    {
+        if (!_macroSlots.TryGetValue(name, out var slot))
+        {
+            slot = _macroSlots.Count;
+            _macroSlots[name] = slot;
+        }
+
+        return slot;
+    }
 
     public int Slot(string name, string? arg)
     {

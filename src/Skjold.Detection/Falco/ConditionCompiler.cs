@@ -20,6 +20,7 @@ public sealed class ConditionCompiler
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _lists;
     private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
     private readonly FieldTable _fields;
+    private readonly Dictionary<string, CompiledCondition> _compiledMacros = new(StringComparer.Ordinal);
 
     public ConditionCompiler(IReadOnlyDictionary<string, string> macros, IReadOnlyDictionary<string, IReadOnlyList<string>> lists)
         : this(macros, lists, new FieldTable())
@@ -54,6 +55,11 @@ public sealed class ConditionCompiler
             throw new FormatException($"'{name}' is neither a field of the k8s_audit source nor a defined macro");
         }
 
+        if (_compiledMacros.TryGetValue(name, out var done))
+        {
+            return done;
+        }
+
         if (!_expanding.Add(name))
         {
             throw new FormatException($"macro '{name}' refers to itself");
@@ -61,7 +67,12 @@ public sealed class ConditionCompiler
 
         try
         {
-            return Compile(text);
+            // Compiled once, and evaluated once per event for all the rules that use it.
+            var inner = Compile(text);
+            var slot = _fields.MacroSlot(name);
+            CompiledCondition memo = e => e.Macro(slot, inner);
+            _compiledMacros[name] = memo;
+            return memo;
         }
         catch (FormatException ex)
         {

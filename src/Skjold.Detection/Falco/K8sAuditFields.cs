@@ -52,6 +52,18 @@ public static class K8sAuditFields
             return _ => [];
         }
 
+        if (name == "jevt.value" && argument is { Length: > 0 } pointer && pointer[0] == '/')
+        {
+            // The pointer is split once, not per event (every rule's kevt macro reads /stage).
+            var tokens = pointer[1..].Split('/').Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
+            return e =>
+            {
+                var values = new List<string>(1);
+                AddScalar(Follow(e, tokens), values);
+                return values;
+            };
+        }
+
         if (f.Arg == Argument.OptionalIndex && argument is not null)
         {
             var index = int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : -1;
@@ -302,6 +314,27 @@ public static class K8sAuditFields
         foreach (var p in path)
         {
             if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(p, out e))
+            {
+                return default;
+            }
+        }
+
+        return e;
+    }
+
+    private static JsonElement Follow(JsonElement e, string[] tokens)
+    {
+        foreach (var token in tokens)
+        {
+            if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty(token, out var next))
+            {
+                e = next;
+            }
+            else if (e.ValueKind == JsonValueKind.Array && int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < e.GetArrayLength())
+            {
+                e = e[i];
+            }
+            else
             {
                 return default;
             }
