@@ -27,18 +27,9 @@ internal sealed class DetectionOptions
             return true;
         }
 
-        var set = new FalcoRuleSet();
-        foreach (var file in files)
+        if (RulesCommand.Load(files, context) is not { } set)
         {
-            try
-            {
-                set.Load(File.ReadAllText(Path.GetFullPath(file, context.WorkingDirectory)), file);
-            }
-            catch (Exception ex) when (ex is RuleLoadException or IOException or UnauthorizedAccessException)
-            {
-                context.Error.WriteLine($"error: --detect-rules: {ex.Message}");
-                return false;
-            }
+            return false;
         }
 
         rules = set;

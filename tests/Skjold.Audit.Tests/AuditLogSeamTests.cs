@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;
+using Skjold.TestSupport;
 
 namespace Skjold.Audit.Tests;
 
@@ -184,18 +185,6 @@ public sealed class AuditLogSeamTests
 /// <summary>Time-based tree-head signing, driven by a fake clock.</summary>
 public sealed class TimedSigningTests
 {
-    private sealed class SignallingClock(DateTimeOffset start) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(start)
-    {
-        public SemaphoreSlim TimersCreated { get; } = new(0);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            TimersCreated.Release();
-            return timer;
-        }
-    }
-
     [Fact]
     public async Task QuietLog_SignsWhatIsUnsigned_OneSignIntervalAfterTheLastBatch_NotBefore()
     {

@@ -1,6 +1,7 @@
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using Skjold.Kubernetes.Watch;
+using Skjold.TestSupport;
 
 namespace Skjold.Server.Tests;
 
@@ -86,18 +87,6 @@ public sealed class NamespaceCacheTests
         await cache.StopAsync(CancellationToken.None);
     }
 
-    /// <summary>A fake clock that says when a timer (a Task.Delay) is registered, so a test advances it only then.</summary>
-    private sealed class SignallingClock(DateTimeOffset start) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(start)
-    {
-        public SemaphoreSlim TimersCreated { get; } = new(0);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            TimersCreated.Release();
-            return timer;
-        }
-    }
 
     [Fact]
     public async Task ApiDown_NotReady_RetriesWithDoublingBackoff_OnTheFakeClock()

@@ -343,32 +343,10 @@ public static class K8sAuditFields
         return e;
     }
 
-    private static JsonElement Pointer(JsonElement e, string pointer)
-    {
-        if (pointer.Length == 0 || pointer[0] != '/')
-        {
-            return pointer.Length == 0 ? e : default;
-        }
-
-        foreach (var raw in pointer[1..].Split('/'))
-        {
-            var token = raw.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty(token, out var next))
-            {
-                e = next;
-            }
-            else if (e.ValueKind == JsonValueKind.Array && int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < e.GetArrayLength())
-            {
-                e = e[i];
-            }
-            else
-            {
-                return default;
-            }
-        }
-
-        return e;
-    }
+    private static JsonElement Pointer(JsonElement e, string pointer) =>
+        pointer.Length == 0 ? e
+        : pointer[0] != '/' ? default
+        : Follow(e, [.. pointer[1..].Split('/').Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal))]);
 
     private static IEnumerable<JsonElement> Items(JsonElement e) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : [];
 
