@@ -1,17 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Export;
-using Skjold.Audit.Ingest;
-using Skjold.Audit.Merkle;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Query;
 using Skjold.Audit.Storage;
-using Skjold.Reports;
 
 namespace Skjold.Cli;
 
