@@ -37,6 +37,8 @@ public sealed class PostgresAuditStore : SqlAuditStore
 
     public override int SealBits => _sealBits;
 
+    protected override bool SealWhileInserting => false;
+
     /// <summary>The connection string (tests edit the tables directly, as an attacker would).</summary>
     internal string ConnectionString => _dataSource.ConnectionString;
 

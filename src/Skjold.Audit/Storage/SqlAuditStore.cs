@@ -201,7 +201,11 @@ public abstract partial class SqlAuditStore : IAuditStore
                 }
 
                 all.RemoveAll(n => n.Item1 == 0);
-                SealEvents(sealer, first, events, seals);
+                if (SealWhileInserting)
+                {
+                    SealEvents(sealer, first, events, seals);
+                }
+
                 return all;
             }, CancellationToken.None);
             List<(int, long, byte[])> nodes;
@@ -218,6 +222,11 @@ public abstract partial class SqlAuditStore : IAuditStore
             }
 
             Stage(3, ref t0);
+            if (!SealWhileInserting)
+            {
+                SealEvents(sealer, first, events, seals);
+            }
+
             await InsertSealsAsync(c, tx, seals, cancellationToken).ConfigureAwait(false);
             await ExecAsync(c, tx, "UPDATE tree_state SET size = @size, frontier = @frontier WHERE id = 0", cancellationToken,
                 ("size", frontier.Size), ("frontier", frontier.Serialize())).ConfigureAwait(false);
@@ -262,6 +271,14 @@ public abstract partial class SqlAuditStore : IAuditStore
             await ReleaseAsync(c).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Whether the events are added to the chunk seal on the hashing thread while they are inserted
+    /// (the embedded store: the insert is this process's own work and the seal overlaps it), or after
+    /// the insert (PostgreSQL: sealing beside the COPY slowed the COPY's streaming more than the
+    /// sealing costs; measured 11.1k -> 12.7-13.7k events/s with 4 senders).
+    /// </summary>
+    protected virtual bool SealWhileInserting => true;
 
     /// <summary>Called when an append's transaction did not commit: state kept beside the database must be dropped.</summary>
     protected virtual void AppendAborted()
