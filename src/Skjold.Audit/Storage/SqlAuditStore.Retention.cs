@@ -1,10 +1,4 @@
-using System.Data;
-using System.Data.Common;
-using System.Runtime.CompilerServices;
-using System.Text;
 using Skjold.Audit.Events;
-using Skjold.Audit.Merkle;
-using Skjold.Audit.Signing;
 
 namespace Skjold.Audit.Storage;
 

@@ -6,7 +6,7 @@ namespace Skjold.Detection.Falco;
 /// One event as the compiled rules see it: each field (with its argument) is extracted at most once
 /// per event, however many rules and macros ask for it.
 /// </summary>
-public sealed class AuditEventView
+internal sealed class AuditEventView
 {
     private readonly FieldTable _table;
     private List<string>?[] _values;

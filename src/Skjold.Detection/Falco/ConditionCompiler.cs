@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Skjold.Detection.Falco;
 
 /// <summary>A compiled condition: true when the event matches.</summary>
-public delegate bool CompiledCondition(AuditEventView audit);
+internal delegate bool CompiledCondition(AuditEventView audit);
 
 /// <summary>
 /// Falco's condition language for the k8s_audit source, compiled once into a delegate tree:
@@ -14,7 +14,7 @@ public delegate bool CompiledCondition(AuditEventView audit);
 /// <c>= != &lt; &lt;= &gt; &gt;= in intersects contains icontains startswith endswith glob pmatch exists</c>.
 /// Anything else (another source's fields, transformers, regex) is an error, never a silent false.
 /// </summary>
-public sealed class ConditionCompiler
+internal sealed class ConditionCompiler
 {
     private readonly IReadOnlyDictionary<string, string> _macros;
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _lists;
@@ -33,9 +33,6 @@ public sealed class ConditionCompiler
         _lists = lists;
         _fields = fields;
     }
-
-    /// <summary>A view for evaluating this compiler's conditions on events (reuse one per thread).</summary>
-    public AuditEventView NewView() => new(_fields);
 
     internal int Slot(string name, string? arg) => _fields.Slot(name, arg);
 
