@@ -83,7 +83,7 @@ internal static partial class AuditCommand
             var detector = DetectionOptions.Attach(log, rules, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (a, leaf) =>
             {
                 Interlocked.Increment(ref alerts);
-                context.Error.WriteLine($"alert: {a.Priority.ToString().ToUpperInvariant()} {a.Rule} (leaf {leaf}): {a.Output}");
+                context.Error.WriteLine($"alert: {Skjold.Detection.Falco.FalcoRuleSet.PriorityName(a.Priority)} {a.Rule} (leaf {leaf}): {a.Output}");
             });
             var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events..."), time: context.Time).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();

@@ -157,7 +157,7 @@ internal static class DetectCommand
             {
                 foreach (var (_, _, time, a) in alerts)
                 {
-                    context.Out.WriteLine($"{time ?? "-"} {a.Priority.ToString().ToUpperInvariant(),-13} {a.Rule}: {a.Output}");
+                    context.Out.WriteLine($"{time ?? "-"} {FalcoRuleSet.PriorityName(a.Priority),-13} {a.Rule}: {a.Output}");
                 }
 
                 context.Error.WriteLine($"{events.ToString("N0", CultureInfo.InvariantCulture)} events, {alerts.Count.ToString("N0", CultureInfo.InvariantCulture)} alerts" +

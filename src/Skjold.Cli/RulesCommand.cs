@@ -66,7 +66,7 @@ internal static class RulesCommand
 
             foreach (var r in set.Rules)
             {
-                context.Out.WriteLine($"{r.Priority.ToString().ToUpperInvariant(),-13} {(r.Enabled ? "on " : "off")} {r.Source,-10} {r.Name}  [{string.Join(", ", r.Tags)}]");
+                context.Out.WriteLine($"{FalcoRuleSet.PriorityName(r.Priority),-13} {(r.Enabled ? "on " : "off")} {r.Source,-10} {r.Name}  [{string.Join(", ", r.Tags)}]");
             }
 
             return ExitCodes.Ok;

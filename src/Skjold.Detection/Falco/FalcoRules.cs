@@ -419,5 +419,6 @@ public sealed class FalcoRuleSet
         return alerts ?? [];
     }
 
-    internal static string PriorityName(FalcoPriority p) => p.ToString().ToUpper(CultureInfo.InvariantCulture);
+    /// <summary>A priority as Falco prints it (WARNING, INFORMATIONAL, ...).</summary>
+    public static string PriorityName(FalcoPriority p) => p.ToString().ToUpper(CultureInfo.InvariantCulture);
 }

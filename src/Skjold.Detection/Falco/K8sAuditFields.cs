@@ -42,8 +42,6 @@ public static class K8sAuditFields
         return false;
     }
 
-    public static IEnumerable<string> Names => Fields.Keys;
-
     /// <summary>An extractor bound to one field and argument, resolved once (compiled conditions call it per event).</summary>
     internal static Func<JsonElement, List<string>> Bind(string name, string? argument)
     {
@@ -82,9 +80,6 @@ public static class K8sAuditFields
             return values;
         };
     }
-
-    /// <summary>The values of a field in the event (none when the event does not have it).</summary>
-    public static List<string> Extract(JsonElement audit, string name, string? argument) => Bind(name, argument)(audit);
 
     private static FrozenDictionary<string, Field> Build()
     {
