@@ -90,7 +90,7 @@ public static class ConfigParser
         IReadOnlyList<string> allowedRegions = ["eea"];
         var destinations = new List<(string, string)>();
         var attestations = new List<Compliance.Attestation>();
-        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations"))
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations", "outputs", "detection"))
         {
             switch (key)
             {
@@ -98,6 +98,9 @@ public static class ConfigParser
                 case "kind":
                     Scalar(value, file, key);
                     break;
+                case "outputs":
+                case "detection":
+                    break; // read by Skjold.Alerts (OutputsConfig) and the detection host, not the scan policy
                 case "pss":
                     Collect(() =>
                     {
