@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Ingest;
@@ -56,7 +57,7 @@ internal static partial class AuditCommand
         format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("ingest", "Seal the events of a log-backend audit file.") { file, follow, format };
         store.AddTo(command);
-        var detection = new DetectionOptions();
+        var detection = new DetectionOptions("--detect-rules", withConfig: true);
         detection.AddTo(command);
         command.SetAction(async (parse, ct) => await WithLogAsync(store, parse, context, ct, async (log, _) =>
         {
@@ -74,23 +75,21 @@ internal static partial class AuditCommand
             }
 
             var line = ProgressLine.For(parse, context);
-            if (!detection.TryLoad(parse, context, out var rules))
+            if (!detection.TryLoad(parse, context, null, out var rules, out var outputs))
             {
                 return ExitCodes.UsageOrInputError;
             }
 
             var alerts = 0;
-            var detector = DetectionOptions.Attach(log, rules, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (a, leaf) =>
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            var detector = await DetectionOptions.StartAsync(log, store.Location(parse, context), rules, outputs, loggers, context, ct, a =>
             {
                 Interlocked.Increment(ref alerts);
-                context.Error.WriteLine($"alert: {Skjold.Detection.Falco.FalcoRuleSet.PriorityName(a.Priority)} {a.Rule} (leaf {leaf}): {a.Output}");
-            });
+                context.Error.WriteLine($"alert: {Skjold.Detection.Falco.FalcoRuleSet.PriorityName(a.Priority)} {a.Rule} (leaf {a.Leaves[0]}): {a.Output}");
+            }).ConfigureAwait(false);
             var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events..."), time: context.Time).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
-            if (detector is not null)
-            {
-                await detector.DisposeAsync().ConfigureAwait(false); // every alert is sealed before the final signature
-            }
+            await detector.DisposeAsync().ConfigureAwait(false); // every alert is sealed (and queued for the outputs) before the final signature
 
             await log.SignNowAsync(CancellationToken.None).ConfigureAwait(false);
             await context.Out.WriteLineAsync(parse.GetValue(format) == "json"

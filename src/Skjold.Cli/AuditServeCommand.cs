@@ -28,11 +28,11 @@ internal static class AuditServeCommand
             listen, selfSigned, tlsCert, tlsKey, tokenFile, clientCa, queryTokenFile,
         };
         store.AddTo(command);
-        var detection = new DetectionOptions();
+        var detection = new DetectionOptions("--detect-rules", withConfig: true);
         detection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            if (!detection.TryLoad(parse, context, out var rules))
+            if (!detection.TryLoad(parse, context, null, out var rules, out var outputs))
             {
                 return ExitCodes.UsageOrInputError;
             }
@@ -81,17 +81,14 @@ internal static class AuditServeCommand
             }
 
             await using var opened = session;
-            var detector = DetectionOptions.Attach(session.Log, rules, logger);
+            var detector = await DetectionOptions.StartAsync(session.Log, store.Location(parse, context), rules, outputs, loggerFactory, context, ct).ConfigureAwait(false);
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
-            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver);
+            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver, detection: detector);
             await app.StartAsync(ct).ConfigureAwait(false);
             Skjold.Server.ServerLog.AuditReceiverServing(logger, ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
-            if (detector is not null)
-            {
-                await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed before the log closes
-            }
+            await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed and queued before the log closes
 
             certificate.Dispose();
             return ExitCodes.Ok;

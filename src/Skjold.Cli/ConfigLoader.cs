@@ -30,33 +30,51 @@ internal static class ConfigLoader
     }
 
     /// <summary>Returns the policy, or throws <see cref="ConfigException"/> with file and line.</summary>
-    public static ScanPolicy Load(string? explicitPath, string workingDirectory)
+    public static ScanPolicy Load(string? explicitPath, string workingDirectory) =>
+        Locate(explicitPath, workingDirectory) is { } path
+            ? ConfigParser.Parse(File.ReadAllText(path), Display(path, workingDirectory), CheckCatalog.Default)
+            : ScanPolicy.Default;
+
+    /// <summary>The configuration file in use: --config (which must exist), else skjold.yaml or .skjold.yaml here, else none.</summary>
+    public static string? Locate(string? explicitPath, string workingDirectory)
     {
-        var path = explicitPath is null ? null : Path.GetFullPath(explicitPath, workingDirectory);
-        if (path is null)
+        if (explicitPath is not null)
         {
-            foreach (var name in DefaultNames)
+            var path = Path.GetFullPath(explicitPath, workingDirectory);
+            return File.Exists(path) ? path : throw new ConfigException($"{explicitPath}: config file not found");
+        }
+
+        return DefaultNames.Select(n => Path.Combine(workingDirectory, n)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>How a config file is named in messages: relative to the working directory when inside it.</summary>
+    public static string Display(string path, string workingDirectory)
+    {
+        var display = Path.GetRelativePath(workingDirectory, path);
+        return display.StartsWith("..", StringComparison.Ordinal) ? path : display;
+    }
+
+    /// <summary>The alert outputs of the configuration (none without a file or an outputs: section); false after the errors are written.</summary>
+    public static bool TryLoadOutputs(string? explicitPath, string workingDirectory, TextWriter error, out IReadOnlyList<Skjold.Alerts.Configuration.OutputDefinition> outputs)
+    {
+        outputs = [];
+        try
+        {
+            if (Locate(explicitPath, workingDirectory) is { } path)
             {
-                var candidate = Path.Combine(workingDirectory, name);
-                if (File.Exists(candidate))
-                {
-                    path = candidate;
-                    break;
-                }
+                outputs = Skjold.Alerts.Configuration.OutputsConfig.Parse(File.ReadAllText(path), Display(path, workingDirectory), Path.GetDirectoryName(path)!);
             }
-        }
 
-        if (path is null)
+            return true;
+        }
+        catch (ConfigException ex)
         {
-            return ScanPolicy.Default;
-        }
+            foreach (var problem in ex.Errors)
+            {
+                error.WriteLine($"error: invalid configuration: {problem.Message}");
+            }
 
-        if (!File.Exists(path))
-        {
-            throw new ConfigException($"{explicitPath}: config file not found");
+            return false;
         }
-
-        var display = Path.GetRelativePath(workingDirectory, Path.GetFullPath(path, workingDirectory));
-        return ConfigParser.Parse(File.ReadAllText(path), display.StartsWith("..", StringComparison.Ordinal) ? path : display, CheckCatalog.Default);
     }
 }

@@ -1,42 +1,57 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Skjold.Alerts.Configuration;
 using Skjold.Audit;
 using Skjold.Detection.Falco;
 using Skjold.Server.Detection;
 
 namespace Skjold.Cli;
 
-/// <summary>--detect-rules: Falco k8s_audit rules run on every batch the audit log seals, alerts sealed into the trail.</summary>
-internal sealed class DetectionOptions
+/// <summary>
+/// Detection on a receiving host: Falco k8s_audit rule files run on every batch the audit log seals
+/// (alerts sealed into the trail), and the <c>outputs:</c> of skjold.yaml that alerts are forwarded to.
+/// </summary>
+internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
 {
-    public Option<string[]> Rules { get; } = new("--detect-rules")
+    public Option<string[]> Rules { get; } = new(rulesFlag)
     {
-        Description = "Falco rule files (k8s_audit source) to run on every sealed batch; each alert is sealed into the trail as a detection-alert event",
+        Description = "Falco rule files (k8s_audit source) to run on every sealed batch; each alert is sealed into the trail as a detection-alert event and forwarded to the outputs: of skjold.yaml",
         AllowMultipleArgumentsPerToken = true,
     };
 
-    public void AddTo(Command c) => c.Options.Add(Rules);
+    /// <summary>--config, for hosts that do not have one already.</summary>
+    public Option<string?>? Config { get; } = withConfig ? new("--config", "-c") { Description = "Configuration file (skjold.yaml) whose outputs: receive the alerts (default: ./skjold.yaml when present)" } : null;
 
-    /// <summary>The rules, or null when none were given; false after a one-line error.</summary>
-    public bool TryLoad(ParseResult parse, CliContext context, out FalcoRuleSet? rules)
+    public void AddTo(Command c)
+    {
+        c.Options.Add(Rules);
+        if (Config is not null)
+        {
+            c.Options.Add(Config);
+        }
+    }
+
+    /// <summary>The rules (null when none were given) and the outputs; false after one-line errors.</summary>
+    public bool TryLoad(ParseResult parse, CliContext context, string? configPath, out FalcoRuleSet? rules, out IReadOnlyList<OutputDefinition> outputs)
     {
         rules = null;
+        if (!ConfigLoader.TryLoadOutputs(Config is null ? configPath : parse.GetValue(Config), context.WorkingDirectory, context.Error, out outputs))
+        {
+            return false;
+        }
+
         var files = parse.GetValue(Rules) ?? [];
         if (files.Length == 0)
         {
             return true;
         }
 
-        if (RulesCommand.Load(files, context) is not { } set)
-        {
-            return false;
-        }
-
-        rules = set;
-        return true;
+        rules = RulesCommand.Load(files, context);
+        return rules is not null;
     }
 
-    /// <summary>Subscribes a detector to the log (null without rules); dispose it before the log.</summary>
-    public static IAsyncDisposable? Attach(AuditLog log, FalcoRuleSet? rules, ILogger logger, Action<FalcoAlert, long>? onAlert = null) =>
-        rules is null ? null : log.Subscribe(new AuditDetector(log, rules, logger, onAlert));
+    /// <summary>Starts forwarding and subscribes the detector; dispose the pipeline after the host and before the log.</summary>
+    public static Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, FalcoRuleSet? rules, IReadOnlyList<OutputDefinition> outputs,
+        ILoggerFactory loggers, CliContext context, CancellationToken ct, Action<Skjold.Alerts.Alert>? onAlert = null) =>
+        DetectionPipeline.StartAsync(log, location, rules, outputs, loggers, context.Time, onAlert: onAlert, cancellationToken: ct);
 }

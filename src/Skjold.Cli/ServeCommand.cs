@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Skjold.Engine.Policy;
 using Skjold.Kubernetes.Live;
+using Skjold.Server.Detection;
 using Skjold.Server.Hosting;
 using Skjold.Kubernetes.Watch;
 using Skjold.Server.Tls;
@@ -37,17 +38,14 @@ internal static class ServeCommand
         var auditCa = new Option<string?>("--audit-client-ca") { Description = "CA of the API server's audit client certificate" };
         var auditQueryToken = new Option<string?>("--audit-query-token-file") { Description = "Also serve the audit read API (GET /audit/events, GET /audit/proof/INDEX) to holders of this bearer token" };
 
-        var detectRules = new Option<string[]>("--audit-detect-rules")
-        {
-            Description = "Falco rule files (k8s_audit) to run on every sealed audit batch; alerts are sealed into the trail",
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var detection = new DetectionOptions("--audit-detect-rules", withConfig: false);
         var command = new Command("serve", "Run the admission webhook: /validate, /mutate, /metrics, /healthz, /readyz over HTTPS.")
         {
             listen, selfSigned, service, ns, tlsCert, tlsKey, config, namespacesFile, timeout, denyOnTimeout, maxSize, noop,
-            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken, detectRules,
+            auditDir, auditPostgres, auditKeyDir, auditToken, auditCa, auditQueryToken,
         };
         cluster.AddTo(command);
+        detection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var err = context.Error;
@@ -63,7 +61,8 @@ internal static class ServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy))
+            if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy)
+                || !detection.TryLoad(parse, context, parse.GetValue(config), out var rules, out var outputs))
             {
                 return ExitCodes.UsageOrInputError;
             }
@@ -126,7 +125,7 @@ internal static class ServeCommand
             };
             Skjold.Audit.AuditLog? auditLog = null;
             Skjold.Audit.AuditLogSession? auditSession = null;
-            IAsyncDisposable? detector = null;
+            DetectionPipeline? detector = null;
             Skjold.Server.AuditReceiver.AuditReceiverOptions? receiver = null;
             Skjold.Server.AuditReceiver.AuditDecisionSink? decisions = null;
             if (parse.GetValue(auditDir) is not null || parse.GetValue(auditPostgres) is not null)
@@ -135,24 +134,15 @@ internal static class ServeCommand
                 {
                     receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), parse.GetValue(auditQueryToken), context);
                     receiver.Validate();
-                    var dataDir = Path.GetFullPath(parse.GetValue(auditDir) ?? ".", context.WorkingDirectory);
-                    auditSession = await Skjold.Audit.AuditLogFactory.OpenAsync(new Skjold.Audit.AuditStoreLocation
+                    var location = new Skjold.Audit.AuditStoreLocation
                     {
-                        DataDirectory = dataDir,
+                        DataDirectory = Path.GetFullPath(parse.GetValue(auditDir) ?? ".", context.WorkingDirectory),
                         Postgres = parse.GetValue(auditPostgres),
                         KeyDirectory = parse.GetValue(auditKeyDir) is { } k ? Path.GetFullPath(k, context.WorkingDirectory) : null,
-                    }, time: context.Time, loggers: loggerFactory, cancellationToken: ct).ConfigureAwait(false);
+                    };
+                    auditSession = await Skjold.Audit.AuditLogFactory.OpenAsync(location, time: context.Time, loggers: loggerFactory, cancellationToken: ct).ConfigureAwait(false);
                     auditLog = auditSession.Log;
-                    if ((parse.GetValue(detectRules) ?? []) is { Length: > 0 } ruleFiles)
-                    {
-                        if (RulesCommand.Load(ruleFiles, context) is not { } rules)
-                        {
-                            await auditSession.DisposeAsync().ConfigureAwait(false);
-                            return ExitCodes.UsageOrInputError;
-                        }
-
-                        detector = DetectionOptions.Attach(auditLog, rules, logger);
-                    }
+                    detector = await DetectionOptions.StartAsync(auditLog, location, rules, outputs, loggerFactory, context, ct).ConfigureAwait(false);
 
                     decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
                 }
@@ -166,7 +156,7 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver);
+                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector);
             }
             catch (ArgumentException ex)
             {
@@ -185,7 +175,7 @@ internal static class ServeCommand
 
             if (detector is not null)
             {
-                await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed before the log closes
+                await detector.DisposeAsync().ConfigureAwait(false); // alerts of the last batches are sealed and queued before the log closes
             }
 
             if (auditSession is not null)

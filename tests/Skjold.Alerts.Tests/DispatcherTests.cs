@@ -32,12 +32,11 @@ public sealed class DispatcherTests
             await d.EnqueueAsync(chunk);
         }
 
-        await TestAlerts.Eventually(() => fine.Received.Count == 300 && flaky.Received.Count == 300, "delivery to the working outputs");
+        await TestAlerts.Eventually(() => d.Stats["fine"].Delivered == 300 && d.Stats["flaky"].Delivered == 300, "delivery to the working outputs");
         Assert.Equal(alerts.Select(a => a.Id), fine.Received.Select(a => a.Id));
         Assert.Equal(alerts.Select(a => a.Id), flaky.Received.Select(a => a.Id)); // in order, each once
         Assert.Empty(down.Received);
         Assert.True(d.Stats["flaky"].Failures >= 3);
-        Assert.Equal(300, d.Stats["flaky"].Delivered);
         Assert.Equal(0, d.Stats["fine"].Failures);
         await TestAlerts.Eventually(() => d.Stats["down"].Failures >= 3, "retries of the down output");
         Assert.Equal(300, await box.DepthAsync("down")); // nothing is dropped for the output that is down

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Skjold.Alerts;
 using Skjold.Audit;
 using Skjold.Detection.Falco;
 
@@ -9,11 +10,14 @@ namespace Skjold.Server.Detection;
 /// <summary>
 /// Runs Falco k8s_audit rules on every batch the audit log has made durable (through
 /// <see cref="AuditLog.Subscribe"/>, never in the append path) and seals each alert into the same
-/// trail as a Skjold event naming the rule, its priority, its output and the leaf it fired on, so
-/// an alert is as tamper-evident as the event behind it. Skjold's own events are not judged (an
-/// alert does not raise alerts).
+/// trail as a Skjold event naming the rule, its priority, its output, its id and the leaf it fired
+/// on, so an alert is as tamper-evident as the event behind it; then hands the batch's alerts to
+/// <paramref name="forward"/> (the alert outbox). Skjold's own events are not judged (an alert
+/// does not raise alerts). The events are the sealed, redacted payloads: Secret values were
+/// removed before the rules see them.
 /// </summary>
-public sealed class AuditDetector(AuditLog log, FalcoRuleSet rules, ILogger logger, Action<FalcoAlert, long>? onAlert = null) : IAuditLogObserver
+public sealed class AuditDetector(AuditLog log, FalcoRuleSet rules, ILogger logger, Action<Alert>? onAlert = null,
+    Func<IReadOnlyList<Alert>, CancellationToken, Task>? forward = null) : IAuditLogObserver
 {
     /// <summary>The verb of a sealed alert.</summary>
     public const string AlertVerb = "detection-alert";
@@ -26,30 +30,98 @@ public sealed class AuditDetector(AuditLog log, FalcoRuleSet rules, ILogger logg
     public async ValueTask OnCommittedAsync(CommittedBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        List<Alert>? raised = null;
         for (var i = 0; i < batch.Events.Count; i++)
         {
             var leaf = batch.FirstIndex + i;
             using var doc = JsonDocument.Parse(batch.Events[i].Canonical);
-            if (doc.RootElement.TryGetProperty("requestURI", out var uri) && uri.ValueKind == JsonValueKind.String && uri.GetString()!.StartsWith("skjold://", StringComparison.Ordinal))
+            var root = doc.RootElement;
+            if (root.TryGetProperty("requestURI", out var uri) && uri.ValueKind == JsonValueKind.String && uri.GetString()!.StartsWith("skjold://", StringComparison.Ordinal))
             {
                 continue; // Skjold's own records: purges, rotations, alerts
             }
 
-            foreach (var alert in rules.Evaluate(doc.RootElement))
+            foreach (var hit in rules.Evaluate(root))
             {
                 Interlocked.Increment(ref _alerts);
+                var alert = FromAudit(hit, root, leaf);
                 ServerLog.DetectionAlert(logger, alert.Rule, alert.Priority.ToString(), leaf, alert.Output);
-                onAlert?.Invoke(alert, leaf);
-                await log.RecordSystemEventAsync(AlertVerb, $"{alert.Priority}: {alert.Rule}", new Dictionary<string, string>
+                var sealedAt = await log.RecordSystemEventAsync(AlertVerb, $"{hit.Priority}: {hit.Rule}", new Dictionary<string, string>
                 {
-                    [Retention.RecordPrefix + "rule"] = alert.Rule,
-                    [Retention.RecordPrefix + "priority"] = alert.Priority.ToString(),
-                    [Retention.RecordPrefix + "output"] = alert.Output,
-                    [Retention.RecordPrefix + "source"] = alert.Source,
-                    [Retention.RecordPrefix + "tags"] = string.Join(',', alert.Tags),
+                    [Retention.RecordPrefix + "rule"] = hit.Rule,
+                    [Retention.RecordPrefix + "priority"] = hit.Priority.ToString(),
+                    [Retention.RecordPrefix + "output"] = hit.Output,
+                    [Retention.RecordPrefix + "source"] = hit.Source,
+                    [Retention.RecordPrefix + "tags"] = string.Join(',', hit.Tags),
                     [Retention.RecordPrefix + "leaf"] = leaf.ToString(CultureInfo.InvariantCulture),
+                    [Retention.RecordPrefix + "alert-id"] = alert.Id,
                 }, cancellationToken).ConfigureAwait(false);
+                alert = alert with { Leaves = [leaf, sealedAt.FirstIndex] };
+                onAlert?.Invoke(alert);
+                (raised ??= []).Add(alert);
             }
         }
+
+        if (raised is not null && forward is not null)
+        {
+            await forward(raised, cancellationToken).ConfigureAwait(false); // durable in the outbox before the next batch is judged
+        }
+    }
+
+    /// <summary>The alert of a rule that fired on the audit event at <paramref name="leaf"/>, with the event's context for correlation.</summary>
+    public static Alert FromAudit(FalcoAlert hit, JsonElement audit, long leaf)
+    {
+        ArgumentNullException.ThrowIfNull(hit);
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Add(string name, JsonElement parent, string property)
+        {
+            if (parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s)
+            {
+                fields[name] = s;
+            }
+        }
+
+        Add("verb", audit, "verb");
+        Add("auditID", audit, "auditID");
+        if (audit.TryGetProperty("user", out var user))
+        {
+            Add("user", user, "username");
+        }
+
+        if (audit.TryGetProperty("objectRef", out var obj))
+        {
+            Add("namespace", obj, "namespace");
+            Add("resource", obj, "resource");
+            Add("subresource", obj, "subresource");
+            Add("name", obj, "name");
+        }
+
+        if (audit.TryGetProperty("sourceIPs", out var ips) && ips.ValueKind == JsonValueKind.Array && ips.GetArrayLength() > 0 && ips[0].ValueKind == JsonValueKind.String)
+        {
+            fields["sourceIP"] = ips[0].GetString()!;
+        }
+
+        var time = DateTimeOffset.UnixEpoch;
+        foreach (var name in new[] { "stageTimestamp", "requestReceivedTimestamp" })
+        {
+            if (audit.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.String
+                && DateTimeOffset.TryParse(t.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time))
+            {
+                break;
+            }
+        }
+
+        return new Alert
+        {
+            Id = Alert.IdFor(hit.Rule, hit.Source, [leaf]),
+            Time = time,
+            Rule = hit.Rule,
+            Priority = hit.Priority,
+            Output = hit.Output,
+            Source = hit.Source,
+            Tags = hit.Tags,
+            Leaves = [leaf],
+            Fields = fields,
+        };
     }
 }

@@ -33,7 +33,8 @@ public static class ServerHost
         TimeProvider? time = null,
         Action<ILoggingBuilder>? logging = null,
         Skjold.Audit.AuditLog? audit = null,
-        AuditReceiver.AuditReceiverOptions? auditOptions = null)
+        AuditReceiver.AuditReceiverOptions? auditOptions = null,
+        Detection.DetectionPipeline? detection = null)
     {
         options.Validate();
         if (audit is not null)
@@ -92,6 +93,11 @@ public static class ServerHost
         }
 
         var app = builder.Build();
+        if (detection is not null)
+        {
+            app.Services.GetRequiredService<ServerMetrics>().AttachDetection(detection);
+        }
+
         app.MapSkjoldAdmission();
         if (audit is not null)
         {

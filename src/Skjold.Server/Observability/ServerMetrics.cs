@@ -24,6 +24,41 @@ public sealed class ServerMetrics
         NamespaceCacheReady = factory.CreateGauge("skjold_namespace_cache_ready", "1 once namespace labels are synced from the API server.");
     }
 
+    /// <summary>
+    /// Publishes detection and forwarding: <c>skjold_alerts_total{rule,priority}</c>, and per output the
+    /// queue depth, deliveries, failed attempts and alerts held back by a rate limit. Values are read
+    /// from the pipeline when /metrics is scraped.
+    /// </summary>
+    public void AttachDetection(Skjold.Server.Detection.DetectionPipeline pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var factory = Metrics.WithCustomRegistry(Registry);
+        var raised = factory.CreateCounter("skjold_alerts_total", "Alerts raised by detection rules (and received from Falco), by rule and priority.",
+            new CounterConfiguration { LabelNames = ["rule", "priority"] });
+        var depth = factory.CreateGauge("skjold_alert_queue_depth", "Alerts waiting in the outbox for an output.", new GaugeConfiguration { LabelNames = ["output"] });
+        var delivered = factory.CreateCounter("skjold_alert_deliveries_total", "Alerts an output confirmed delivered.", new CounterConfiguration { LabelNames = ["output"] });
+        var failures = factory.CreateCounter("skjold_alert_delivery_failures_total", "Failed delivery attempts, by output.", new CounterConfiguration { LabelNames = ["output"] });
+        var suppressed = factory.CreateCounter("skjold_alerts_suppressed_total", "Alerts an output's rate limit held back (counted in a summary alert).", new CounterConfiguration { LabelNames = ["output"] });
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var ((rule, priority), n) in pipeline.Raised)
+            {
+                raised.WithLabels(rule, Skjold.Detection.Falco.FalcoRuleSet.PriorityName(priority)).IncTo(n);
+            }
+
+            if (pipeline.Dispatcher is { } d)
+            {
+                foreach (var (output, stats) in d.Stats)
+                {
+                    depth.WithLabels(output).Set(stats.Depth);
+                    delivered.WithLabels(output).IncTo(stats.Delivered);
+                    failures.WithLabels(output).IncTo(stats.Failures);
+                    suppressed.WithLabels(output).IncTo(stats.Suppressed);
+                }
+            }
+        });
+    }
+
     public CollectorRegistry Registry { get; }
 
     public Counter Requests { get; }
