@@ -44,10 +44,13 @@ internal static class AuditServeCommand
             }
 
             AuditReceiverOptions receiver;
+            Skjold.Server.Detection.FalcoReceiverOptions? falco;
             try
             {
                 receiver = ReceiverOptions(parse.GetValue(tokenFile), parse.GetValue(clientCa), parse.GetValue(queryTokenFile), context);
                 receiver.Validate();
+                falco = detection.Falco(parse, context);
+                falco?.Validate();
             }
             catch (Exception ex) when (ex is ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
             {
@@ -83,7 +86,7 @@ internal static class AuditServeCommand
             await using var opened = session;
             var detector = await DetectionOptions.StartAsync(session.Log, store.Location(parse, context), rules, outputs, loggerFactory, context, ct).ConfigureAwait(false);
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
-            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver, detection: detector);
+            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver, detection: detector, falco: falco);
             await app.StartAsync(ct).ConfigureAwait(false);
             Skjold.Server.ServerLog.AuditReceiverServing(logger, ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

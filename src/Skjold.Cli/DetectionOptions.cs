@@ -22,9 +22,15 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
     /// <summary>--config, for hosts that do not have one already.</summary>
     public Option<string?>? Config { get; } = withConfig ? new("--config", "-c") { Description = "Configuration file (skjold.yaml) whose outputs: receive the alerts (default: ./skjold.yaml when present)" } : null;
 
+    public Option<string?> FalcoToken { get; } = new("--falco-token-file")
+    {
+        Description = "Also accept Falco's runtime alerts (its http_output) at POST /falco from holders of the bearer token in this file; each is sealed into the trail and forwarded",
+    };
+
     public void AddTo(Command c)
     {
         c.Options.Add(Rules);
+        c.Options.Add(FalcoToken);
         if (Config is not null)
         {
             c.Options.Add(Config);
@@ -49,6 +55,16 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
         rules = RulesCommand.Load(files, context);
         return rules is not null;
     }
+
+    /// <summary>The first detection flag given (rules or the Falco token), for hosts where detection needs a trail that is not configured.</summary>
+    public string? Requested(ParseResult parse) =>
+        (parse.GetValue(Rules) ?? []).Length > 0 ? Rules.Name : parse.GetValue(FalcoToken) is not null ? FalcoToken.Name : null;
+
+    /// <summary>The /falco settings (null without --falco-token-file); throws IOException for an unreadable file.</summary>
+    public Skjold.Server.Detection.FalcoReceiverOptions? Falco(ParseResult parse, CliContext context) =>
+        parse.GetValue(FalcoToken) is { } file
+            ? new Skjold.Server.Detection.FalcoReceiverOptions { Token = File.ReadAllText(Path.GetFullPath(file, context.WorkingDirectory)).Trim() }
+            : null;
 
     /// <summary>Starts forwarding and subscribes the detector; dispose the pipeline after the host and before the log.</summary>
     public static Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, FalcoRuleSet? rules, IReadOnlyList<OutputDefinition> outputs,

@@ -14,6 +14,8 @@ internal static class OptionFlags
         ["Authentication"] = "--audit-token-file or --audit-client-ca",
         ["Token"] = "--audit-token-file",
         ["QueryToken"] = "--audit-query-token-file",
+        ["FalcoToken"] = "--falco-token-file",
+        ["Falco"] = "--falco-token-file",
     };
 
     public static readonly IReadOnlyDictionary<string, string> AuditServe = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -22,6 +24,7 @@ internal static class OptionFlags
         ["Authentication"] = "--token-file or --client-ca",
         ["Token"] = "--token-file",
         ["QueryToken"] = "--query-token-file",
+        ["FalcoToken"] = "--falco-token-file",
     };
 
     public static readonly IReadOnlyDictionary<string, string> Certificate = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -126,14 +126,25 @@ internal static class ServeCommand
             Skjold.Audit.AuditLog? auditLog = null;
             Skjold.Audit.AuditLogSession? auditSession = null;
             DetectionPipeline? detector = null;
+            FalcoReceiverOptions? falco = null;
             Skjold.Server.AuditReceiver.AuditReceiverOptions? receiver = null;
             Skjold.Server.AuditReceiver.AuditDecisionSink? decisions = null;
-            if (parse.GetValue(auditDir) is not null || parse.GetValue(auditPostgres) is not null)
+            if (parse.GetValue(auditDir) is null && parse.GetValue(auditPostgres) is null)
+            {
+                if (detection.Requested(parse) is { } flag)
+                {
+                    await err.WriteLineAsync($"error: {flag} needs the audit trail: give --audit-data-dir or --audit-postgres").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+            else
             {
                 try
                 {
                     receiver = AuditServeCommand.ReceiverOptions(parse.GetValue(auditToken), parse.GetValue(auditCa), parse.GetValue(auditQueryToken), context);
                     receiver.Validate();
+                    falco = detection.Falco(parse, context);
+                    falco?.Validate();
                     var location = new Skjold.Audit.AuditStoreLocation
                     {
                         DataDirectory = Path.GetFullPath(parse.GetValue(auditDir) ?? ".", context.WorkingDirectory),
@@ -156,7 +167,7 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector);
+                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector, falco: falco);
             }
             catch (ArgumentException ex)
             {

@@ -52,4 +52,10 @@ public static partial class ServerLog
 
     [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "Detection: {Rule} ({Priority}) on leaf {Leaf}: {Output}")]
     public static partial void DetectionAlert(ILogger logger, string rule, string priority, long leaf, string output);
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "Falco alert sealed: {Rule} ({Priority}) at leaf {Leaf}")]
+    public static partial void FalcoAlertSealed(ILogger logger, string rule, string priority, long leaf);
+
+    [LoggerMessage(EventId = 72, Level = LogLevel.Warning, Message = "Falco alert body rejected with {Status}: {Reason}")]
+    public static partial void FalcoRejected(ILogger logger, int status, string reason);
 }

@@ -34,9 +34,19 @@ public static class ServerHost
         Action<ILoggingBuilder>? logging = null,
         Skjold.Audit.AuditLog? audit = null,
         AuditReceiver.AuditReceiverOptions? auditOptions = null,
-        Detection.DetectionPipeline? detection = null)
+        Detection.DetectionPipeline? detection = null,
+        Detection.FalcoReceiverOptions? falco = null)
     {
         options.Validate();
+        if (falco is not null)
+        {
+            falco.Validate();
+            if (audit is null || detection is null)
+            {
+                throw new ArgumentException("the Falco endpoint seals alerts into the audit trail: it needs the audit receiver", "Falco");
+            }
+        }
+
         if (audit is not null)
         {
             (auditOptions ?? throw new ArgumentException("the audit receiver needs authentication options")).Validate();
@@ -92,6 +102,11 @@ public static class ServerHost
             builder.Services.AddSkjoldAuditReceiver(audit, auditOptions!);
         }
 
+        if (falco is not null)
+        {
+            builder.Services.AddSkjoldFalcoReceiver(detection!, falco);
+        }
+
         var app = builder.Build();
         if (detection is not null)
         {
@@ -102,6 +117,11 @@ public static class ServerHost
         if (audit is not null)
         {
             app.MapSkjoldAuditReceiver();
+        }
+
+        if (falco is not null)
+        {
+            app.MapSkjoldFalcoReceiver();
         }
 
         app.MapSkjoldHealth();

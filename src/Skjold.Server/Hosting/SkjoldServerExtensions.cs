@@ -58,6 +58,26 @@ public static class SkjoldServerExtensions
         return services;
     }
 
+    /// <summary>POST /falco: Falco's runtime alerts, sealed into the trail (registered with the audit receiver) and forwarded.</summary>
+    public static IServiceCollection AddSkjoldFalcoReceiver(this IServiceCollection services, Detection.DetectionPipeline pipeline, Detection.FalcoReceiverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        services.AddSingleton(pipeline);
+        services.AddSingleton(options);
+        services.TryAddSingleton<ServerMetrics>();
+        services.AddSingleton<Detection.FalcoReceiverHandler>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSkjoldFalcoReceiver(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPost("/falco", app.ServiceProvider.GetRequiredService<Detection.FalcoReceiverHandler>().HandleAsync);
+        return app;
+    }
+
     public static IEndpointRouteBuilder MapSkjoldAdmission(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
