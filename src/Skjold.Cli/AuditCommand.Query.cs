@@ -18,12 +18,15 @@ internal static partial class AuditCommand
         var format = new Option<string>("--format", "-f") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "csv");
         var publicKey = new Option<string?>("--public-key") { Description = "Public key (PEM) that confirms the answer (default: the key directory's audit-signing-key.pub.pem)" };
+        var around = new Option<string?>("--around") { Description = "What the identity behind alert ID did around the time it fired: the user of the event a rule fired on, or, for a Falco alert, the pod's service account and requests on the pod" };
+        var window = new Option<string>("--window") { Description = "With --around: how far before and after the alert (such as 15m, 1h)", DefaultValueFactory = _ => "15m" };
         var command = new Command("query", """
             Search the audit trail by time, user, group, verb, resource, namespace, name, subresource, source IP and response code, or ask a named question. Every answer is confirmed against the signed tree: a row that was edited, or an index that would leave events out, makes the query fail (exit 1) naming the leaf.
             Examples:
               skjold audit query --who-read-secret payments/db-password --since 7d
               skjold audit query --user alice --verb delete --format csv
-            """) { format, publicKey };
+              skjold audit query --around 3f2a9c41 --window 30m
+            """) { format, publicKey, around, window };
         filters.AddTo(command);
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -45,8 +48,31 @@ internal static partial class AuditCommand
             ConfirmedAnswer answer;
             try
             {
-                // One more than the limit, to say whether more events match than are shown.
-                answer = await new ConfirmedQuery(s, verifier).RunAsync(query with { Limit = query.Limit + 1 }, payloads: false, ct).ConfigureAwait(false);
+                var confirmed = new ConfirmedQuery(s, verifier);
+                if (parse.GetValue(around) is { } alertId)
+                {
+                    if (!Skjold.Alerts.Configuration.OutputsConfig.TryParseDuration(parse.GetValue(window)!, out var span))
+                    {
+                        await context.Error.WriteLineAsync($"error: --window '{parse.GetValue(window)}' is not a duration such as 15m or 2h").ConfigureAwait(false);
+                        return ExitCodes.UsageOrInputError;
+                    }
+
+                    var resolved = await AroundAlert.ResolveAsync(confirmed, query, alertId, span, ct).ConfigureAwait(false);
+                    await context.Error.WriteLineAsync($"note: alert at leaf {resolved.AlertLeaf} ({resolved.Rule}, {resolved.Time:u}): {resolved.Subject}, {resolved.Query.Since:u} to {resolved.Query.Until:u}").ConfigureAwait(false);
+                    var all = await confirmed.RunAsync(resolved.Query with { Limit = int.MaxValue - 1 }, payloads: true, ct).ConfigureAwait(false);
+                    var matching = all.Rows.Where(r => r.Payload is { } p && Matches(resolved, p)).Take(query.Limit + 1).ToList();
+                    answer = all with { Rows = matching };
+                }
+                else
+                {
+                    // One more than the limit, to say whether more events match than are shown.
+                    answer = await confirmed.RunAsync(query with { Limit = query.Limit + 1 }, payloads: false, ct).ConfigureAwait(false);
+                }
+            }
+            catch (KeyNotFoundException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
             }
             catch (AuditQueryTamperedException ex)
             {
@@ -74,6 +100,12 @@ internal static partial class AuditCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static bool Matches(AroundAlert.Resolution resolved, byte[] payload)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(payload);
+        return resolved.Matches(doc.RootElement);
     }
 
     internal static async Task WriteRecordsAsync(IReadOnlyList<AuditRecord> rows, string format, TextWriter output)

@@ -238,7 +238,7 @@ public static partial class OutputsConfig
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
 
     /// <summary>A duration: 500ms, 30s, 5m, 2h, 7d.</summary>
-    internal static bool TryParseDuration(string text, out TimeSpan value)
+    public static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = default;
         var m = DurationPattern().Match(text);
