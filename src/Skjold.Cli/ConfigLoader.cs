@@ -77,4 +77,28 @@ internal static class ConfigLoader
             return false;
         }
     }
+
+    /// <summary>The detection: section of the configuration (null without a file or the section); false after the errors are written.</summary>
+    public static bool TryLoadDetection(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.Detection.Skjold.DetectionSettings? settings)
+    {
+        settings = null;
+        try
+        {
+            if (Locate(explicitPath, workingDirectory) is { } path)
+            {
+                settings = Skjold.Detection.Skjold.DetectionConfig.Parse(File.ReadAllText(path), Display(path, workingDirectory));
+            }
+
+            return true;
+        }
+        catch (ConfigException ex)
+        {
+            foreach (var problem in ex.Errors)
+            {
+                error.WriteLine($"error: invalid configuration: {problem.Message}");
+            }
+
+            return false;
+        }
+    }
 }

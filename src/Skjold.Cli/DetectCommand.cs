@@ -17,15 +17,16 @@ internal static class DetectCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "Hunt over the sealed audit trail in this directory instead of files (each event's payload checked against its leaf hash)" };
         var postgres = new Option<string?>("--postgres") { Description = "Hunt over the sealed audit trail in this PostgreSQL database" };
         var since = new Option<string?>("--since") { Description = "Only events from this time on: a duration back from now (24h, 30d) or a UTC time (2026-11-01T00:00:00Z)" };
-        var rules = new Option<string[]>("--rules", "-r") { Description = "Falco rule files for the k8s_audit source, loaded in order (later files append to and override earlier ones)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var sources = new RulesCommand.Sources();
         var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var failOn = new Option<string>("--fail-on") { Description = "Exit 1 when an alert has this priority or a more severe one", DefaultValueFactory = _ => "warning" };
         failOn.AcceptOnlyFromAmong(Priorities);
-        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, rules, format, failOn, dataDir, postgres, since };
+        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, format, failOn, dataDir, postgres, since };
+        sources.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            if (RulesCommand.Load(parse.GetValue(rules) ?? [], context) is not { } set)
+            if (sources.Load(parse, context) is not { } set)
             {
                 return ExitCodes.UsageOrInputError;
             }
@@ -53,7 +54,8 @@ internal static class DetectCommand
                 }
 
                 events++;
-                foreach (var a in set.Evaluate(e))
+                // Hunting: stateful windows are measured on each event's own time.
+                foreach (var a in set.Evaluate(e, Skjold.Detection.Skjold.DetectionEngine.EventTime(e) ?? context.Time.GetUtcNow()))
                 {
                     alerts.Add((where, index, time, a));
                 }
@@ -140,7 +142,7 @@ internal static class DetectCommand
                 {
                     ["events"] = events,
                     ["rejectedLines"] = rejected,
-                    ["rules"] = set.Rules.Count(r => r.Source == FalcoRuleSet.Source),
+                    ["rules"] = set.Rules.Rules.Count(r => r.Source == FalcoRuleSet.Source) + set.Stateful.Count,
                     ["alerts"] = new JsonArray([.. alerts.Select(x => (JsonNode)new JsonObject
                     {
                         ["time"] = x.Time,

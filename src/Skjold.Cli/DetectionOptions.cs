@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Skjold.Alerts.Configuration;
 using Skjold.Audit;
-using Skjold.Detection.Falco;
+using Skjold.Detection.Skjold;
 using Skjold.Server.Detection;
 
 namespace Skjold.Cli;
@@ -37,23 +37,16 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
         }
     }
 
-    /// <summary>The rules (null when none were given) and the outputs; false after one-line errors.</summary>
-    public bool TryLoad(ParseResult parse, CliContext context, string? configPath, out FalcoRuleSet? rules, out IReadOnlyList<OutputDefinition> outputs)
+    /// <summary>
+    /// The rules (null when none were asked for: no rule files and no detection: section in the
+    /// configuration) and the outputs; false after one-line errors.
+    /// </summary>
+    public bool TryLoad(ParseResult parse, CliContext context, string? configPath, out DetectionEngine? rules, out IReadOnlyList<OutputDefinition> outputs)
     {
         rules = null;
-        if (!ConfigLoader.TryLoadOutputs(Config is null ? configPath : parse.GetValue(Config), context.WorkingDirectory, context.Error, out outputs))
-        {
-            return false;
-        }
-
-        var files = parse.GetValue(Rules) ?? [];
-        if (files.Length == 0)
-        {
-            return true;
-        }
-
-        rules = RulesCommand.Load(files, context);
-        return rules is not null;
+        var config = Config is null ? configPath : parse.GetValue(Config);
+        return ConfigLoader.TryLoadOutputs(config, context.WorkingDirectory, context.Error, out outputs)
+            && RulesCommand.TryLoadEngine(parse.GetValue(Rules) ?? [], builtin: false, config, context, out rules);
     }
 
     /// <summary>The first detection flag given (rules or the Falco token), for hosts where detection needs a trail that is not configured.</summary>
@@ -67,7 +60,7 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
             : null;
 
     /// <summary>Starts forwarding and subscribes the detector; dispose the pipeline after the host and before the log.</summary>
-    public static Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, FalcoRuleSet? rules, IReadOnlyList<OutputDefinition> outputs,
+    public static Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, DetectionEngine? rules, IReadOnlyList<OutputDefinition> outputs,
         ILoggerFactory loggers, CliContext context, CancellationToken ct, Action<Skjold.Alerts.Alert>? onAlert = null) =>
         DetectionPipeline.StartAsync(log, location, rules, outputs, loggers, context.Time, onAlert: onAlert, cancellationToken: ct);
 }

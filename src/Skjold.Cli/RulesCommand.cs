@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Skjold.Detection.Falco;
+using Skjold.Detection.Skjold;
 
 namespace Skjold.Cli;
 
@@ -15,12 +16,89 @@ internal static class RulesCommand
         return rules;
     }
 
-    private static Option<string[]> RulesOption() => new("--rules", "-r") { Description = "Rule files, loaded in order", Required = true, AllowMultipleArgumentsPerToken = true };
+    /// <summary>--rules, --builtin and --config: where a command's rules come from.</summary>
+    internal sealed class Sources
+    {
+        public Option<string[]> Files { get; } = new("--rules", "-r") { Description = "Falco rule files for the k8s_audit source, loaded in order (later files append to and override earlier ones)", AllowMultipleArgumentsPerToken = true };
+
+        public Option<bool> Builtin { get; } = new("--builtin") { Description = "Also run Skjold's own detections (its shipped rule file and stateful rules; on by default when skjold.yaml has a detection: section)" };
+
+        public Option<string?> Config { get; } = new("--config", "-c") { Description = "Configuration file (skjold.yaml) whose detection: section sets thresholds, lists and exceptions (default: ./skjold.yaml when present)" };
+
+        public void AddTo(Command c)
+        {
+            c.Options.Add(Files);
+            c.Options.Add(Builtin);
+            c.Options.Add(Config);
+        }
+
+        /// <summary>The engine; null after one-line errors (including "no rules at all").</summary>
+        public DetectionEngine? Load(ParseResult parse, CliContext context)
+        {
+            if (!TryLoadEngine(parse.GetValue(Files) ?? [], parse.GetValue(Builtin), parse.GetValue(Config), context, out var engine))
+            {
+                return null;
+            }
+
+            if (engine is null)
+            {
+                context.Error.WriteLine("error: no rules: give --rules FILE..., or --builtin for Skjold's own detections");
+            }
+
+            return engine;
+        }
+    }
+
+    /// <summary>
+    /// The rules a command runs: Skjold's own detections (with <paramref name="builtin"/>, or when the
+    /// configuration has a detection: section that does not switch them off) loaded first, so rule
+    /// files can append to their lists, then <paramref name="files"/>. False after one-line errors;
+    /// true with a null engine when nothing was asked for.
+    /// </summary>
+    internal static bool TryLoadEngine(IReadOnlyCollection<string> files, bool builtin, string? configPath, CliContext context, out DetectionEngine? engine,
+        Func<string, IReadOnlyDictionary<string, string>?>? namespaceLabels = null)
+    {
+        engine = null;
+        if (!ConfigLoader.TryLoadDetection(configPath, context.WorkingDirectory, context.Error, out var settings))
+        {
+            return false;
+        }
+
+        settings ??= builtin ? DetectionSettings.Default : null;
+        if (settings is { Builtin: false } && builtin)
+        {
+            settings = settings with { Builtin = true }; // --builtin on the command line wins
+        }
+
+        if (files.Count == 0 && settings is not { Builtin: true })
+        {
+            return true;
+        }
+
+        var set = new FalcoRuleSet();
+        if (settings is { Builtin: true })
+        {
+            DetectionEngine.LoadBuiltin(set, settings);
+        }
+
+        if (Load(files, context, set) is null)
+        {
+            return false;
+        }
+
+        engine = new DetectionEngine(set, settings, namespaceLabels);
+        foreach (var warning in engine.Warnings.Concat(engine.ExpiredExceptions(context.Time.GetUtcNow())))
+        {
+            context.Error.WriteLine($"warning: {warning}");
+        }
+
+        return true;
+    }
 
     /// <summary>Loads the files; null after a one-line error naming file, line and rule.</summary>
-    internal static FalcoRuleSet? Load(IEnumerable<string> files, CliContext context)
+    internal static FalcoRuleSet? Load(IEnumerable<string> files, CliContext context, FalcoRuleSet? into = null)
     {
-        var set = new FalcoRuleSet();
+        var set = into ?? new FalcoRuleSet();
         foreach (var file in files)
         {
             try
@@ -39,32 +117,37 @@ internal static class RulesCommand
 
     private static Command List(CliContext context)
     {
-        var files = RulesOption();
+        var sources = new Sources();
         var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
-        var command = new Command("list", "List the rules: name, priority, source, enabled and tags (after append and override).") { files, format };
+        var command = new Command("list", "List the rules: name, priority, source, enabled and tags (after append and override), and Skjold's stateful rules with --builtin.") { format };
+        sources.AddTo(command);
         command.SetAction(parse =>
         {
-            if (Load(parse.GetValue(files)!, context) is not { } set)
+            if (sources.Load(parse, context) is not { } engine)
             {
                 return ExitCodes.UsageOrInputError;
             }
 
+            var rows = engine.Rules.Rules.Select(r => (r.Name, r.Priority, r.Source, r.Enabled, Tags: (IReadOnlyList<string>)r.Tags, Defined: r.Location, Kind: "rule"))
+                .Concat(engine.Stateful.Select(r => (r.Name, r.Priority, Source: FalcoRuleSet.Source, Enabled: true, r.Tags, Defined: "skjold (stateful)", Kind: "stateful")))
+                .ToList();
             if (parse.GetValue(format) == "json")
             {
-                context.Out.WriteLine(Summary.Json(new JsonArray([.. set.Rules.Select(r => (JsonNode)new JsonObject
+                context.Out.WriteLine(Summary.Json(new JsonArray([.. rows.Select(r => (JsonNode)new JsonObject
                 {
                     ["name"] = r.Name,
                     ["priority"] = r.Priority.ToString(),
                     ["source"] = r.Source,
                     ["enabled"] = r.Enabled,
+                    ["kind"] = r.Kind,
                     ["tags"] = new JsonArray([.. r.Tags.Select(t => (JsonNode)t)]),
-                    ["defined"] = r.Location,
+                    ["defined"] = r.Defined,
                 })])));
                 return ExitCodes.Ok;
             }
 
-            foreach (var r in set.Rules)
+            foreach (var r in rows)
             {
                 context.Out.WriteLine($"{FalcoRuleSet.PriorityName(r.Priority),-13} {(r.Enabled ? "on " : "off")} {r.Source,-10} {r.Name}  [{string.Join(", ", r.Tags)}]");
             }
@@ -76,17 +159,20 @@ internal static class RulesCommand
 
     private static Command Lint(CliContext context)
     {
-        var files = RulesOption();
-        var command = new Command("lint", "Load and compile every k8s_audit rule; an unsupported construct or a broken condition is an error naming file, line and rule.") { files };
+        var sources = new Sources();
+        var command = new Command("lint", "Load and compile every k8s_audit rule; an unsupported construct or a broken condition is an error naming file, line and rule.");
+        sources.AddTo(command);
         command.SetAction(parse =>
         {
-            if (Load(parse.GetValue(files)!, context) is not { } set)
+            if (sources.Load(parse, context) is not { } engine)
             {
                 return ExitCodes.UsageOrInputError;
             }
 
+            var set = engine.Rules;
             var k8s = set.Rules.Count(r => r.Source == FalcoRuleSet.Source);
-            context.Out.WriteLine($"OK: {set.Rules.Count} rules ({k8s} for k8s_audit, compiled; {set.Rules.Count - k8s} of other sources, not run), {set.Rules.Count(r => !r.Enabled)} disabled");
+            context.Out.WriteLine($"OK: {set.Rules.Count} rules ({k8s} for k8s_audit, compiled; {set.Rules.Count - k8s} of other sources, not run), {set.Rules.Count(r => !r.Enabled)} disabled"
+                + (engine.Stateful.Count > 0 ? $"; {engine.Stateful.Count} stateful rules" : ""));
             return ExitCodes.Ok;
         });
         return command;

@@ -47,7 +47,7 @@ public sealed class AuditDetectorTests
         {
             var rules = new FalcoRuleSet();
             rules.Load(Rules, "rules.yaml");
-            var detector = new AuditDetector(log, rules, NullLogger.Instance);
+            var detector = new AuditDetector(log, new Skjold.Detection.Skjold.DetectionEngine(rules), NullLogger.Instance);
             var subscription = log.Subscribe(detector);
             await log.AppendAsync([Event("list", "pods"), Event("get", "secrets")]);
             await log.AppendAsync([Event("get", "configmaps")]);

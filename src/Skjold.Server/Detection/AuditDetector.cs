@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Skjold.Alerts;
 using Skjold.Audit;
 using Skjold.Detection.Falco;
+using Skjold.Detection.Skjold;
 
 namespace Skjold.Server.Detection;
 
@@ -12,12 +13,12 @@ namespace Skjold.Server.Detection;
 /// <see cref="AuditLog.Subscribe"/>, never in the append path) and seals each alert into the same
 /// trail as a Skjold event naming the rule, its priority, its output, its id and the leaf it fired
 /// on, so an alert is as tamper-evident as the event behind it; then hands the batch's alerts to
-/// <paramref name="forward"/> (the alert outbox). Skjold's own events are not judged (an alert
+/// <paramref name="forward"/> (the alert outbox). Stateful rules measure their windows on <paramref name="time"/>. Skjold's own events are not judged (an alert
 /// does not raise alerts). The events are the sealed, redacted payloads: Secret values were
 /// removed before the rules see them.
 /// </summary>
-public sealed class AuditDetector(AuditLog log, FalcoRuleSet rules, ILogger logger, Action<Alert>? onAlert = null,
-    Func<IReadOnlyList<Alert>, CancellationToken, Task>? forward = null) : IAuditLogObserver
+public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger logger, Action<Alert>? onAlert = null,
+    Func<IReadOnlyList<Alert>, CancellationToken, Task>? forward = null, TimeProvider? time = null) : IAuditLogObserver
 {
     /// <summary>The verb of a sealed alert.</summary>
     public const string AlertVerb = "detection-alert";
@@ -41,7 +42,7 @@ public sealed class AuditDetector(AuditLog log, FalcoRuleSet rules, ILogger logg
                 continue; // Skjold's own records: purges, rotations, alerts
             }
 
-            foreach (var hit in rules.Evaluate(root))
+            foreach (var hit in rules.Evaluate(root, (time ?? TimeProvider.System).GetUtcNow()))
             {
                 Interlocked.Increment(ref _alerts);
                 var alert = FromAudit(hit, root, leaf);

@@ -5,6 +5,7 @@ using Skjold.Alerts.Configuration;
 using Skjold.Alerts.Outbox;
 using Skjold.Audit;
 using Skjold.Detection.Falco;
+using Skjold.Detection.Skjold;
 
 namespace Skjold.Server.Detection;
 
@@ -40,7 +41,7 @@ public sealed class DetectionPipeline : IAsyncDisposable
     }
 
     /// <summary>Starts forwarding (when <paramref name="outputs"/> has any) and subscribes the detector (when there are rules).</summary>
-    public static async Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, FalcoRuleSet? rules, IReadOnlyList<OutputDefinition> outputs,
+    public static async Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, DetectionEngine? rules, IReadOnlyList<OutputDefinition> outputs,
         ILoggerFactory loggers, TimeProvider? time = null, AlertDispatcherOptions? options = null, Action<Alert>? onAlert = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
@@ -62,7 +63,7 @@ public sealed class DetectionPipeline : IAsyncDisposable
                 pipeline.Count(a);
                 onAlert?.Invoke(a);
             },
-                dispatcher is null ? null : (alerts, ct) => dispatcher.EnqueueAsync(alerts, ct));
+                dispatcher is null ? null : (alerts, ct) => dispatcher.EnqueueAsync(alerts, ct), time);
             pipeline._subscription = log.Subscribe(pipeline.Detector);
         }
 
