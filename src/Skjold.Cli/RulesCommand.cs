@@ -10,9 +10,10 @@ internal static class RulesCommand
 {
     public static Command Create(CliContext context)
     {
-        var rules = new Command("rules", "Falco rule files for the k8s_audit source: list what they hold, or lint them (load and compile every rule as skjold detect would).");
+        var rules = new Command("rules", "Detection rules (Falco rule files for the k8s_audit source, and Skjold's own with --builtin): list what they hold, lint them (load and compile every rule as skjold detect would), or test them against cases.");
         rules.Subcommands.Add(List(context));
         rules.Subcommands.Add(Lint(context));
+        rules.Subcommands.Add(Test(context));
         return rules;
     }
 
@@ -174,6 +175,75 @@ internal static class RulesCommand
             context.Out.WriteLine($"OK: {set.Rules.Count} rules ({k8s} for k8s_audit, compiled; {set.Rules.Count - k8s} of other sources, not run), {set.Rules.Count(r => !r.Enabled)} disabled"
                 + (engine.Stateful.Count > 0 ? $"; {engine.Stateful.Count} stateful rules" : ""));
             return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Test(CliContext context)
+    {
+        var sources = new Sources();
+        var cases = new Argument<string[]>("CASES") { Description = "Rule test files: cases of audit events and the alerts expected (see docs/detection.md)", Arity = ArgumentArity.OneOrMore };
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("test", """
+            Run rules over test cases and compare the alerts with those expected, as a CI step beside the rules.
+            Examples:
+              skjold rules test tests/rules.yaml -r my_rules.yaml
+              skjold rules test tests/skjold.yaml --builtin --config skjold.yaml
+            Exit codes: 0 every case passed; 1 a case failed; 2 a rule or test file cannot be loaded.
+            """) { cases, format };
+        sources.AddTo(command);
+        command.SetAction(parse =>
+        {
+            if (sources.Load(parse, context) is null)
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var quiet = new CliContext { Error = TextWriter.Null, WorkingDirectory = context.WorkingDirectory, Time = context.Time };
+            DetectionEngine Fresh() => sources.Load(parse, quiet)!; // each case starts from empty state
+            var all = new List<RuleTestResult>();
+            foreach (var file in parse.GetValue(cases)!)
+            {
+                var path = Path.GetFullPath(file, context.WorkingDirectory);
+                try
+                {
+                    all.AddRange(RuleTests.Run(RuleTests.Parse(File.ReadAllText(path), file, Path.GetDirectoryName(path)!), Fresh, context.Time.GetUtcNow()));
+                }
+                catch (Exception ex) when (ex is RuleLoadException or IOException or UnauthorizedAccessException)
+                {
+                    context.Error.WriteLine($"error: {ex.Message}");
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
+
+            var failed = all.Count(r => !r.Passed);
+            if (parse.GetValue(format) == "json")
+            {
+                context.Out.WriteLine(Summary.Json(new JsonObject
+                {
+                    ["cases"] = all.Count,
+                    ["failed"] = failed,
+                    ["results"] = new JsonArray([.. all.Select(r => (JsonNode)new JsonObject
+                    {
+                        ["name"] = r.Case.Name,
+                        ["passed"] = r.Passed,
+                        ["fired"] = new JsonObject(r.Fired.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)f.Value))),
+                        ["differences"] = new JsonArray([.. r.Differences.Select(d => (JsonNode)d)]),
+                    })]),
+                }));
+            }
+            else
+            {
+                foreach (var r in all)
+                {
+                    context.Out.WriteLine($"{(r.Passed ? "PASS" : "FAIL")}  {r.Case.Name}{(r.Passed ? "" : ": " + string.Join("; ", r.Differences))}");
+                }
+
+                context.Out.WriteLine($"{all.Count - failed}/{all.Count} cases passed");
+            }
+
+            return failed == 0 ? ExitCodes.Ok : ExitCodes.Findings;
         });
         return command;
     }
