@@ -32,6 +32,12 @@ if (args.Length > 0 && args[0] == "detection")
     return DetectionBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7);
 }
 
+if (args.Length > 0 && args[0] == "alerts-e2e")
+{
+    // alerts-e2e [RATE] [SECONDS]: audit events at RATE/s -> detection -> outbox -> a real rsyslog over TLS (Debian's rsyslog and rsyslog-gnutls).
+    return await AlertE2eBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5_000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+}
+
 if (args.Length > 0 && args[0] == "netpol")
 {
     return NetpolBench.Run(200, 25);

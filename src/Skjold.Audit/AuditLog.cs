@@ -326,7 +326,17 @@ public sealed class AuditLog : IAsyncDisposable
     }
 
     /// <summary>Records a retention purge in the log itself, as a Skjold audit event.</summary>
-    public Task<AppendResult> RecordSystemEventAsync(string verb, string message, IReadOnlyDictionary<string, string> details, CancellationToken ct)
+    public Task<AppendResult> RecordSystemEventAsync(string verb, string message, IReadOnlyDictionary<string, string> details, CancellationToken ct) =>
+        AppendAsync([SystemEvent(verb, message, details)], null, ct);
+
+    /// <summary>Seals several of Skjold's own records in one batch (one durable commit); the first lands at the result's FirstIndex, the rest after it in order.</summary>
+    public Task<AppendResult> RecordSystemEventsAsync(IReadOnlyList<(string Verb, string Message, IReadOnlyDictionary<string, string> Details)> records, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return AppendAsync([.. records.Select(r => SystemEvent(r.Verb, r.Message, r.Details))], null, ct);
+    }
+
+    private JsonElement SystemEvent(string verb, string message, IReadOnlyDictionary<string, string> details)
     {
         var now = _time.GetUtcNow();
         var obj = new Dictionary<string, object?>
@@ -345,8 +355,7 @@ public sealed class AuditLog : IAsyncDisposable
             ["stageTimestamp"] = now.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture),
             ["annotations"] = details,
         };
-        var json = JsonSerializer.SerializeToElement(obj, AuditJsonContext.Default.DictionaryStringObject);
-        return AppendAsync([json], null, ct);
+        return JsonSerializer.SerializeToElement(obj, AuditJsonContext.Default.DictionaryStringObject);
     }
 
     public async ValueTask DisposeAsync()

@@ -4,56 +4,96 @@ using System.Text.Json;
 
 namespace Skjold.Detection.Skjold;
 
-/// <summary>The fields of one audit event the stateful rules read, extracted once.</summary>
-internal readonly record struct AuditFacts(
-    string? User, IReadOnlyList<string> Groups, string? Verb, string? ApiGroup, string? Resource, string? Subresource, string? Namespace, string? Name,
-    int Code, IPAddress? SourceIp, string? Decision, string? Stage, string? BoundPod, JsonElement Event)
+/// <summary>
+/// The fields of one audit event the stateful rules read. The few every rule looks at first
+/// (verb, resource, code, stage) are read up front; the rest when a rule asks, once.
+/// </summary>
+internal sealed class AuditFacts
 {
+    private readonly JsonElement _user;
+    private readonly JsonElement _obj;
+    private string? _userName;
+    private string? _namespace;
+    private string? _name;
+    private string? _apiGroup;
+    private string? _subresource;
+    private IReadOnlyList<string>? _groups;
+    private IPAddress? _ip;
+    private bool _userRead, _nsRead, _nameRead, _groupRead, _subRead, _ipRead;
+
+    private AuditFacts(JsonElement e)
+    {
+        Event = e;
+        _user = e.TryGetProperty("user", out var u) ? u : default;
+        _obj = e.TryGetProperty("objectRef", out var o) ? o : default;
+        Verb = S(e, "verb");
+        Resource = S(_obj, "resource");
+        Stage = S(e, "stage");
+        if (e.TryGetProperty("responseStatus", out var rs) && rs.ValueKind == JsonValueKind.Object && rs.TryGetProperty("code", out var c))
+        {
+            Code = c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var n) ? n
+                : c.ValueKind == JsonValueKind.String && int.TryParse(c.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out n) ? n : 0;
+        }
+    }
+
+    public static AuditFacts From(JsonElement e) => new(e);
+
+    public JsonElement Event { get; }
+
+    public string? Verb { get; }
+
+    public string? Resource { get; }
+
+    public string? Stage { get; }
+
+    public int Code { get; }
+
+    public string? User => Read(ref _userRead, ref _userName, _user, "username");
+
+    public string? Namespace => Read(ref _nsRead, ref _namespace, _obj, "namespace");
+
+    public string? Name => Read(ref _nameRead, ref _name, _obj, "name");
+
+    public string? Subresource => Read(ref _subRead, ref _subresource, _obj, "subresource");
+
+    public string? ApiGroup => _apiGroup ??= S(_obj, "apiGroup") ?? "";
+
+    public IReadOnlyList<string> Groups => Lazy(ref _groupRead, ref _groups, () =>
+        _user.ValueKind == JsonValueKind.Object && _user.TryGetProperty("groups", out var g) && g.ValueKind == JsonValueKind.Array
+            ? g.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList()
+            : []) ?? [];
+
+    public IPAddress? SourceIp => Lazy(ref _ipRead, ref _ip, () =>
+        Event.TryGetProperty("sourceIPs", out var ips) && ips.ValueKind == JsonValueKind.Array && ips.GetArrayLength() > 0 && ips[0].ValueKind == JsonValueKind.String
+            && (IPAddress.TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(ips[0]), out var ip) // no string for the address
+                || IPAddress.TryParse(ips[0].GetString(), out ip)) ? ip : null); // an escaped address
+
     public bool Succeeded => Code is >= 200 and < 400;
 
     public bool IsServiceAccount => User?.StartsWith("system:serviceaccount:", StringComparison.Ordinal) == true;
 
-    public static AuditFacts From(JsonElement e)
+    private static string? Read(ref bool read, ref string? value, JsonElement o, string name)
     {
-        static string? S(JsonElement o, string name) => o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var user = e.TryGetProperty("user", out var u) ? u : default;
-        var obj = e.TryGetProperty("objectRef", out var o) ? o : default;
-        var groups = new List<string>();
-        string? pod = null;
-        if (user.ValueKind == JsonValueKind.Object)
+        if (!read)
         {
-            if (user.TryGetProperty("groups", out var g) && g.ValueKind == JsonValueKind.Array)
-            {
-                groups.AddRange(g.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!));
-            }
-
-            if (user.TryGetProperty("extra", out var extra) && extra.ValueKind == JsonValueKind.Object
-                && extra.TryGetProperty("authentication.kubernetes.io/pod-name", out var p) && p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0)
-            {
-                pod = p[0].ValueKind == JsonValueKind.String ? p[0].GetString() : null;
-            }
+            value = S(o, name);
+            read = true;
         }
 
-        var code = 0;
-        if (e.TryGetProperty("responseStatus", out var rs) && rs.ValueKind == JsonValueKind.Object && rs.TryGetProperty("code", out var c))
-        {
-            code = c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var n) ? n
-                : c.ValueKind == JsonValueKind.String && int.TryParse(c.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out n) ? n : 0;
-        }
-
-        IPAddress? ip = null;
-        if (e.TryGetProperty("sourceIPs", out var ips) && ips.ValueKind == JsonValueKind.Array && ips.GetArrayLength() > 0 && ips[0].ValueKind == JsonValueKind.String)
-        {
-            IPAddress.TryParse(ips[0].GetString(), out ip);
-        }
-
-        string? decision = null;
-        if (e.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-        {
-            decision = S(a, "authorization.k8s.io/decision");
-        }
-
-        return new AuditFacts(S(user, "username"), groups, S(e, "verb"), S(obj, "apiGroup"), S(obj, "resource"), S(obj, "subresource"), S(obj, "namespace"), S(obj, "name"),
-            code, ip, decision, S(e, "stage"), pod, e);
+        return value;
     }
+
+    private static T? Lazy<T>(ref bool read, ref T? value, Func<T?> get)
+        where T : class
+    {
+        if (!read)
+        {
+            value = get();
+            read = true;
+        }
+
+        return value;
+    }
+
+    private static string? S(JsonElement o, string name) => o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

@@ -86,9 +86,10 @@ public sealed class DetectionEngine
     public List<FalcoAlert> Evaluate(JsonElement audit, DateTimeOffset now)
     {
         var alerts = Rules.Evaluate(audit);
+        AuditFacts? facts = null;
         if (_stateful.Count > 0)
         {
-            var facts = AuditFacts.From(audit);
+            facts = AuditFacts.From(audit);
             foreach (var rule in _stateful)
             {
                 if (rule.Observe(facts, now) is { } a)
@@ -100,8 +101,8 @@ public sealed class DetectionEngine
 
         if (alerts.Count > 0 && _settings.Exceptions.Count > 0)
         {
-            var facts = AuditFacts.From(audit);
-            var dropped = alerts.RemoveAll(a => Covered(a, facts, now));
+            var f = facts ?? AuditFacts.From(audit);
+            var dropped = alerts.RemoveAll(a => Covered(a, f, now));
             Interlocked.Add(ref _excepted, dropped);
         }
 
@@ -123,7 +124,7 @@ public sealed class DetectionEngine
         return null;
     }
 
-    private bool Covered(FalcoAlert a, in AuditFacts e, DateTimeOffset now)
+    private bool Covered(FalcoAlert a, AuditFacts e, DateTimeOffset now)
     {
         foreach (var x in _settings.Exceptions)
         {

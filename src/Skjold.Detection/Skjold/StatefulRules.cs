@@ -25,7 +25,7 @@ public abstract class StatefulRule
     /// <summary>MITRE ATT&amp;CK for Containers technique and the framework controls (framework:control).</summary>
     public abstract IReadOnlyList<string> Tags { get; }
 
-    internal abstract FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now);
+    internal abstract FalcoAlert? Observe(AuditFacts e, DateTimeOffset now);
 
     protected FalcoAlert Alert(string output) => new(Name, Priority, output, Tags, FalcoRuleSet.Source);
 
@@ -51,7 +51,20 @@ public abstract class StatefulRule
         }
     }
 
-    internal static string Identity(in AuditFacts e) =>
+    internal static bool Contains(IReadOnlyList<IPNetwork> ranges, IPAddress ip)
+    {
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            if (ranges[i].Contains(ip))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal static string Identity(AuditFacts e) =>
         e.User is "system:anonymous" or null ? $"{e.User ?? "(unknown)"}@{e.SourceIp}" : e.User;
 }
 
@@ -68,7 +81,7 @@ public sealed class SecretsAcrossNamespacesRule(Threshold threshold) : StatefulR
 
     public override IReadOnlyList<string> Tags { get; } = ["skjold", "k8s", "mitre_credential_access", "T1552.007", "iso27001:8.16", "iso27001:5.15", "pci-dss:10.4.1.1", "nis2:21.2.b", "nsm:3.3"];
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
         if (e.Resource != "secrets" || e.Verb is not ("get" or "list" or "watch") || !e.Succeeded || e.Namespace is null || e.User is null || e.Stage is "RequestReceived")
         {
@@ -113,7 +126,7 @@ public sealed class ProbingRule(Threshold threshold) : StatefulRule
 
     public override IReadOnlyList<string> Tags { get; } = ["skjold", "k8s", "mitre_discovery", "T1613", "iso27001:8.16", "pci-dss:10.4.1.1", "nis2:21.2.b", "nsm:3.3"];
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
         if (e.Code is not (401 or 403) || e.Stage is "RequestReceived")
         {
@@ -155,7 +168,7 @@ public sealed class ExecIntoProductionRule(IReadOnlyList<string> namespaces, IRe
 
     public override IReadOnlyList<string> Tags { get; } = ["skjold", "k8s", "mitre_execution", "T1609", "iso27001:8.2", "iso27001:8.16", "pci-dss:7.2.2", "nis2:21.2.i"];
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
         if (e.Resource != "pods" || e.Subresource is not ("exec" or "attach" or "portforward") || e.Namespace is null || !e.Succeeded || e.Stage is "RequestReceived")
         {
@@ -183,9 +196,9 @@ public sealed class ServiceAccountFromOutsideRule(IReadOnlyList<IPNetwork> clust
 
     public override IReadOnlyList<string> Tags { get; } = ["skjold", "k8s", "mitre_credential_access", "T1528", "iso27001:8.5", "iso27001:8.16", "pci-dss:8.2.2", "nis2:21.2.j"];
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
-        if (clusterCidrs.Count == 0 || !e.IsServiceAccount || e.SourceIp is not { } ip || e.Stage is "RequestReceived" || clusterCidrs.Any(c => c.Contains(ip)))
+        if (clusterCidrs.Count == 0 || e.Stage is "RequestReceived" || !e.IsServiceAccount || e.SourceIp is not { } ip || Contains(clusterCidrs, ip))
         {
             return null;
         }
@@ -215,9 +228,9 @@ public sealed class OutsideAllowedRangesRule(IReadOnlyList<IPNetwork> allowed) :
 
     public override IReadOnlyList<string> Tags { get; } = ["skjold", "k8s", "mitre_initial_access", "T1078", "gdpr:44", "gdpr:32", "iso27001:5.15", "nsm:2.2", "nis2:21.2.i"];
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
-        if (allowed.Count == 0 || e.SourceIp is not { } ip || e.Stage is "RequestReceived" || allowed.Any(c => c.Contains(ip)))
+        if (allowed.Count == 0 || e.Stage is "RequestReceived" || e.SourceIp is not { } ip || Contains(allowed, ip))
         {
             return null;
         }
@@ -257,7 +270,7 @@ public sealed class NewBindingUsedRule(TimeSpan within) : StatefulRule
 
     private sealed record Grant(string Binding, string? Namespace, string RoleKey, string Subject, string SubjectKind, DateTimeOffset At);
 
-    internal override FalcoAlert? Observe(in AuditFacts e, DateTimeOffset now)
+    internal override FalcoAlert? Observe(AuditFacts e, DateTimeOffset now)
     {
         if (e.Stage is "RequestReceived")
         {
@@ -306,7 +319,7 @@ public sealed class NewBindingUsedRule(TimeSpan within) : StatefulRule
             return null;
         }
 
-        if (!e.Succeeded || e.User is null || _grants.Count == 0)
+        if (_grants.Count == 0 || !e.Succeeded || e.User is null)
         {
             return null;
         }
@@ -338,7 +351,7 @@ public sealed class NewBindingUsedRule(TimeSpan within) : StatefulRule
         return null;
     }
 
-    private static bool AllowsAny(List<RbacRule> rules, in AuditFacts e)
+    private static bool AllowsAny(List<RbacRule> rules, AuditFacts e)
     {
         foreach (var r in rules)
         {
@@ -351,7 +364,7 @@ public sealed class NewBindingUsedRule(TimeSpan within) : StatefulRule
         return false;
     }
 
-    private static bool Allows(RbacRule r, in AuditFacts e)
+    private static bool Allows(RbacRule r, AuditFacts e)
     {
         var resource = e.Subresource is null ? e.Resource : $"{e.Resource}/{e.Subresource}";
         return (r.Verbs.Contains("*") || r.Verbs.Contains(e.Verb ?? ""))
@@ -377,7 +390,7 @@ public sealed class NewBindingUsedRule(TimeSpan within) : StatefulRule
     private static List<string> Strings(JsonElement o, string name) =>
         o.TryGetProperty(name, out var a) && a.ValueKind == JsonValueKind.Array ? [.. a.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!)] : [];
 
-    private static JsonElement? RequestObject(in AuditFacts e) =>
+    private static JsonElement? RequestObject(AuditFacts e) =>
         e.Event.TryGetProperty("requestObject", out var r) && r.ValueKind == JsonValueKind.Object ? r
         : e.Event.TryGetProperty("responseObject", out var s) && s.ValueKind == JsonValueKind.Object ? s : null;
 

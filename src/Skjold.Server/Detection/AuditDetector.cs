@@ -32,6 +32,8 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
     {
         ArgumentNullException.ThrowIfNull(batch);
         List<Alert>? raised = null;
+        List<(string, string, IReadOnlyDictionary<string, string>)>? records = null;
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         for (var i = 0; i < batch.Events.Count; i++)
         {
             var leaf = batch.FirstIndex + i;
@@ -42,12 +44,12 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
                 continue; // Skjold's own records: purges, rotations, alerts
             }
 
-            foreach (var hit in rules.Evaluate(root, (time ?? TimeProvider.System).GetUtcNow()))
+            foreach (var hit in rules.Evaluate(root, now))
             {
                 Interlocked.Increment(ref _alerts);
                 var alert = FromAudit(hit, root, leaf);
                 ServerLog.DetectionAlert(logger, alert.Rule, alert.Priority.ToString(), leaf, alert.Output);
-                var sealedAt = await log.RecordSystemEventAsync(AlertVerb, $"{hit.Priority}: {hit.Rule}", new Dictionary<string, string>
+                (records ??= []).Add((AlertVerb, $"{hit.Priority}: {hit.Rule}", new Dictionary<string, string>
                 {
                     [Retention.RecordPrefix + "rule"] = hit.Rule,
                     [Retention.RecordPrefix + "priority"] = hit.Priority.ToString(),
@@ -56,14 +58,25 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
                     [Retention.RecordPrefix + "tags"] = string.Join(',', hit.Tags),
                     [Retention.RecordPrefix + "leaf"] = leaf.ToString(CultureInfo.InvariantCulture),
                     [Retention.RecordPrefix + "alert-id"] = alert.Id,
-                }, cancellationToken).ConfigureAwait(false);
-                alert = alert with { Leaves = [leaf, sealedAt.FirstIndex] };
-                onAlert?.Invoke(alert);
+                }));
                 (raised ??= []).Add(alert);
             }
         }
 
-        if (raised is not null && forward is not null)
+        if (raised is null)
+        {
+            return;
+        }
+
+        // The batch's alerts are sealed together (one durable commit), then queued for the outputs.
+        var sealedAt = await log.RecordSystemEventsAsync(records!, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < raised.Count; i++)
+        {
+            raised[i] = raised[i] with { Leaves = [raised[i].Leaves[0], sealedAt.FirstIndex + i] };
+            onAlert?.Invoke(raised[i]);
+        }
+
+        if (forward is not null)
         {
             await forward(raised, cancellationToken).ConfigureAwait(false); // durable in the outbox before the next batch is judged
         }
