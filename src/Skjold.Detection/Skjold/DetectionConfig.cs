@@ -198,19 +198,9 @@ public static partial class DetectionConfig
     private static TimeSpan Duration(YamlNode node, string file, string key)
     {
         var text = Scalar(node, file, key);
-        var m = DurationPattern().Match(text);
-        if (!m.Success || !double.TryParse(m.Groups[1].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || n <= 0)
-        {
-            throw new ConfigException($"{key}: '{text}' must be a duration such as 30s, 10m, 2h or 1d", At(file, node.Start));
-        }
-
-        return m.Groups[2].Value switch
-        {
-            "s" => TimeSpan.FromSeconds(n),
-            "m" => TimeSpan.FromMinutes(n),
-            "h" => TimeSpan.FromHours(n),
-            _ => TimeSpan.FromDays(n),
-        };
+        return global::Skjold.Engine.Text.Durations.TryParse(text, out var d)
+            ? d
+            : throw new ConfigException($"{key}: '{text}' must be a duration such as 30s, 10m, 2h or 1d", At(file, node.Start));
     }
 
     private static IReadOnlyList<IPNetwork> Networks(YamlNode node, string file, string key)
@@ -257,9 +247,6 @@ public static partial class DetectionConfig
 
     private static string Scalar(YamlNode node, string file, string key) =>
         (node as YamlScalarNode)?.Value ?? throw new ConfigException($"{key}: expected a single value", At(file, node.Start));
-
-    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$", RegexOptions.CultureInvariant)]
-    private static partial Regex DurationPattern();
 
     private static SourceLocation At(string file, Mark mark) => new(file, (int)mark.Line, (int)mark.Column);
 }
