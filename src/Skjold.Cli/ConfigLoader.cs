@@ -55,38 +55,26 @@ internal static class ConfigLoader
     }
 
     /// <summary>The alert outputs of the configuration (none without a file or an outputs: section); false after the errors are written.</summary>
-    public static bool TryLoadOutputs(string? explicitPath, string workingDirectory, TextWriter error, out IReadOnlyList<Skjold.Alerts.Configuration.OutputDefinition> outputs)
-    {
-        outputs = [];
-        try
-        {
-            if (Locate(explicitPath, workingDirectory) is { } path)
-            {
-                outputs = Skjold.Alerts.Configuration.OutputsConfig.Parse(File.ReadAllText(path), Display(path, workingDirectory), Path.GetDirectoryName(path)!);
-            }
-
-            return true;
-        }
-        catch (ConfigException ex)
-        {
-            foreach (var problem in ex.Errors)
-            {
-                error.WriteLine($"error: invalid configuration: {problem.Message}");
-            }
-
-            return false;
-        }
-    }
+    public static bool TryLoadOutputs(string? explicitPath, string workingDirectory, TextWriter error, out IReadOnlyList<Skjold.Alerts.Configuration.OutputDefinition> outputs) =>
+        TryLoadSection(explicitPath, workingDirectory, error, Skjold.Alerts.Configuration.OutputsConfig.Parse, [], out outputs);
 
     /// <summary>The detection: section of the configuration (null without a file or the section); false after the errors are written.</summary>
-    public static bool TryLoadDetection(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.Detection.Skjold.DetectionSettings? settings)
+    public static bool TryLoadDetection(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.Detection.Skjold.DetectionSettings? settings) =>
+        TryLoadSection(explicitPath, workingDirectory, error, (yaml, file, _) => Skjold.Detection.Skjold.DetectionConfig.Parse(yaml, file), null, out settings);
+
+    /// <summary>The supplyChain: section (no rules without a file or the section); false after the errors are written.</summary>
+    public static bool TryLoadSupplyChain(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.SupplyChain.Policy.SupplyChainSettings settings) =>
+        TryLoadSection(explicitPath, workingDirectory, error, Skjold.SupplyChain.Policy.SupplyChainConfig.Parse, Skjold.SupplyChain.Policy.SupplyChainSettings.None, out settings);
+
+    /// <summary>Reads one section of the configuration file in use with its own parser (YAML text, display name, the file's directory).</summary>
+    private static bool TryLoadSection<T>(string? explicitPath, string workingDirectory, TextWriter error, Func<string, string, string, T> parse, T none, out T value)
     {
-        settings = null;
+        value = none;
         try
         {
             if (Locate(explicitPath, workingDirectory) is { } path)
             {
-                settings = Skjold.Detection.Skjold.DetectionConfig.Parse(File.ReadAllText(path), Display(path, workingDirectory));
+                value = parse(File.ReadAllText(path), Display(path, workingDirectory), Path.GetDirectoryName(path)!);
             }
 
             return true;

@@ -62,7 +62,8 @@ internal static class ServeCommand
             }
 
             if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy)
-                || !detection.TryLoad(parse, context, parse.GetValue(config), out var rules, out var outputs))
+                || !detection.TryLoad(parse, context, parse.GetValue(config), out var rules, out var outputs)
+                || !ConfigLoader.TryLoadSupplyChain(parse.GetValue(config), context.WorkingDirectory, err, out var supplyChain))
             {
                 return ExitCodes.UsageOrInputError;
             }
@@ -165,9 +166,11 @@ internal static class ServeCommand
             }
 
             WebApplication app;
+            Skjold.SupplyChain.Admission.ImageAdmission? images = null;
             try
             {
-                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector, falco: falco);
+                images = await SupplyChainGate.CreateAsync(supplyChain, parse.GetValue(auditPostgres), context, ct).ConfigureAwait(false);
+                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector, falco: falco, images: images);
             }
             catch (ArgumentException ex)
             {
@@ -194,6 +197,7 @@ internal static class ServeCommand
                 await auditSession.DisposeAsync().ConfigureAwait(false);
             }
 
+            images?.Service.Dispose();
             certificate.Dispose();
             return ExitCodes.Ok;
         });

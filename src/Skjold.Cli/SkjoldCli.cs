@@ -26,6 +26,7 @@ internal static class SkjoldCli
             AuditCommand.Create(context),
             DetectCommand.Create(context),
             RulesCommand.Create(context),
+            VerifyImageCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),

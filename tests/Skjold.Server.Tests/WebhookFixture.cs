@@ -60,7 +60,8 @@ internal sealed class WebhookServer : IAsyncDisposable
         TimeSpan? requestTimeout = null,
         long? maxBody = null,
         Func<ServerCertificate>? certificate = null,
-        IAdmissionDecisionSink? decisionSink = null)
+        IAdmissionDecisionSink? decisionSink = null,
+        Skjold.SupplyChain.Admission.ImageAdmission? images = null)
     {
         var certs = SelfSignedCertificates.Create("skjold", "skjold-system", TimeProvider.System);
         var policy = config is null ? ScanPolicy.Default : ConfigParser.Parse(config, "skjold.yaml", CheckCatalog.Default);
@@ -82,7 +83,7 @@ internal sealed class WebhookServer : IAsyncDisposable
             ShutdownTimeout = TimeSpan.FromSeconds(10),
             EnableNoop = true,
         };
-        var app = ServerHost.Build(options, policy, _ => cache, decisionSink ?? sink, logging: b => b.SetMinimumLevel(LogLevel.Warning));
+        var app = ServerHost.Build(options, policy, _ => cache, decisionSink ?? sink, logging: b => b.SetMinimumLevel(LogLevel.Warning), images: images);
         await app.StartAsync();
         var address = ServerHost.BoundAddress(app);
         var client = new HttpClient(TrustingHandler(certs.CaPem)) { BaseAddress = address };

@@ -13,6 +13,9 @@ public static class PodShape
 {
     private static readonly string[] ContainerLists = ["containers", "initContainers", "ephemeralContainers"];
 
+    /// <summary>Where a kind keeps its pod template ("spec.template", "spec.jobTemplate.spec.template"), or null for kinds without one (and for Pod itself).</summary>
+    public static string? TemplatePath(string kind) => PodTemplateView.TemplatePath(kind);
+
     /// <summary>What is malformed in the object, or null when its pod spec has the expected shape (or it has none).</summary>
     public static string? Problem(JsonElement obj, string kind)
     {

@@ -90,7 +90,7 @@ public static class ConfigParser
         IReadOnlyList<string> allowedRegions = ["eea"];
         var destinations = new List<(string, string)>();
         var attestations = new List<Compliance.Attestation>();
-        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations", "outputs", "detection"))
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations", "outputs", "detection", "supplyChain"))
         {
             switch (key)
             {
@@ -100,7 +100,8 @@ public static class ConfigParser
                     break;
                 case "outputs":
                 case "detection":
-                    break; // read by Skjold.Alerts (OutputsConfig) and the detection host, not the scan policy
+                case "supplyChain":
+                    break; // read by Skjold.Alerts (OutputsConfig), the detection host and Skjold.SupplyChain, not the scan policy
                 case "pss":
                     Collect(() =>
                     {

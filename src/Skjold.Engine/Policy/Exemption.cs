@@ -56,7 +56,8 @@ public sealed record Exemption(
         return false;
     }
 
-    internal static bool Glob(string pattern, string value) =>
+    /// <summary>A name pattern as exemptions use it: exact, "*" for any, or a prefix ending in "*".</summary>
+    public static bool Glob(string pattern, string value) =>
         pattern == "*"
         || (pattern.EndsWith('*') ? value.StartsWith(pattern[..^1], StringComparison.Ordinal) : string.Equals(pattern, value, StringComparison.Ordinal));
 }

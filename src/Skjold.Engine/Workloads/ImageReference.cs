@@ -7,7 +7,7 @@ namespace Skjold.Engine.Workloads;
 /// <c>library/</c> (<c>nginx</c> and <c>docker.io/nginx</c> are <c>docker.io/library/nginx</c>).
 /// A host with a port (<c>localhost:5000</c>, <c>registry:5000</c>) is a registry.
 /// </summary>
-internal readonly record struct ImageReference(string Registry, string Repository, string? Tag, string? Digest)
+public readonly record struct ImageReference(string Registry, string Repository, string? Tag, string? Digest)
 {
     private static readonly string[] DockerHubAliases = ["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"];
 

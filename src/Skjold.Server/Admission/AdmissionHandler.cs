@@ -23,7 +23,8 @@ public sealed partial class AdmissionHandler(
     IAdmissionDecisionSink sink,
     ServeOptions options,
     TimeProvider time,
-    ILogger<AdmissionHandler> logger)
+    ILogger<AdmissionHandler> logger,
+    Skjold.SupplyChain.Admission.ImageAdmission? images = null)
 {
     public async Task HandleAsync(HttpContext context, bool mutate)
     {
@@ -132,7 +133,44 @@ public sealed partial class AdmissionHandler(
         }
 
         ct.ThrowIfCancellationRequested();
-        return mutate ? evaluator.Mutate(input, policy) : evaluator.Validate(input, policy);
+        var verdict = mutate ? evaluator.Mutate(input, policy) : evaluator.Validate(input, policy);
+        if (images is null || !verdict.Allowed || !NeedsImageCheck(input, mutate ? null : verdict.Decision))
+        {
+            return verdict;
+        }
+
+        var gate = await images.CheckAsync(input.Kind, input.Object, input.Namespace, mutate, ct).ConfigureAwait(false);
+        foreach (var c in gate.Checks)
+        {
+            if (c.Decision != Skjold.SupplyChain.Policy.ImageDecision.NotCovered)
+            {
+                metrics.ImageChecks?.WithLabels(c.Decision.ToString().ToLowerInvariant()).Inc();
+            }
+        }
+
+        return SupplyChainVerdict.Merge(verdict, gate);
+    }
+
+    /// <summary>
+    /// Whether the supply-chain gate looks at a request: creates and updates of objects with a pod spec (and a
+    /// pod's ephemeral containers), not from an exempt namespace or user, and on /validate not an update that
+    /// leaves the spec alone. On /mutate the gate runs whatever the namespace's mutation label: pinning to a
+    /// digest is opted into by the supply-chain rule itself (mutateDigest).
+    /// </summary>
+    private bool NeedsImageCheck(AdmissionInput input, string? validateDecision)
+    {
+        if (input.Operation is not ("CREATE" or "UPDATE") || (input.SubResource is { } sub && sub != "ephemeralcontainers"))
+        {
+            return false;
+        }
+
+        var settings = evaluator.Settings;
+        if ((input.Namespace is { } n && settings.ExemptNamespaces.Contains(n)) || settings.ExemptUsernames.Contains(input.Username))
+        {
+            return false;
+        }
+
+        return validateDecision is not (AdmissionVerdict.DecisionUnchanged or AdmissionVerdict.DecisionIgnored);
     }
 
     private async ValueTask<(int Status, AdmissionReview? Review, string? Error)> ReadAsync(HttpContext context)

@@ -35,7 +35,8 @@ public static class ServerHost
         Skjold.Audit.AuditLog? audit = null,
         AuditReceiver.AuditReceiverOptions? auditOptions = null,
         Detection.DetectionPipeline? detection = null,
-        Detection.FalcoReceiverOptions? falco = null)
+        Detection.FalcoReceiverOptions? falco = null,
+        Skjold.SupplyChain.Admission.ImageAdmission? images = null)
     {
         options.Validate();
         if (falco is not null)
@@ -97,6 +98,11 @@ public static class ServerHost
         });
 
         builder.Services.AddSkjoldAdmission(options, policy, namespaceCache, sink, time);
+        if (images is not null)
+        {
+            builder.Services.AddSingleton(images);
+        }
+
         if (audit is not null)
         {
             builder.Services.AddSkjoldAuditReceiver(audit, auditOptions!);
@@ -111,6 +117,11 @@ public static class ServerHost
         if (detection is not null)
         {
             app.Services.GetRequiredService<ServerMetrics>().AttachDetection(detection);
+        }
+
+        if (images is not null)
+        {
+            app.Services.GetRequiredService<ServerMetrics>().AttachSupplyChain(images.Service);
         }
 
         app.MapSkjoldAdmission();

@@ -59,6 +59,30 @@ public sealed class ServerMetrics
         });
     }
 
+    /// <summary>
+    /// Publishes the supply-chain gate: <c>skjold_image_checks_total{decision}</c> (verified, failed, unavailable,
+    /// exempt), <c>skjold_image_verification_cache_hits_total</c>, <c>skjold_image_verifications_total</c> (registry
+    /// lookups) and <c>skjold_image_registry_unavailable_total</c> (registry not reachable in time).
+    /// </summary>
+    public void AttachSupplyChain(Skjold.SupplyChain.Policy.ImageVerificationService service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var factory = Metrics.WithCustomRegistry(Registry);
+        ImageChecks = factory.CreateCounter("skjold_image_checks_total", "Images checked at admission by the supply-chain policy, by decision.", new CounterConfiguration { LabelNames = ["decision"] });
+        var hits = factory.CreateCounter("skjold_image_verification_cache_hits_total", "Image verdicts answered from the verification cache (local or shared).");
+        var lookups = factory.CreateCounter("skjold_image_verifications_total", "Image signature verifications that asked the registry.");
+        var unavailable = factory.CreateCounter("skjold_image_registry_unavailable_total", "Image checks the registry could not answer in time (denied where enforced).");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            hits.IncTo(service.Stats.CacheHits + service.Stats.SharedHits);
+            lookups.IncTo(service.Stats.Verifications);
+            unavailable.IncTo(service.Stats.Unavailable);
+        });
+    }
+
+    /// <summary>Image checks by decision; null until a supply-chain policy is attached.</summary>
+    public Counter? ImageChecks { get; private set; }
+
     public CollectorRegistry Registry { get; }
 
     public Counter Requests { get; }

@@ -21,8 +21,20 @@ public sealed class CosignVerifier(RegistryClient registry, TrustedRoot? root, C
     private readonly BundleVerifier? _bundles = root is null ? null : new BundleVerifier(root, time);
 
     /// <summary>Looks up and verifies every signature of <paramref name="digest"/>; registry failures propagate as <see cref="RegistryException"/>.</summary>
-    public async Task<ImageVerification> VerifyAsync(ImageReference image, string digest, VerificationPolicy policy, CancellationToken ct)
+    public Task<ImageVerification> VerifyAsync(ImageReference image, string digest, VerificationPolicy policy, CancellationToken ct) =>
+        VerifyAsync(image, digest, [policy], ct);
+
+    /// <summary>
+    /// As above, for a policy with several authorities (keys and identities): a signature counts when any of them
+    /// verifies it. Registry failures propagate as <see cref="RegistryException"/>.
+    /// </summary>
+    public async Task<ImageVerification> VerifyAsync(ImageReference image, string digest, IReadOnlyList<VerificationPolicy> authorities, CancellationToken ct)
     {
+        if (authorities.Count == 0)
+        {
+            throw new ArgumentException("at least one key or identity is needed", nameof(authorities));
+        }
+
         var signatures = new List<ImageSignature>();
         var legacy = await registry.TryGetManifestAsync(image, CosignLayout.SignatureTag(digest), ct).ConfigureAwait(false);
         if (legacy is not null)
@@ -36,7 +48,7 @@ public sealed class CosignVerifier(RegistryClient registry, TrustedRoot? root, C
                 }
 
                 var payload = await registry.GetBlobAsync(image, layer.Digest, ct).ConfigureAwait(false);
-                signatures.Add(VerifyLegacy(layer, payload, digest, policy));
+                signatures.Add(FirstVerified(authorities, p => VerifyLegacy(layer, payload, digest, p)));
             }
         }
 
@@ -64,12 +76,29 @@ public sealed class CosignVerifier(RegistryClient registry, TrustedRoot? root, C
                 }
 
                 var bundle = await registry.GetBlobAsync(image, layer.Digest, ct).ConfigureAwait(false);
-                signatures.Add(VerifyBundle(bundle, digest, policy));
+                signatures.Add(FirstVerified(authorities, p => VerifyBundle(bundle, digest, p)));
                 break;
             }
         }
 
         return new ImageVerification(image.ToString(), digest, signatures);
+    }
+
+    private static ImageSignature FirstVerified(IReadOnlyList<VerificationPolicy> authorities, Func<VerificationPolicy, ImageSignature> verify)
+    {
+        ImageSignature? first = null;
+        for (var i = 0; i < authorities.Count; i++)
+        {
+            var s = verify(authorities[i]);
+            if (s.Verified)
+            {
+                return s with { Authority = i };
+            }
+
+            first ??= s;
+        }
+
+        return first!;
     }
 
     private ImageSignature VerifyBundle(byte[] json, string digest, VerificationPolicy policy)
@@ -228,7 +257,7 @@ public sealed class CosignVerifier(RegistryClient registry, TrustedRoot? root, C
     }
 
     private static ImageSignature From(string layout, VerificationResult r, VerificationPolicy policy) =>
-        new(layout, r.Verified, r.Failure, r.Identity, r.Issuer, policy.Key?.Description, r.PredicateType, r.SigningTimes.Count > 0 ? r.SigningTimes[0] : null);
+        new(layout, r.Verified, r.Failure, r.Identity, r.Issuer, policy.Key?.Description, r.PredicateType, r.SigningTimes.Count > 0 ? r.SigningTimes[0] : null) { Statement = r.Statement };
 
     private static ImageSignature Failed(string layout, string why) => new(layout, false, why, null, null, null, null, null);
 

@@ -9,7 +9,14 @@ public sealed record ImageSignature(
     string? Issuer,
     string? Key,
     string? PredicateType,
-    DateTimeOffset? SignedAt);
+    DateTimeOffset? SignedAt)
+{
+    /// <summary>The verified in-toto statement of an attestation.</summary>
+    public byte[]? Statement { get; init; }
+
+    /// <summary>Which of the policy's authorities (by position) verified it; -1 when none did.</summary>
+    public int Authority { get; init; } = -1;
+}
 
 /// <summary>The verdict on an image: how many signatures verified against the policy, and each one found.</summary>
 public sealed record ImageVerification(string Image, string Digest, IReadOnlyList<ImageSignature> Signatures)

@@ -35,59 +35,38 @@ public sealed partial record ImageReference(string Registry, string Repository, 
             return false;
         }
 
-        var rest = text;
-        string? digest = null;
-        var at = rest.IndexOf('@', StringComparison.Ordinal);
-        if (at >= 0)
+        if (text.Any(char.IsWhiteSpace))
         {
-            digest = rest[(at + 1)..];
-            rest = rest[..at];
-            if (!DigestPattern().IsMatch(digest))
-            {
-                error = $"'{digest}' is not a digest (algorithm:hex, e.g. sha256:<64 hex>)";
-                return false;
-            }
-        }
-
-        string registry = DockerHub;
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0)
-        {
-            var first = rest[..slash];
-            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost" || first.Any(char.IsUpper))
-            {
-                registry = first == "index.docker.io" ? DockerHub : first;
-                rest = rest[(slash + 1)..];
-            }
-        }
-
-        string? tag = null;
-        var colon = rest.LastIndexOf(':');
-        if (colon >= 0)
-        {
-            tag = rest[(colon + 1)..];
-            rest = rest[..colon];
-            if (!TagPattern().IsMatch(tag))
-            {
-                error = $"'{tag}' is not a valid tag";
-                return false;
-            }
-        }
-
-        if (registry == DockerHub && !rest.Contains('/', StringComparison.Ordinal))
-        {
-            rest = "library/" + rest;
-        }
-
-        if (!RepositoryPattern().IsMatch(rest))
-        {
-            error = $"'{rest}' is not a valid repository name (lower-case path components)";
+            error = "an image reference has no spaces";
             return false;
         }
 
-        reference = new ImageReference(registry, rest, tag ?? (digest is null ? "latest" : null), digest);
+        // The split and normalisation are the engine's (one reading of image names across Skjold).
+        var parts = Engine.Workloads.ImageReference.Parse(text);
+        if (parts.Digest is { } digest && !Engine.Workloads.ImageReference.IsValidDigest(digest))
+        {
+            error = $"'{digest}' is not a digest (sha256:<64 lower-case hex> or sha512:<128>)";
+            return false;
+        }
+
+        if (parts.Tag is { } tag && !TagPattern().IsMatch(tag))
+        {
+            error = $"'{tag}' is not a valid tag";
+            return false;
+        }
+
+        if (!RepositoryPattern().IsMatch(parts.Repository))
+        {
+            error = $"'{parts.Repository}' is not a valid repository name (lower-case path components)";
+            return false;
+        }
+
+        reference = new ImageReference(parts.Registry, parts.Repository, parts.Tag ?? (parts.Digest is null ? "latest" : null), parts.Digest);
         return true;
     }
+
+    /// <summary>Whether this image matches a pattern in the language of registries.trusted (whole path segments; * and ? within a segment).</summary>
+    public bool Matches(string pattern) => new Engine.Workloads.ImageReference(Registry, Repository, Tag, Digest).IsFrom(pattern);
 
     public static ImageReference Parse(string text) =>
         TryParse(text, out var r, out var error) ? r! : throw new FormatException($"image reference '{text}': {error}");
@@ -97,7 +76,4 @@ public sealed partial record ImageReference(string Registry, string Repository, 
 
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant)]
     private static partial Regex TagPattern();
-
-    [GeneratedRegex("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$", RegexOptions.CultureInvariant)]
-    private static partial Regex DigestPattern();
 }

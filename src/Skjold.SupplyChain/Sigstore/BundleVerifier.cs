@@ -188,7 +188,7 @@ public sealed class BundleVerifier(TrustedRoot root, TimeProvider? time = null)
         }
 
         times.Sort();
-        return new VerificationResult(true, null, identity, issuer, times, predicateType);
+        return new VerificationResult(true, null, identity, issuer, times, predicateType) { Statement = bundle.Envelope?.Payload };
     }
 
     private static void CheckLeafUsage(X509Certificate2 leaf)

@@ -9,5 +9,8 @@ public sealed record VerificationResult(
     IReadOnlyList<DateTimeOffset> SigningTimes,
     string? PredicateType)
 {
+    /// <summary>The in-toto statement of a verified DSSE bundle (for predicate checks such as the SLSA builder).</summary>
+    public byte[]? Statement { get; init; }
+
     public static VerificationResult Fail(string why) => new(false, why, null, null, [], null);
 }
