@@ -26,6 +26,8 @@ public sealed class SupplyChainAdmissionTests : IAsyncLifetime
     private string _signed = "";
     private string _signedDigest = "";
     private string _unsigned = "";
+    private string _vulnerableDigest = "";
+    private const string ReportToken = "ci-report-token-0123456789";
 
     public async Task InitializeAsync()
     {
@@ -52,6 +54,7 @@ public sealed class SupplyChainAdmissionTests : IAsyncLifetime
         await TestImages.PushImageAsync(_client, unsigned);
         _signed = $"{_registry.Host}/payments/ledger:2.0";
         _unsigned = $"{_registry.Host}/payments/unsigned:1.0";
+        _vulnerableDigest = await TestImages.PushImageAsync(_client, ImageReference.Parse($"{_registry.Host}/vuln/app:1"));
 
         var authority = new SignatureAuthority("release workflow", VerificationPolicy.ForIdentity(IdentityMatcher.Exact(TestSigstore.DefaultIdentity), IdentityMatcher.Exact(TestSigstore.DefaultIssuer)));
         var settings = new SupplyChainSettings
@@ -64,6 +67,12 @@ public sealed class SupplyChainAdmissionTests : IAsyncLifetime
                 new ImageRule("payments", [_registry.Host + "/payments"], ["baseline-ns", "mutating-ns"], ImageRuleMode.Enforce, true, 1, [authority], true, []),
                 new ImageRule("elsewhere", [_registry.Host], [], ImageRuleMode.Warn, false, 1, [authority], true, []),
             ],
+            Vulnerabilities = new Skjold.SupplyChain.Vulnerabilities.VulnerabilityPolicy
+            {
+                Images = [_registry.Host + "/vuln"],
+                Namespaces = ["privileged-ns"],
+                ReportToken = ReportToken,
+            },
         };
         _service = new ImageVerificationService(settings, _client);
         _server = await WebhookServer.StartAsync(images: new ImageAdmission(_service));
@@ -162,6 +171,37 @@ public sealed class SupplyChainAdmissionTests : IAsyncLifetime
         {
             _registry.Restart();
         }
+    }
+
+    [Fact]
+    public async Task Validate_VulnerabilityGate_NoReportThenPostedReportDecides()
+    {
+        var image = $"{_registry.Host}/vuln/app:1";
+        var before = Response(await _server.ReviewAsync("/validate", WebhookServer.Review(Pod(image), "privileged-ns")));
+        Assert.False(before.GetProperty("allowed").GetBoolean());
+        Assert.Contains("no vulnerability scan result", before.GetProperty("status").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var trivy = """
+            {"SchemaVersion": 2, "CreatedAt": "CREATED", "ArtifactName": "vuln/app:1", "ArtifactType": "container_image",
+             "Results": [{"Target": "app", "Vulnerabilities": [
+               {"VulnerabilityID": "CVE-2019-14697", "PkgName": "musl", "InstalledVersion": "1.1.20-r4", "FixedVersion": "1.1.20-r5", "Severity": "CRITICAL", "PublishedDate": "2019-08-06T16:15:00Z"}]}]}
+            """.Replace("CREATED", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        using (var unauthorised = await _server.PostAsync($"/supply-chain/reports?digest={_vulnerableDigest}", trivy))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, unauthorised.StatusCode);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/supply-chain/reports?digest={_vulnerableDigest}") { Content = new StringContent(trivy, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ReportToken);
+        using (var posted = await _server.Client.SendAsync(request))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, posted.StatusCode);
+            Assert.Contains("1 critical", await posted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var after = Response(await _server.ReviewAsync("/validate", WebhookServer.Review(Pod(image), "privileged-ns")));
+        Assert.False(after.GetProperty("allowed").GetBoolean());
+        Assert.Contains("CVE-2019-14697 in musl", after.GetProperty("status").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

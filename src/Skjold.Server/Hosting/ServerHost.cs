@@ -122,6 +122,11 @@ public static class ServerHost
         if (images is not null)
         {
             app.Services.GetRequiredService<ServerMetrics>().AttachSupplyChain(images.Service);
+            if (images.Service.Settings.Vulnerabilities?.ReportToken is { } token)
+            {
+                var reports = new SupplyChain.ScanReportHandler(images.Service.Settings.Reports, token);
+                app.MapPost("/supply-chain/reports", reports.HandleAsync);
+            }
         }
 
         app.MapSkjoldAdmission();

@@ -13,6 +13,9 @@ public sealed record ImageAdmissionResult(
 {
     public static ImageAdmissionResult Empty { get; } = new([], [], [], []);
 
+    /// <summary>The vulnerability gate's verdict per image (null where it does not apply), in the order of <see cref="Checks"/>.</summary>
+    public IReadOnlyList<Vulnerabilities.VulnerabilityVerdict?> Vulnerabilities { get; init; } = [];
+
     public bool Denied => Denials.Count > 0;
 
     /// <summary>The JSON Patch operations that pin verified images to their digests (RFC 6902, as a JSON array body without brackets).</summary>
@@ -76,6 +79,14 @@ public sealed class ImageAdmission(ImageVerificationService service)
         }
 
         var checks = await Task.WhenAll(tasks).ConfigureAwait(false);
+        var vulnTasks = new Task<Vulnerabilities.VulnerabilityVerdict?>[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            vulnTasks[i] = service.CheckVulnerabilitiesAsync(images[i].Image, checks[i].Digest, ns, ct);
+        }
+
+        var vulns = await Task.WhenAll(vulnTasks).ConfigureAwait(false);
+        var enforceVulns = service.Settings.Vulnerabilities?.Mode != ImageRuleMode.Warn;
         var denials = new List<string>();
         var warnings = new List<string>();
         var pins = new List<(string, string)>();
@@ -96,12 +107,24 @@ public sealed class ImageAdmission(ImageVerificationService service)
                 warnings.Add($"skjold: image {c.Image}: exemption expires {e.Expires:yyyy-MM-dd} ({e.Reason})");
             }
 
+            if (vulns[i] is { Decision: not Vulnerabilities.VulnerabilityDecision.Pass } vv)
+            {
+                if (enforceVulns)
+                {
+                    denials.Add($"container {container}: image {c.Image}: {vv.Message}");
+                }
+                else
+                {
+                    warnings.Add($"skjold: container {container}: image {c.Image}: {vv.Message} (the vulnerability gate only warns)");
+                }
+            }
+
             if (mutate && c.Decision == ImageDecision.Verified && c.Rule is { MutateDigest: true } && c.Reference is { Digest: null } r && c.Digest is { } digest)
             {
                 pins.Add((images[i].Pointer, r.Pinned(digest)));
             }
         }
 
-        return new ImageAdmissionResult(checks, denials, warnings, pins);
+        return new ImageAdmissionResult(checks, denials, warnings, pins) { Vulnerabilities = vulns };
     }
 }

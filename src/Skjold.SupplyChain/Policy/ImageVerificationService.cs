@@ -184,6 +184,43 @@ public sealed class ImageVerificationService : IDisposable
         }
     }
 
+    /// <summary>
+    /// The vulnerability gate's verdict for an image (null when supplyChain.vulnerabilities does not cover it):
+    /// the digest (given, or resolved from the tag) looked up among the known scan results, with the VEX statements
+    /// for its repository. A digest that cannot be resolved has no scan result (so an enforcing gate denies).
+    /// </summary>
+    public async Task<Vulnerabilities.VulnerabilityVerdict?> CheckVulnerabilitiesAsync(string image, string? digest, string? ns, CancellationToken ct)
+    {
+        if (_settings.Vulnerabilities is not { } policy)
+        {
+            return null;
+        }
+
+        if (!ImageReference.TryParse(image, out var reference, out var error))
+        {
+            return new Vulnerabilities.VulnerabilityVerdict(Vulnerabilities.VulnerabilityDecision.NoReport, $"image '{image}' cannot be read: {error}", [], []);
+        }
+
+        if (!policy.Covers(reference!, ns))
+        {
+            return null;
+        }
+
+        try
+        {
+            digest ??= reference!.Digest ?? await ResolveAsync(reference, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RegistryException or OperationCanceledException)
+        {
+            Stats.Failed();
+            return new Vulnerabilities.VulnerabilityVerdict(Vulnerabilities.VulnerabilityDecision.NoReport,
+                $"the digest of {image} is unknown, so no scan result can be matched ({(e is RegistryException r ? r.Message : "no answer within the deadline")})", [], []);
+        }
+
+        var report = _settings.Reports.Find(digest);
+        return Vulnerabilities.VulnerabilityGate.Evaluate(policy, report, _settings.Reports.VexFor($"{reference!.Registry}/{reference.Repository}"), $"{reference.Registry}/{reference.Repository}@{digest}", _time.GetUtcNow());
+    }
+
     private ImageRule? FirstRuleFor(string? ns)
     {
         foreach (var r in _settings.Rules)

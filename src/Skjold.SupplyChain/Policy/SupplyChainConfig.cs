@@ -94,9 +94,15 @@ public static partial class SupplyChainConfig
             }
         }
 
+        var store = new Vulnerabilities.VulnerabilityReportStore();
+        var vulnerabilities = map.Map("vulnerabilities", ["images", "namespaces", "severity", "fixAge", "requireReport", "maxReportAge", "mode", "reports", "reportTokenFile"]) is { } v
+            ? ParseVulnerabilities(v, baseDirectory, store)
+            : null;
         map.ThrowIfErrors();
         return new SupplyChainSettings
         {
+            Vulnerabilities = vulnerabilities,
+            Reports = store,
             TrustedRoot = root,
             Registry = new RegistryClientOptions
             {
@@ -199,6 +205,49 @@ public static partial class SupplyChainConfig
 
         return new ImageRule(name, images, r.Strings("namespaces"), mode == "warn" ? ImageRuleMode.Warn : ImageRuleMode.Enforce,
             r.Bool("mutateDigest") ?? false, r.Int("threshold", 1, 16) ?? 1, authorities, tlog, attestations);
+    }
+
+    private static Vulnerabilities.VulnerabilityPolicy ParseVulnerabilities(YamlMap v, string baseDir, Vulnerabilities.VulnerabilityReportStore store)
+    {
+        var severity = v.Enum("severity", "critical", "high", "medium", "low") ?? "high";
+        var reports = new List<string>();
+        foreach (var r in v.Strings("reports"))
+        {
+            var full = Path.GetFullPath(r, baseDir);
+            if (!File.Exists(full) && !Directory.Exists(full))
+            {
+                v.Fail("reports", $"{r}: no such file or directory");
+                continue;
+            }
+
+            reports.Add(full);
+        }
+
+        foreach (var problem in store.Load(reports))
+        {
+            v.Fail("reports", problem);
+        }
+
+        string? token = null;
+        if (v.String("reportTokenFile") is { } tokenFile)
+        {
+            token = Read(v, "reportTokenFile", tokenFile, baseDir, bytes => System.Text.Encoding.UTF8.GetString(bytes).Trim() is { Length: >= 16 } t
+                ? t
+                : throw new FormatException("the token must be at least 16 characters"));
+        }
+
+        return new Vulnerabilities.VulnerabilityPolicy
+        {
+            Images = v.Strings("images"),
+            Namespaces = v.Strings("namespaces"),
+            Severity = Vulnerabilities.VulnerabilityReportParser.Severity(severity),
+            FixAge = v.Duration("fixAge") ?? TimeSpan.FromDays(30),
+            RequireReport = v.Bool("requireReport") ?? true,
+            MaxReportAge = v.Duration("maxReportAge") ?? TimeSpan.FromDays(7),
+            Mode = v.Enum("mode", "enforce", "warn") == "warn" ? ImageRuleMode.Warn : ImageRuleMode.Enforce,
+            Reports = reports,
+            ReportToken = token,
+        };
     }
 
     private static IdentityMatcher? Matcher(YamlMap m, string exact, string regex)

@@ -29,5 +29,11 @@ public sealed record SupplyChainSettings
 
     public IReadOnlyList<ImageExemption> Exemptions { get; init; } = [];
 
-    public bool Enabled => Rules.Count > 0;
+    /// <summary>The vulnerability gate (supplyChain.vulnerabilities), or null when not configured.</summary>
+    public Vulnerabilities.VulnerabilityPolicy? Vulnerabilities { get; init; }
+
+    /// <summary>Scan results and VEX statements known now (read from the configured files; CI and the cluster add more).</summary>
+    public Vulnerabilities.VulnerabilityReportStore Reports { get; init; } = new();
+
+    public bool Enabled => Rules.Count > 0 || Vulnerabilities is not null;
 }
