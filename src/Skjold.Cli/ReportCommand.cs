@@ -29,6 +29,7 @@ internal static class ReportCommand
         var bundle = new Option<string?>("--bundle") { Description = "Also write a signed evidence bundle (JSON report + ECDSA signature) to this file" };
         var signingKey = new Option<string?>("--signing-key") { Description = "PEM private key for --bundle (create one with skjold report keygen)" };
         var failUnder = new Option<double?>("--fail-under") { Description = "Exit with 1 when the score is below this (0-100)" };
+        var verifyImages = new Option<bool>("--verify-images") { Description = "Also run the supply-chain checks of skjold.yaml's supplyChain: section (image signatures in the registries, scan results), so their controls are measured" };
         failUnder.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<double?>() is { } v && (v < 0 || v > 100 || double.IsNaN(v)))
@@ -42,7 +43,7 @@ internal static class ReportCommand
             "Report a framework's controls (pass, partial, fail, manual, not applicable) with the findings behind each, a score, and a diff against an earlier report.\n" +
             "Exit codes: 0 written, 1 score below --fail-under, 2 usage or input error.")
         {
-            paths, framework, live, nodeResults, format, output, baseline, config, bundle, signingKey, failUnder,
+            paths, framework, live, nodeResults, format, output, baseline, config, bundle, signingKey, failUnder, verifyImages,
         };
         cluster.AddTo(command);
         scope.AddTo(command);
@@ -109,6 +110,16 @@ internal static class ReportCommand
             if (await ReadEvidenceFilesAsync(nodeFiles, policy.Source, parse.GetValue(baseline), context, ct).ConfigureAwait(false) is not { } files)
             {
                 return ExitCodes.UsageOrInputError;
+            }
+
+            if (parse.GetValue(verifyImages))
+            {
+                if (SupplyChainScan.Collect(parse.GetValue(config), resources, context) is not { } external)
+                {
+                    return ExitCodes.UsageOrInputError;
+                }
+
+                files = files with { External = [external] };
             }
 
             // Large inputs show how far the scan is, as skjold scan does.

@@ -52,12 +52,13 @@ internal static class ScanCommand
             Description = "The path to report for input read from stdin (-), for example the chart it was rendered from (default: stdin in SARIF, - elsewhere)",
         };
         var live = new Option<bool>("--cluster") { Description = "Scan the live cluster through the Kubernetes API (kubeconfig or in-cluster) instead of files" };
+        var verifyImages = new Option<bool>("--verify-images") { Description = "Also run the supply-chain checks of skjold.yaml's supplyChain: section: verify each image's signatures in its registry and match its digest to the known scan results (needs network access to the registries)" };
         var cluster = new ClusterOptions();
         var scope = new InputScope();
 
         var command = new Command("scan", "Scan Kubernetes manifests, Helm or kustomize output and kubectl dumps for security and compliance findings.\n" + ExitCodes.HelpText)
         {
-            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, severity, live, stdinName,
+            paths, format, output, failOn, pssLevel, pssVersion, config, maxFileSize, severity, live, stdinName, verifyImages,
         };
         cluster.AddTo(command);
         scope.AddTo(command);
@@ -100,7 +101,8 @@ internal static class ScanCommand
                 kubeMinor,
                 parse.GetValue(scope.AllowEmpty),
                 parse.GetValue(stdinName),
-                GlobalOptions.Quiet(parse)),
+                GlobalOptions.Quiet(parse),
+                parse.GetValue(verifyImages)),
             context,
             preloaded);
         });
@@ -189,6 +191,17 @@ internal static class ScanCommand
             }
         }
 
+        IReadOnlyList<Finding> hostFindings = [];
+        if (request.VerifyImages)
+        {
+            if (SupplyChainScan.Collect(request.Config, resources, context) is not { } external)
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            hostFindings = external.Findings;
+        }
+
         var scanner = new Scanner(policy, CheckCatalog.Default, context.Time);
         var reportContext = new ReportContext(new ScanResult([], [], [], resources.Count), policy, CheckCatalog.Default, CliContext.Version, context.Time.GetUtcNow(), context.WorkingDirectory)
         {
@@ -226,6 +239,16 @@ internal static class ScanCommand
                     stream.Add(finding);
                 }
             }, suppressed.Add, progress);
+            foreach (var f in hostFindings)
+            {
+                var finding = f with { Location = SourcePaths.Relativize(f.Location, context.WorkingDirectory) };
+                totals.Add(finding);
+                if (shown is null || shown.Contains(finding.Severity))
+                {
+                    stream.Add(finding);
+                }
+            }
+
             line?.Done();
             totals.Suppressed = suppressed.Count;
             stream.Complete(totals, suppressed, allDiagnostics, null);

@@ -14,4 +14,5 @@ internal sealed record ScanRequest(
     int? KubeMinor = null,
     bool AllowEmpty = false,
     string? StdinName = null,
-    bool Quiet = false);
+    bool Quiet = false,
+    bool VerifyImages = false);

@@ -27,6 +27,7 @@ internal static class SkjoldCli
             DetectCommand.Create(context),
             RulesCommand.Create(context),
             VerifyImageCommand.Create(context),
+            ImagesCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),

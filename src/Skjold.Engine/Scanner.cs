@@ -80,6 +80,12 @@ public sealed class Scanner
     /// <summary>Checks that look across the whole input (RBAC, secrets, upgrades, residency, network policy); they need a cluster's worth of objects, not one.</summary>
     public static IEnumerable<string> ClusterCheckIds => ClusterChecks.SelectMany(c => c.Ids);
 
+    /// <summary>
+    /// Checks of the catalog that hosts run because they need I/O the pure scanner does not do (registries, scan
+    /// results): Skjold.SupplyChain produces their findings and says when they were evaluated (<see cref="ExternalResults"/>).
+    /// </summary>
+    public static IReadOnlyList<string> HostCheckIds { get; } = ["sc/image-signature", "sc/image-vulnerable", "sc/image-not-scanned"];
+
     /// <summary>The ids of every check the engine implements, for catalog consistency tests.</summary>
     public static IEnumerable<string> ImplementedCheckIds =>
         PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Concat(ClusterChecks.SelectMany(c => c.Ids)).Append("config/exemption-expired");

@@ -24,6 +24,10 @@ public sealed class SignedRegistryFixture : IAsyncLifetime
 
     public string UnsignedImage => $"{Registry.Host}/apps/unsigned:1.0";
 
+    public string KeylessDigest { get; private set; } = "";
+
+    public string UnsignedDigest { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         File.WriteAllText(Path.Combine(Dir, "trusted_root.json"), Sigstore.TrustedRootJson);
@@ -33,6 +37,7 @@ public sealed class SignedRegistryFixture : IAsyncLifetime
 
         var keyless = ImageReference.Parse(KeylessImage);
         var digest = await TestImages.PushImageAsync(client, keyless);
+        KeylessDigest = digest;
         var payload = CosignVerifier.SimpleSigningPayload(keyless, digest);
         var (cert, certKey) = Sigstore.IssueCertificate();
         var sig = TestSigstore.Sign(certKey, payload);
@@ -61,7 +66,7 @@ public sealed class SignedRegistryFixture : IAsyncLifetime
             await TestImages.PushLegacySignatureAsync(client, r, p, annotations);
         }
 
-        await TestImages.PushImageAsync(client, ImageReference.Parse(UnsignedImage));
+        UnsignedDigest = await TestImages.PushImageAsync(client, ImageReference.Parse(UnsignedImage));
     }
 
     public Task DisposeAsync()

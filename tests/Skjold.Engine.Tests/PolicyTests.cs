@@ -195,7 +195,7 @@ public sealed class PolicyTests
     [Fact]
     public void Catalog_EveryImplementedCheckHasMetadataAndViceVersa()
     {
-        var implemented = Scanner.ImplementedCheckIds.Concat(Node.NodeEvaluator.RuleIds).ToHashSet(StringComparer.Ordinal);
+        var implemented = Scanner.ImplementedCheckIds.Concat(Node.NodeEvaluator.RuleIds).Concat(Scanner.HostCheckIds).ToHashSet(StringComparer.Ordinal);
         var cataloged = CheckCatalog.Default.All.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         Assert.Empty(implemented.Except(cataloged));
         Assert.Empty(cataloged.Except(implemented));

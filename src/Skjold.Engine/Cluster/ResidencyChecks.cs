@@ -16,7 +16,7 @@ internal sealed partial class ResidencyChecks : ClusterCheck
 {
     private static readonly string[] RegionLabels = ["topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"];
     private static readonly string[] ZoneLabels = ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"];
-    private static readonly string[] GlobalRegistries = ["docker.io", "ghcr.io", "quay.io", "gcr.io", "registry.k8s.io", "k8s.gcr.io", "public.ecr.aws", "mcr.microsoft.com", "nvcr.io", "registry.gitlab.com"];
+    internal static readonly string[] GlobalRegistries = ["docker.io", "ghcr.io", "quay.io", "gcr.io", "registry.k8s.io", "k8s.gcr.io", "public.ecr.aws", "mcr.microsoft.com", "nvcr.io", "registry.gitlab.com"];
 
     public override IReadOnlyList<string> Ids { get; } = ["residency/node-region", "residency/volume-region", "residency/registry", "residency/global-registry", "residency/destination"];
 
@@ -186,7 +186,7 @@ internal sealed partial class ResidencyChecks : ClusterCheck
         return zone;
     }
 
-    private static string? RegistryRegion(string host)
+    internal static string? RegistryRegion(string host)
     {
         var ecr = EcrHost().Match(host);
         if (ecr.Success)
@@ -223,7 +223,7 @@ internal sealed partial class ResidencyChecks : ClusterCheck
         return false;
     }
 
-    private static string Describe(string region)
+    internal static string Describe(string region)
     {
         var known = ReferenceData.Regions.FirstOrDefault(x => x.Name == region);
         return known is null ? region : $"{region} ({known.Provider}, {known.Country})";

@@ -58,6 +58,14 @@ public sealed class EvidenceBuilder(ScanPolicy policy, CheckCatalog catalog, Tim
             labels.Add(file.Name);
         }
 
+        foreach (var external in inputs.External)
+        {
+            digest.AppendData(external.Measured);
+            findings.AddRange(external.Findings);
+            evaluated.UnionWith(external.EvaluatedChecks);
+            labels.Add(external.Label);
+        }
+
         if (inputs.Configuration is { } config)
         {
             digest.AppendData(config.Bytes);

@@ -15,6 +15,9 @@ public sealed record EvidenceInputs
     /// <summary>node-check JSON reports, each with the name the report gives it.</summary>
     public IReadOnlyList<EvidenceFile> NodeResults { get; init; } = [];
 
+    /// <summary>Results of checks a host ran with I/O (supply chain: signatures, scan results), measured into the digest.</summary>
+    public IReadOnlyList<ExternalResults> External { get; init; } = [];
+
     /// <summary>The configuration file (exemptions and attestations decide statuses, so it is measured too).</summary>
     public EvidenceFile? Configuration { get; init; }
 
