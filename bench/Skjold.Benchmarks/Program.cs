@@ -38,6 +38,12 @@ if (args.Length > 0 && args[0] == "alerts-e2e")
     return await AlertE2eBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5_000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
 }
 
+if (args.Length > 0 && args[0] == "supply-chain")
+{
+    // supply-chain [SECONDS]: bundle verification; admission with a warm verdict cache at 500/s vs /noop; cold verification against a real registry.
+    return await SupplyChainBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
+}
+
 if (args.Length > 0 && args[0] == "netpol")
 {
     return NetpolBench.Run(200, 25);

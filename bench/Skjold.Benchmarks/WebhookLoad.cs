@@ -106,15 +106,18 @@ internal static class WebhookLoad
 
     private const int Repetitions = 3;
 
-    private sealed record Result(double Achieved, double P50, double P99, double Max, int Errors);
+    internal sealed record Result(double Achieved, double P50, double P99, double Max, int Errors);
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.Order().ToArray();
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[(v.Length / 2) - 1] + v[v.Length / 2]) / 2;
     }
 
-    private static async Task<Result> Drive(HttpClient client, string endpoint, int rate, TimeSpan duration)
+    internal static Task<Result> Drive(HttpClient client, string endpoint, int rate, TimeSpan duration) => Drive(client, endpoint, rate, duration, ReviewJson);
+
+    /// <summary>Sends <paramref name="review"/> (with UID replaced per request) at a fixed rate; latencies from send to the full response.</summary>
+    internal static async Task<Result> Drive(HttpClient client, string endpoint, int rate, TimeSpan duration, string review)
     {
         var latencies = new ConcurrentBag<double>();
         var errors = 0;
@@ -141,7 +144,7 @@ internal static class WebhookLoad
 
         async Task Send(int uid)
         {
-            var body = ReviewJson.Replace("UID", "load-" + uid.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            var body = review.Replace("UID", "load-" + uid.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
             var start = Stopwatch.GetTimestamp();
             try
             {
