@@ -81,13 +81,18 @@ internal static class ImagesCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            foreach (var problem in settings.Reports.AddFrom(resources))
+            {
+                await err.WriteLineAsync($"warning: {problem}").ConfigureAwait(false);
+            }
+
             var extra = parse.GetValue(reports) ?? [];
             foreach (var problem in settings.Reports.Load(extra.Select(p => Path.GetFullPath(p, context.WorkingDirectory))))
             {
                 await err.WriteLineAsync($"warning: {problem}").ConfigureAwait(false);
             }
 
-            var check = parse.GetValue(verify) || extra.Length > 0;
+            var check = parse.GetValue(verify) || extra.Length > 0 || settings.Reports.Count > 0;
             if (parse.GetValue(verify) && settings.Rules.Count == 0)
             {
                 await err.WriteLineAsync("warning: --verify without supplyChain.images rules: no signature is checked (every image shows 'no rule')").ConfigureAwait(false);

@@ -21,6 +21,11 @@ internal static class SupplyChainScan
             return null;
         }
 
+        foreach (var problem in settings.Reports.AddFrom(resources))
+        {
+            context.Error.WriteLine($"warning: {problem}");
+        }
+
         using var service = new ImageVerificationService(settings, time: context.Time);
         return SupplyChainEvidence.CollectAsync(resources, service, CancellationToken.None).GetAwaiter().GetResult();
     }

@@ -131,6 +131,40 @@ public sealed class ImagesCommandTests(SignedRegistryFixture fx) : IClassFixture
     }
 
     [Fact]
+    public void Images_Snapshot_DigestFromImageIdAndOperatorReport()
+    {
+        var dir = Directory.CreateTempSubdirectory("skjold-images-snap-").FullName;
+        const string Digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        File.WriteAllText(Path.Combine(dir, "snapshot.yaml"), $$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: ledger-7d9f8-abcde, namespace: payments}
+            spec:
+              containers:
+              - {name: ledger, image: "registry.example.com/payments/ledger:2.0"}
+            status:
+              containerStatuses:
+              - {name: ledger, image: "registry.example.com/payments/ledger:2.0", imageID: "registry.example.com/payments/ledger@{{Digest}}"}
+            ---
+            apiVersion: aquasecurity.github.io/v1alpha1
+            kind: VulnerabilityReport
+            metadata: {name: replicaset-ledger-7d9f8-ledger, namespace: payments}
+            report:
+              updateTimestamp: "2026-11-28T10:00:00Z"
+              registry: {server: registry.example.com}
+              artifact: {repository: payments/ledger, tag: "2.0", digest: "{{Digest}}"}
+              vulnerabilities:
+                - {vulnerabilityID: CVE-2023-0286, resource: libssl3, installedVersion: 3.0.7-r0, fixedVersion: 3.0.8-r0, severity: HIGH}
+            """);
+        var run = CliRunner.Run(dir, null, "images", "snapshot.yaml", "-f", "json");
+        Assert.True(run.ExitCode == 0, run.Out + run.Error);
+        using var doc = JsonDocument.Parse(run.Out);
+        var entry = Assert.Single(doc.RootElement.EnumerateArray());
+        Assert.Equal(Digest, entry.GetProperty("digest").GetString());
+        Assert.StartsWith("1 high (trivy-operator, 2026-11-28)", entry.GetProperty("vulnerabilities").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Images_NoInput_Exit2()
     {
         var run = CliRunner.Run(fx.Dir, null, "images");

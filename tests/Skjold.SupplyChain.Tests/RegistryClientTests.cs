@@ -38,6 +38,8 @@ public sealed class RegistryClientTests(RegistryFixture fx) : IClassFixture<Regi
         Assert.True(manifest.IsIndex);
         Assert.Equal(amd, manifest.Manifests.Single(m => m.Platform == "linux/amd64").Digest);
         Assert.Equal(arm, manifest.Manifests.Single(m => m.Platform == "linux/arm64").Digest);
+        Assert.Equal(amd, manifest.ForPlatform("linux/amd64")!.Digest);
+        Assert.Null(manifest.ForPlatform("windows/amd64"));
     }
 
     [Fact]

@@ -77,6 +77,7 @@ public sealed class ClusterReader(k8s.Kubernetes client)
         new("cilium.io", "v2alpha1", "ciliumcidrgroups", "CiliumCIDRGroup", Optional: true, Fallback: true),
         new("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", Optional: true),
         new("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy", Optional: true),
+        new("aquasecurity.github.io", "v1alpha1", "vulnerabilityreports", "VulnerabilityReport", Optional: true),
     ];
 
     /// <summary>Writes the snapshot to <paramref name="output"/>; reports (kind, objects so far) as it goes.</summary>

@@ -16,6 +16,26 @@ public sealed record Manifest(
 {
     public bool IsIndex => OciMediaTypes.IsIndex(MediaType);
 
+    /// <summary>In an index, the manifest for a platform ("linux/amd64", "linux/arm64/v8"), or null; a platform without variant matches any variant.</summary>
+    public Descriptor? ForPlatform(string platform)
+    {
+        Descriptor? loose = null;
+        foreach (var m in Manifests)
+        {
+            if (m.Platform == platform)
+            {
+                return m;
+            }
+
+            if (loose is null && m.Platform is { } p && p.StartsWith(platform + "/", StringComparison.Ordinal))
+            {
+                loose = m;
+            }
+        }
+
+        return loose;
+    }
+
     public static Manifest Parse(string digest, string? headerMediaType, byte[] bytes)
     {
         try

@@ -61,6 +61,38 @@ public sealed class RegistryCredentials
         return result;
     }
 
+    /// <summary>
+    /// From a Kubernetes Secret object (as JSON) of type <c>kubernetes.io/dockerconfigjson</c> (key
+    /// <c>.dockerconfigjson</c>) or <c>kubernetes.io/dockercfg</c> (key <c>.dockercfg</c>), as imagePullSecrets are.
+    /// </summary>
+    public static RegistryCredentials FromSecret(JsonElement secret)
+    {
+        if (secret.ValueKind != JsonValueKind.Object || !secret.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
+        {
+            throw new RegistryException("registry credentials: the Secret has no data");
+        }
+
+        foreach (var key in new[] { ".dockerconfigjson", ".dockercfg" })
+        {
+            if (data.TryGetProperty(key, out var value) && value.GetString() is { } b64)
+            {
+                byte[] bytes;
+                try
+                {
+                    bytes = Convert.FromBase64String(b64);
+                }
+                catch (FormatException e)
+                {
+                    throw new RegistryException($"registry credentials: the Secret's {key} is not base64", e);
+                }
+
+                return FromDockerConfig(bytes);
+            }
+        }
+
+        throw new RegistryException("registry credentials: the Secret has neither .dockerconfigjson nor .dockercfg (type kubernetes.io/dockerconfigjson)");
+    }
+
     public RegistryCredentials With(string host, RegistryCredential credential)
     {
         var copy = new RegistryCredentials();
