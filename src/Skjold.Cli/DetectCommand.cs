@@ -22,11 +22,23 @@ internal static class DetectCommand
         format.AcceptOnlyFromAmong("table", "json");
         var failOn = new Option<string>("--fail-on") { Description = "Exit 1 when an alert has this priority or a more severe one", DefaultValueFactory = _ => "warning" };
         failOn.AcceptOnlyFromAmong(Priorities);
-        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, format, failOn, dataDir, postgres, since };
+        var namespacesFile = DetectionOptions.NamespacesFileOption();
+        var command = new Command("detect", "Run Falco rules for the k8s_audit source over audit log files and print the alerts, as Falco does with its k8saudit plugin.") { files, format, failOn, dataDir, postgres, since, namespacesFile };
         sources.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            if (sources.Load(parse, context) is not { } set)
+            NamespaceLabelSource? labels;
+            try
+            {
+                labels = NamespaceLabelSource.FromFile(parse.GetValue(namespacesFile), context);
+            }
+            catch (InvalidOperationException ex)
+            {
+                context.Error.WriteLine($"error: --namespaces-file: {ex.Message}");
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (sources.Load(parse, context, labels) is not { } set)
             {
                 return ExitCodes.UsageOrInputError;
             }

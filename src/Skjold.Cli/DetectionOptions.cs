@@ -22,6 +22,14 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
     /// <summary>--config, for hosts that do not have one already.</summary>
     public Option<string?>? Config { get; } = withConfig ? new("--config", "-c") { Description = "Configuration file (skjold.yaml) whose outputs: receive the alerts (default: ./skjold.yaml when present)" } : null;
 
+    /// <summary>--namespaces-file, for hosts without a namespace cache of their own (serve shares its admission cache).</summary>
+    public Option<string?>? NamespacesFile { get; } = withConfig ? NamespacesFileOption() : null;
+
+    public static Option<string?> NamespacesFileOption() => new("--namespaces-file")
+    {
+        Description = "Namespace labels for detection rules (exec into namespaces labelled as production, detection.productionLabels): a snapshot or a list of Namespace objects",
+    };
+
     public Option<string?> FalcoToken { get; } = new("--falco-token-file")
     {
         Description = "Also accept Falco's runtime alerts (its http_output) at POST /falco from holders of the bearer token in this file; each is sealed into the trail and forwarded",
@@ -35,18 +43,37 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
         {
             c.Options.Add(Config);
         }
+
+        if (NamespacesFile is not null)
+        {
+            c.Options.Add(NamespacesFile);
+        }
     }
 
     /// <summary>
     /// The rules (null when none were asked for: no rule files and no detection: section in the
     /// configuration) and the outputs; false after one-line errors.
     /// </summary>
-    public bool TryLoad(ParseResult parse, CliContext context, string? configPath, out DetectionEngine? rules, out IReadOnlyList<OutputDefinition> outputs)
+    public bool TryLoad(ParseResult parse, CliContext context, string? configPath, out DetectionEngine? rules, out IReadOnlyList<OutputDefinition> outputs, NamespaceLabelSource? labels = null)
     {
         rules = null;
+        outputs = [];
+        if (labels is null && NamespacesFile is not null)
+        {
+            try
+            {
+                labels = NamespaceLabelSource.FromFile(parse.GetValue(NamespacesFile), context);
+            }
+            catch (InvalidOperationException ex)
+            {
+                context.Error.WriteLine($"error: --namespaces-file: {ex.Message}");
+                return false;
+            }
+        }
+
         var config = Config is null ? configPath : parse.GetValue(Config);
         return ConfigLoader.TryLoadOutputs(config, context.WorkingDirectory, context.Error, out outputs)
-            && RulesCommand.TryLoadEngine(parse.GetValue(Rules) ?? [], builtin: false, config, context, out rules);
+            && RulesCommand.TryLoadEngine(parse.GetValue(Rules) ?? [], builtin: false, config, context, out rules, labels is null ? null : labels.Get);
     }
 
     /// <summary>The first detection flag given (rules or the Falco token), for hosts where detection needs a trail that is not configured.</summary>

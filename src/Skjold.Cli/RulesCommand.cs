@@ -34,9 +34,9 @@ internal static class RulesCommand
         }
 
         /// <summary>The engine; null after one-line errors (including "no rules at all").</summary>
-        public DetectionEngine? Load(ParseResult parse, CliContext context)
+        public DetectionEngine? Load(ParseResult parse, CliContext context, NamespaceLabelSource? labels = null)
         {
-            if (!TryLoadEngine(parse.GetValue(Files) ?? [], parse.GetValue(Builtin), parse.GetValue(Config), context, out var engine))
+            if (!TryLoadEngine(parse.GetValue(Files) ?? [], parse.GetValue(Builtin), parse.GetValue(Config), context, out var engine, labels is null ? null : labels.Get))
             {
                 return null;
             }

@@ -61,8 +61,10 @@ internal static class ServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            // Detection reads namespace labels from the admission's namespace cache, attached once the host has built it.
+            var labels = new NamespaceLabelSource();
             if (!ConfigLoader.TryLoad(parse.GetValue(config), context.WorkingDirectory, err, out var policy)
-                || !detection.TryLoad(parse, context, parse.GetValue(config), out var rules, out var outputs)
+                || !detection.TryLoad(parse, context, parse.GetValue(config), out var rules, out var outputs, labels)
                 || !ConfigLoader.TryLoadSupplyChain(parse.GetValue(config), context.WorkingDirectory, err, out var supplyChain))
             {
                 return ExitCodes.UsageOrInputError;
@@ -178,6 +180,7 @@ internal static class ServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            labels.Cache = app.Services.GetRequiredService<INamespaceCache>();
             await app.StartAsync(ct).ConfigureAwait(false);
             Skjold.Server.ServerLog.AdmissionServing(logger, CliContext.Version, ServerHost.BoundAddress(app));
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

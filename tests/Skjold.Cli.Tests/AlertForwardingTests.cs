@@ -113,6 +113,47 @@ public sealed partial class AlertForwardingTests : IDisposable
         Assert.Equal(0, CliRunner.Run(_dir, null, ["audit", "verify", "--data-dir", "trail"]).ExitCode);
     }
 
+    [Fact]
+    public async Task Serve_ExecIntoNamespaceLabelledProduction_SealedWithLabelsFromTheAdmissionCache()
+    {
+        Assert.Equal(0, CliRunner.Run(_dir, null, ["audit", "init", "--data-dir", "trail"]).ExitCode);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "token"), Token);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "skjold.yaml"), "detection:\n  productionLabels: {environment: production}\n");
+        await File.WriteAllTextAsync(Path.Combine(_dir, "namespaces.yaml"), """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: payments, labels: {environment: production}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: staging, labels: {environment: staging}}}
+            """);
+        static string Exec(string ns) =>
+            $"{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"exec-{ns}-{Guid.NewGuid():N}\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/namespaces/{ns}/pods/web/exec\",\"verb\":\"create\",\"user\":{{\"username\":\"mallory\"}},\"sourceIPs\":[\"10.1.2.3\"],\"objectRef\":{{\"resource\":\"pods\",\"subresource\":\"exec\",\"namespace\":\"{ns}\",\"name\":\"web\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"code\":101}},\"requestReceivedTimestamp\":\"{DateTimeOffset.UtcNow:O}\",\"stageTimestamp\":\"{DateTimeOffset.UtcNow:O}\"}}";
+
+        var port = FreePort();
+        using (var server = Start(["serve", "--listen", $"https://127.0.0.1:{port}", "--self-signed", "--namespaces-file", "namespaces.yaml", "--config", "skjold.yaml",
+            "--audit-data-dir", "trail", "--audit-token-file", "token"]))
+        {
+            await WaitUntilListening(port, server);
+            Assert.Equal(HttpStatusCode.OK, await Post(port, [Exec("payments"), Exec("staging")]));
+            await Eventually(async () => (await Metrics(port)).Contains("skjold_alerts_total{rule=\"Skjold exec into production\"", StringComparison.Ordinal), "the exec alert");
+            await Stop(server);
+        }
+
+        var sealedPayloads = new List<string>();
+        await using (var store = new Skjold.Audit.Storage.SqliteAuditStore(Path.Combine(_dir, "trail")))
+        {
+            await foreach (var (_, payload) in store.QueryAsync(new Skjold.Audit.Storage.AuditQuery { Verbs = ["detection-alert"], Limit = 100 }, true, default))
+            {
+                sealedPayloads.Add(Encoding.UTF8.GetString(payload!));
+            }
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var alert = Assert.Single(sealedPayloads, p => p.Contains("Skjold exec into production", StringComparison.Ordinal));
+        Assert.Contains("payments/web", alert, StringComparison.Ordinal);
+        Assert.DoesNotContain(sealedPayloads, p => p.Contains("staging/web", StringComparison.Ordinal));
+    }
+
     private Process Start(string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "skjold.dll");

@@ -132,4 +132,33 @@ public sealed class DetectCommandTests : IDisposable
         Assert.Contains("error: bad.yaml:3: rule 'Secret read by an untrusted user': 'proc.name' is not a field of the k8s_audit source", run.Error, StringComparison.Ordinal);
         Assert.Equal(string.Empty, run.Out);
     }
+
+    [Fact]
+    public void ExecIntoLabelledProductionNamespace_NeedsTheNamespacesFile()
+    {
+        File.WriteAllText(Path.Combine(_dir, "skjold.yaml"), "detection:\n  productionLabels: {environment: production}\n");
+        File.WriteAllText(Path.Combine(_dir, "namespaces.yaml"), """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: payments, labels: {environment: production}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: staging, labels: {environment: staging}}}
+            """);
+        string Exec(string ns) =>
+            $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"exec-{{ns}}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/{{ns}}/pods/web/exec","verb":"create","user":{"username":"mallory"},"sourceIPs":["10.1.2.3"],"objectRef":{"resource":"pods","subresource":"exec","namespace":"{{ns}}","name":"web"},"responseStatus":{"code":101},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","stageTimestamp":"2026-12-01T10:00:00Z"}""";
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), [Exec("payments"), Exec("staging")]);
+
+        var without = Run("detect", "audit.log", "--builtin", "-f", "json");
+        Assert.DoesNotContain("Skjold exec into production", without.Out, StringComparison.Ordinal);
+
+        var with = Run("detect", "audit.log", "--builtin", "--namespaces-file", "namespaces.yaml", "-f", "json");
+        using var doc = JsonDocument.Parse(with.Out);
+        var fired = doc.RootElement.GetProperty("alerts").EnumerateArray().Where(a => a.GetProperty("rule").GetString() == "Skjold exec into production").ToList();
+        var alert = Assert.Single(fired);
+        Assert.Contains("payments/web", alert.GetProperty("output").GetString(), StringComparison.Ordinal);
+
+        var bad = Run("detect", "audit.log", "--builtin", "--namespaces-file", "missing.yaml");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--namespaces-file", bad.Error, StringComparison.Ordinal);
+    }
 }

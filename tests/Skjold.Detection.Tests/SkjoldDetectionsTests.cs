@@ -204,6 +204,17 @@ public sealed class SkjoldDetectionsTests
     }
 
     [Fact]
+    public void ExecIntoProduction_UpgradedStream101_IsASuccess()
+    {
+        // Falco's own trace of a kubectl exec: the API server records the upgraded stream as 101 Switching Protocols.
+        var line = File.ReadLines(Path.Combine(global::Skjold.TestSupport.RepoPaths.Peers, "falco", "audit-events", "k8s_audit", "exec_pod.json"))
+            .First(l => l.Contains("\"subresource\":\"exec\"", StringComparison.Ordinal) && l.Contains("\"code\":101", StringComparison.Ordinal));
+        using var doc = System.Text.Json.JsonDocument.Parse(line);
+        var e = Engine(DetectionSettings.Default with { ProductionNamespaces = ["default"] });
+        Assert.Contains("Skjold exec into production", e.Evaluate(doc.RootElement, T0).Select(a => a.Rule));
+    }
+
+    [Fact]
     public void ServiceAccountTokenFromOutside_AndRequestsFromOutsideAllowedRanges()
     {
         var e = Engine(DetectionSettings.Default with

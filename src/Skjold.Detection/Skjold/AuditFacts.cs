@@ -68,7 +68,11 @@ internal sealed class AuditFacts
             && (IPAddress.TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(ips[0]), out var ip) // no string for the address
                 || IPAddress.TryParse(ips[0].GetString(), out ip)) ? ip : null); // an escaped address
 
-    public bool Succeeded => Code is >= 200 and < 400;
+    /// <summary>
+    /// The request succeeded: 2xx and 3xx, and 101 Switching Protocols, which is how the API server records an
+    /// exec, attach or port-forward whose stream was opened (SPDY or WebSocket upgrade).
+    /// </summary>
+    public bool Succeeded => Code is 101 or (>= 200 and < 400);
 
     public bool IsServiceAccount => User?.StartsWith("system:serviceaccount:", StringComparison.Ordinal) == true;
 
