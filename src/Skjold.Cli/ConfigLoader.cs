@@ -66,6 +66,10 @@ internal static class ConfigLoader
     public static bool TryLoadSupplyChain(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.SupplyChain.Policy.SupplyChainSettings settings) =>
         TryLoadSection(explicitPath, workingDirectory, error, Skjold.SupplyChain.Policy.SupplyChainConfig.Parse, Skjold.SupplyChain.Policy.SupplyChainSettings.None, out settings);
 
+    /// <summary>The incidents: section (organisation, contact point, NIS2 entity); false after the errors are written.</summary>
+    public static bool TryLoadIncidents(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.Incidents.Organisation organisation) =>
+        TryLoadSection(explicitPath, workingDirectory, error, Skjold.Incidents.IncidentsConfig.Parse, new Skjold.Incidents.Organisation("", "", Skjold.Incidents.Nis2Entity.None), out organisation);
+
     /// <summary>Reads one section of the configuration file in use with its own parser (YAML text, display name, the file's directory).</summary>
     private static bool TryLoadSection<T>(string? explicitPath, string workingDirectory, TextWriter error, Func<string, string, string, T> parse, T none, out T value)
     {

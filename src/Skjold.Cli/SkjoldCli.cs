@@ -28,6 +28,7 @@ internal static class SkjoldCli
             RulesCommand.Create(context),
             VerifyImageCommand.Create(context),
             ImagesCommand.Create(context),
+            IncidentCommand.Create(context),
             SnapshotCommand.Create(context),
             RbacCommand.Create(context),
             NetpolCommand.Create(context),

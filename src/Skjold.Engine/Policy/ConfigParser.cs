@@ -90,7 +90,7 @@ public static class ConfigParser
         IReadOnlyList<string> allowedRegions = ["eea"];
         var destinations = new List<(string, string)>();
         var attestations = new List<Compliance.Attestation>();
-        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations", "outputs", "detection", "supplyChain"))
+        foreach (var (key, value) in Entries(root, file, "apiVersion", "kind", "pss", "checks", "registries", "exemptions", "admission", "upgrade", "residency", "attestations", "outputs", "detection", "supplyChain", "incidents"))
         {
             switch (key)
             {
@@ -101,6 +101,7 @@ public static class ConfigParser
                 case "outputs":
                 case "detection":
                 case "supplyChain":
+                case "incidents":
                     break; // read by Skjold.Alerts (OutputsConfig), the detection host and Skjold.SupplyChain, not the scan policy
                 case "pss":
                     Collect(() =>

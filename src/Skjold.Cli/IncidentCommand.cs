@@ -1,0 +1,409 @@
+using System.CommandLine;
+using System.Globalization;
+using Skjold.Audit.Storage;
+using Skjold.Incidents;
+
+namespace Skjold.Cli;
+
+/// <summary>
+/// <c>skjold incident open|list|show|plan|note|close|notify-draft</c>: incidents kept in the audit trail (every
+/// change sealed), their GDPR and NIS2 clocks, the runbook plan for their type, and the draft notification.
+/// </summary>
+internal static class IncidentCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("incident", """
+            Incident response: open an incident (pod-compromise, secret-exposed, unauthorized-access, node-compromise), see its GDPR Art. 33 and NIS2 Art. 23 deadlines, print its runbook plan with the exact API requests and RBAC, record notes and decisions, close it, and draft the notification to Datatilsynet. Every change is sealed in the audit trail.
+
+            Examples:
+              skjold incident open pod-compromise payments/ledger-7d9f8-x2x9q --severity critical --personal-data unknown
+              skjold incident list
+              skjold incident plan INC-20261202-3fa9c1
+              skjold incident note INC-20261202-3fa9c1 "isolated the pod; logs captured" --status contained
+              skjold incident notify-draft INC-20261202-3fa9c1 --authority datatilsynet --lang nb -o melding.md
+            """);
+        command.Subcommands.Add(Open(context));
+        command.Subcommands.Add(List(context));
+        command.Subcommands.Add(Show(context));
+        command.Subcommands.Add(IncidentPlanCommands.Plan(context));
+        command.Subcommands.Add(Note(context));
+        command.Subcommands.Add(Close(context));
+        command.Subcommands.Add(IncidentPlanCommands.NotifyDraft(context));
+        return command;
+    }
+
+    internal static string Actor(CliContext context) => context.Environment("SKJOLD_ACTOR") ?? context.Environment("USER") ?? "unknown";
+
+    private static Command Open(CliContext context)
+    {
+        var type = new Argument<string>("TYPE") { Description = "pod-compromise, secret-exposed, unauthorized-access or node-compromise" };
+        type.AcceptOnlyFromAmong(Enum.GetValues<IncidentType>().Select(IncidentTypes.Name).ToArray());
+        var target = new Argument<string?>("TARGET") { Description = "NS/POD, NS/SECRET or NODE (unauthorized-access takes --user, --sa or --source-ip)", Arity = ArgumentArity.ZeroOrOne };
+        var user = new Option<string?>("--user") { Description = "unauthorized-access: the user name" };
+        var sa = new Option<string?>("--sa") { Description = "unauthorized-access: the service account, NS/NAME" };
+        var ip = new Option<string?>("--source-ip") { Description = "unauthorized-access: the client address" };
+        var severity = new Option<string>("--severity") { Description = "low, medium, high or critical", DefaultValueFactory = _ => "high" };
+        severity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
+        var aware = new Option<string?>("--aware-at") { Description = "When the organisation became aware (RFC 3339; default now): the GDPR and NIS2 clocks start here" };
+        var owner = new Option<string?>("--owner") { Description = "Who handles it (default: you)" };
+        var personal = new Option<string>("--personal-data") { Description = "yes, no or unknown: whether personal data is involved (GDPR applies unless no)", DefaultValueFactory = _ => "unknown" };
+        personal.AcceptOnlyFromAmong("yes", "no", "unknown");
+        var reason = new Option<string?>("--reason") { Description = "The reasoning behind --personal-data (Art. 33(5) asks for it either way)" };
+        var store = new AuditStoreOptions();
+        var cmd = new Command("open", "Open an incident; prints its id. The time of awareness starts the clocks.") { type, target, user, sa, ip, severity, aware, owner, personal, reason };
+        store.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var kind = IncidentTypes.TryParse(parse.GetValue(type), out var t) ? t : IncidentType.PodCompromise;
+            if (Targets(kind, parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip), out var targets) is { } problem)
+            {
+                await context.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var now = context.Time.GetUtcNow();
+            var awareAt = now;
+            if (parse.GetValue(aware) is { } a && !DateTimeOffset.TryParse(a, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out awareAt))
+            {
+                await context.Error.WriteLineAsync($"error: --aware-at '{a}' is not a time (RFC 3339, such as 2026-12-02T09:30:00Z)").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            if (awareAt > now.AddMinutes(5))
+            {
+                await context.Error.WriteLineAsync("error: --aware-at is in the future").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var pd = new PersonalDataAssessment(parse.GetValue(personal) switch { "yes" => true, "no" => false, _ => null }, parse.GetValue(reason));
+            var id = IncidentJournal.NewId(now);
+            var actor = Actor(context);
+            return await WithJournalAsync(store, parse, context, ct, async journal =>
+            {
+                var leaf = await journal.RecordAsync(IncidentEvents.Open, $"incident {id} opened",
+                    IncidentEvents.Opened(id, kind, targets!, parse.GetValue(severity)!, awareAt, parse.GetValue(owner) ?? actor, actor, pd), ct).ConfigureAwait(false);
+                context.Out.WriteLine(id);
+                await context.Error.WriteLineAsync($"Opened {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets!)}), sealed at leaf {leaf}; next: skjold incident plan {id}").ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    private static string? Targets(IncidentType type, string? target, string? user, string? sa, string? ip, out List<IncidentTarget>? targets)
+    {
+        targets = null;
+        string? Split(string kind, out IncidentTarget? t)
+        {
+            t = null;
+            if (target is null)
+            {
+                return $"{IncidentTypes.Name(type)} needs a target";
+            }
+
+            var slash = target.IndexOf('/', StringComparison.Ordinal);
+            if (kind == "node")
+            {
+                t = slash < 0 ? new IncidentTarget("node", null, target) : null;
+                return t is null ? "a node is named without a namespace" : null;
+            }
+
+            t = slash > 0 && slash < target.Length - 1 ? new IncidentTarget(kind, target[..slash], target[(slash + 1)..]) : null;
+            return t is null ? $"the target is NAMESPACE/NAME, not '{target}'" : null;
+        }
+
+        IncidentTarget? one;
+        switch (type)
+        {
+            case IncidentType.PodCompromise:
+                if (Split("pod", out one) is { } p1)
+                {
+                    return p1;
+                }
+
+                break;
+            case IncidentType.SecretExposed:
+                if (Split("secret", out one) is { } p2)
+                {
+                    return p2;
+                }
+
+                break;
+            case IncidentType.NodeCompromise:
+                if (Split("node", out one) is { } p3)
+                {
+                    return p3;
+                }
+
+                break;
+            default:
+                var given = new[] { user, sa, ip }.Count(x => x is not null);
+                if (given != 1 || target is not null)
+                {
+                    return "unauthorized-access takes exactly one of --user, --sa NS/NAME or --source-ip";
+                }
+
+                if (sa is { } s)
+                {
+                    var slash = s.IndexOf('/', StringComparison.Ordinal);
+                    if (slash <= 0)
+                    {
+                        return "--sa is NAMESPACE/NAME";
+                    }
+
+                    one = new IncidentTarget("serviceaccount", s[..slash], s[(slash + 1)..]);
+                }
+                else if (ip is { } address)
+                {
+                    if (!System.Net.IPAddress.TryParse(address, out _))
+                    {
+                        return $"--source-ip '{address}' is not an IP address";
+                    }
+
+                    one = new IncidentTarget("source-ip", null, address);
+                }
+                else
+                {
+                    one = new IncidentTarget("user", null, user!);
+                }
+
+                break;
+        }
+
+        targets = [one!];
+        return null;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var all = new Option<bool>("--all") { Description = "Closed incidents too" };
+        var config = new Option<string?>("--config", "-c") { Description = "skjold.yaml with the incidents: section (NIS2 entity)" };
+        var store = new AuditStoreOptions();
+        var cmd = new Command("list", "Incidents with their deadlines: time left, or overdue.") { all, config };
+        store.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (!ConfigLoader.TryLoadIncidents(parse.GetValue(config), context.WorkingDirectory, context.Error, out var org))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            return await WithReaderAsync(store, parse, context, ct, async journal =>
+            {
+                var now = context.Time.GetUtcNow();
+                var incidents = (await journal.AllAsync(ct).ConfigureAwait(false)).Where(i => parse.GetValue(all) || i.Status != IncidentStatus.Closed).ToList();
+                context.Out.WriteLine($"{"ID",-22} {"TYPE",-20} {"TARGET",-34} {"STATUS",-10} {"GDPR 72 h",-22} NIS2 24 h");
+                foreach (var i in incidents)
+                {
+                    var clocks = ReportingClocks.For(i, org.Nis2);
+                    context.Out.WriteLine($"{i.Id,-22} {IncidentTypes.Name(i.Type),-20} {string.Join(", ", i.Targets),-34} {i.Status.ToString().ToLowerInvariant(),-10} {ReportingClocks.Describe(clocks[0], now),-22} {ReportingClocks.Describe(clocks[1], now)}");
+                }
+
+                context.Out.WriteLine($"{incidents.Count} incidents; {incidents.Count(i => ReportingClocks.For(i, org.Nis2).Any(d => d.Overdue(now)))} with an overdue deadline.");
+            }).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    private static Command Show(CliContext context)
+    {
+        var id = new Argument<string>("ID");
+        var config = new Option<string?>("--config", "-c") { Description = "skjold.yaml with the incidents: section (NIS2 entity)" };
+        var store = new AuditStoreOptions();
+        var cmd = new Command("show", "An incident: its facts, its deadlines, and its timeline (each entry with the trail leaf it is sealed at).") { id, config };
+        store.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (!ConfigLoader.TryLoadIncidents(parse.GetValue(config), context.WorkingDirectory, context.Error, out var org))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            return await WithIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, i =>
+            {
+                var now = context.Time.GetUtcNow();
+                var o = context.Out;
+                o.WriteLine($"{i.Id}: {IncidentTypes.Name(i.Type)} {string.Join(", ", i.Targets)}");
+                o.WriteLine($"  status {i.Status.ToString().ToLowerInvariant()}, severity {i.Severity}, owner {i.Owner}, aware {i.AwareAt:yyyy-MM-dd HH:mm} UTC");
+                o.WriteLine($"  personal data: {i.PersonalData.Involved switch { true => "yes", false => "no", _ => "not assessed" }}{(i.PersonalData.Reasoning is { } r ? $" ({r})" : "")}");
+                if (i.Resolution is { } res)
+                {
+                    o.WriteLine($"  resolution: {res}");
+                }
+
+                o.WriteLine("Deadlines:");
+                foreach (var d in ReportingClocks.For(i, org.Nis2))
+                {
+                    o.WriteLine($"  {d.Regime,-20} {d.What,-52} {d.Due:yyyy-MM-dd HH:mm} UTC  {ReportingClocks.Describe(d, now)}");
+                }
+
+                o.WriteLine("Timeline:");
+                foreach (var e in i.Timeline)
+                {
+                    o.WriteLine($"  {e.At:yyyy-MM-dd HH:mm:ss} leaf {e.Leaf,-6} {e.Actor}: {e.Text}");
+                }
+            }).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    private static Command Note(CliContext context)
+    {
+        var id = new Argument<string>("ID");
+        var text = new Argument<string?>("TEXT") { Description = "What was done, found or decided", Arity = ArgumentArity.ZeroOrOne };
+        var status = new Option<string?>("--status") { Description = "open, contained or closed... (use close to close)" };
+        status.AcceptOnlyFromAmong("open", "contained");
+        var owner = new Option<string?>("--owner") { Description = "Hand the incident to someone else" };
+        var severity = new Option<string?>("--severity") { Description = "low, medium, high or critical" };
+        severity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
+        var personal = new Option<string?>("--personal-data") { Description = "yes, no or unknown, with --reason" };
+        personal.AcceptOnlyFromAmong("yes", "no", "unknown");
+        var reason = new Option<string?>("--reason") { Description = "The reasoning behind --personal-data" };
+        var store = new AuditStoreOptions();
+        var cmd = new Command("note", "Record a note, and optionally a change (status, owner, severity, the personal-data assessment); sealed in the trail.") { id, text, status, owner, severity, personal, reason };
+        store.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var changes = new Dictionary<string, string>(StringComparer.Ordinal);
+            void Put(string key, string? value)
+            {
+                if (value is not null)
+                {
+                    changes[key] = value;
+                }
+            }
+
+            Put("status", parse.GetValue(status));
+            Put("owner", parse.GetValue(owner));
+            Put("severity", parse.GetValue(severity));
+            Put("personal-data", parse.GetValue(personal));
+            Put("personal-data-reasoning", parse.GetValue(reason));
+            if (parse.GetValue(personal) is "no" && parse.GetValue(reason) is null)
+            {
+                await context.Error.WriteLineAsync("error: --personal-data no needs --reason: GDPR Art. 33(5) requires the reasoning to be documented").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var note = parse.GetValue(text);
+            if (note is null && changes.Count == 0)
+            {
+                await context.Error.WriteLineAsync("error: give a note TEXT, or a change (--status, --owner, --severity, --personal-data)").ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
+            }
+
+            return await WithOpenIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, async (journal, incident) =>
+            {
+                var actor = Actor(context);
+                if (note is not null)
+                {
+                    await journal.RecordAsync(IncidentEvents.Note, $"incident {incident.Id}: note", IncidentEvents.Changed(incident.Id, actor, new Dictionary<string, string> { ["note"] = note }), ct).ConfigureAwait(false);
+                }
+
+                if (changes.Count > 0)
+                {
+                    await journal.RecordAsync(IncidentEvents.Update, $"incident {incident.Id}: updated", IncidentEvents.Changed(incident.Id, actor, changes), ct).ConfigureAwait(false);
+                }
+
+                await context.Error.WriteLineAsync($"Recorded on {incident.Id}.").ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    private static Command Close(CliContext context)
+    {
+        var id = new Argument<string>("ID");
+        var resolution = new Option<string>("--resolution") { Description = "How it ended: cause, what was done, what remains", Required = true };
+        var store = new AuditStoreOptions();
+        var cmd = new Command("close", "Close an incident with its resolution (sealed in the trail; its deadlines stay on record).") { id, resolution };
+        store.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) => await WithOpenIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, async (journal, incident) =>
+        {
+            await journal.RecordAsync(IncidentEvents.Close, $"incident {incident.Id} closed",
+                IncidentEvents.Changed(incident.Id, Actor(context), new Dictionary<string, string> { ["resolution"] = parse.GetValue(resolution)! }), ct).ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"Closed {incident.Id}.").ConfigureAwait(false);
+        }).ConfigureAwait(false));
+        return cmd;
+    }
+
+    /// <summary>Runs <paramref name="act"/> with the journal over the log (opened for writing); store errors are one line and exit 2.</summary>
+    private static async Task<int> WithJournalAsync(AuditStoreOptions store, ParseResult parse, CliContext context, CancellationToken ct, Func<IncidentJournal, Task> act)
+    {
+        try
+        {
+            store.RequireExisting(parse, context);
+            await using var session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+            await act(new IncidentJournal(session.Store, session.Log)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (AuditStoreException ex)
+        {
+            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+    }
+
+    internal static async Task<int> WithReaderAsync(AuditStoreOptions store, ParseResult parse, CliContext context, CancellationToken ct, Func<IncidentJournal, Task> act)
+    {
+        try
+        {
+            await using var s = store.ExistingStore(parse, context);
+            await act(new IncidentJournal(s)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (AuditStoreException ex)
+        {
+            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+    }
+
+    internal static async Task<int> WithIncidentAsync(AuditStoreOptions store, ParseResult parse, CliContext context, string id, CancellationToken ct, Action<Incident> act)
+    {
+        Incident? found = null;
+        var code = await WithReaderAsync(store, parse, context, ct, async j => found = await j.FindAsync(id, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        if (code != ExitCodes.Ok)
+        {
+            return code;
+        }
+
+        if (found is null)
+        {
+            await context.Error.WriteLineAsync($"error: no incident {id} in the trail (skjold incident list shows them)").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+
+        act(found);
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> WithOpenIncidentAsync(AuditStoreOptions store, ParseResult parse, CliContext context, string id, CancellationToken ct, Func<IncidentJournal, Incident, Task> act)
+    {
+        var missing = false;
+        var closed = false;
+        var code = await WithJournalAsync(store, parse, context, ct, async journal =>
+        {
+            var incident = await journal.FindAsync(id, ct).ConfigureAwait(false);
+            if (incident is null)
+            {
+                missing = true;
+                return;
+            }
+
+            if (incident.Status == IncidentStatus.Closed)
+            {
+                closed = true;
+                return;
+            }
+
+            await act(journal, incident).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        if (missing || closed)
+        {
+            await context.Error.WriteLineAsync(missing ? $"error: no incident {id} in the trail (skjold incident list shows them)" : $"error: {id} is closed; open a new incident for new findings").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
+
+        return code;
+    }
+}

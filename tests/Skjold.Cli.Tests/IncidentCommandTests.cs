@@ -1,0 +1,109 @@
+namespace Skjold.Cli.Tests;
+
+/// <summary>skjold incident: incidents kept in the audit trail, their clocks, plans and the notification draft.</summary>
+public sealed class IncidentCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("skjold-incident-").FullName;
+    private static readonly DateTimeOffset Now = new(2026, 12, 2, 9, 0, 0, TimeSpan.Zero);
+
+    public IncidentCommandTests()
+    {
+        Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "init", "--data-dir", "trail").ExitCode);
+        File.WriteAllText(Path.Combine(_dir, "skjold.yaml"), "incidents:\n  organisation: Nordbank ASA\n  contact: personvern@nordbank.example\n  nis2: essential\n");
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, true);
+    }
+
+    [Fact]
+    public void Incident_OpenNoteCloseShow_SealedInTheTrail_WithClocks()
+    {
+        var open = CliRunner.RunAt(Now, _dir, null, "incident", "open", "pod-compromise", "payments/ledger-1", "--severity", "critical", "--personal-data", "yes", "--data-dir", "trail");
+        Assert.True(open.ExitCode == 0, open.Error);
+        var id = open.Out.Trim();
+        Assert.Matches("^INC-20261202-[0-9a-f]{6}$", id);
+
+        Assert.Equal(0, CliRunner.RunAt(Now.AddHours(1), _dir, null, "incident", "note", id, "isolated the pod; logs captured", "--status", "contained", "--data-dir", "trail").ExitCode);
+        var list = CliRunner.RunAt(Now.AddHours(30), _dir, null, "incident", "list", "--data-dir", "trail");
+        Assert.Contains(id, list.Out, StringComparison.Ordinal);
+        Assert.Contains("contained", list.Out, StringComparison.Ordinal);
+        Assert.Contains("overdue by 6 h", list.Out, StringComparison.Ordinal); // NIS2's 24-hour early warning
+        Assert.Contains("1 with an overdue deadline", list.Out, StringComparison.Ordinal);
+
+        Assert.Equal(0, CliRunner.RunAt(Now.AddHours(40), _dir, null, "incident", "close", id, "--resolution", "image rebuilt from a signed base", "--data-dir", "trail").ExitCode);
+        var show = CliRunner.RunAt(Now.AddHours(41), _dir, null, "incident", "show", id, "--data-dir", "trail");
+        Assert.Contains("status closed", show.Out, StringComparison.Ordinal);
+        Assert.Contains("resolution: image rebuilt from a signed base", show.Out, StringComparison.Ordinal);
+        Assert.Contains("isolated the pod; logs captured", show.Out, StringComparison.Ordinal);
+        Assert.Contains("GDPR Art. 33", show.Out, StringComparison.Ordinal);
+
+        // A closed incident takes no more notes, and the trail still verifies with the incident's events in it.
+        Assert.Equal(2, CliRunner.Run(_dir, null, "incident", "note", id, "late", "--data-dir", "trail").ExitCode);
+        Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "verify", "--data-dir", "trail").ExitCode);
+        var sealedEvents = CliRunner.Run(_dir, null, "audit", "query", "--verb", "incident-open", "--verb", "incident-close", "--data-dir", "trail", "-f", "json");
+        Assert.Contains("incident-open", sealedEvents.Out, StringComparison.Ordinal);
+        Assert.Contains("incident-close", sealedEvents.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Incident_PlanFromSnapshot_NamesContainersAndNeededRbac()
+    {
+        File.WriteAllText(Path.Combine(_dir, "snapshot.yaml"), """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: ledger-1, namespace: payments}
+            spec:
+              serviceAccountName: ledger
+              nodeName: worker-3
+              containers:
+              - {name: app, image: registry.example.com/payments/ledger:2.0}
+              volumes:
+              - {name: db, secret: {secretName: ledger-db}}
+            """);
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "pod-compromise", "payments/ledger-1", "--data-dir", "trail").Out.Trim();
+        var plan = CliRunner.Run(_dir, null, "incident", "plan", id, "--snapshot", "snapshot.yaml", "--data-dir", "trail");
+        Assert.True(plan.ExitCode == 0, plan.Error);
+        Assert.Contains("GET /api/v1/namespaces/payments/pods/ledger-1/log?container=app&previous=true&timestamps=true", plan.Out, StringComparison.Ordinal);
+        Assert.Contains("skjold audit query --user system:serviceaccount:payments:ledger --since 24h", plan.Out, StringComparison.Ordinal);
+        Assert.Contains("ledger-db", plan.Out, StringComparison.Ordinal);
+        Assert.Contains("[disruptive]", plan.Out, StringComparison.Ordinal);
+        Assert.Contains("The responder's role needs: create networkpolicies, create pods/exec", plan.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Incident_NotifyDraft_FromConfigAndIncident()
+    {
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "secret-exposed", "shop/db", "--personal-data", "yes", "--data-dir", "trail").Out.Trim();
+        var draft = CliRunner.RunAt(Now.AddHours(2), _dir, null, "incident", "notify-draft", id, "--authority", "datatilsynet", "--lang", "nb", "--data-dir", "trail");
+        Assert.True(draft.ExitCode == 0, draft.Error);
+        Assert.Contains("Melding om brudd på personopplysningssikkerheten (Datatilsynet)", draft.Out, StringComparison.Ordinal);
+        Assert.Contains("Nordbank ASA", draft.Out, StringComparison.Ordinal);
+        Assert.Contains("2026-12-05 09:00 UTC", draft.Out, StringComparison.Ordinal); // awareness + 72 h
+        Assert.Contains("[TO COMPLETE]", draft.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("unauthorized-access", "--user", "mallory", "--sa", "ci/deployer")]
+    [InlineData("unauthorized-access", "--source-ip", "not-an-ip")]
+    [InlineData("pod-compromise", "ledger-without-namespace")]
+    [InlineData("node-compromise", "ns/node")]
+    public void Incident_OpenWithABadTarget_Exit2(params string[] args)
+    {
+        var run = CliRunner.Run(_dir, null, ["incident", "open", .. args, "--data-dir", "trail"]);
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("error:", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Incident_PersonalDataNoWithoutReasoning_Refused()
+    {
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "node-compromise", "worker-3", "--data-dir", "trail").Out.Trim();
+        var run = CliRunner.Run(_dir, null, "incident", "note", id, "--personal-data", "no", "--data-dir", "trail");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("Art. 33(5)", run.Error, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "note", id, "--personal-data", "no", "--reason", "a build node without personal data", "--data-dir", "trail").ExitCode);
+    }
+}
