@@ -27,6 +27,7 @@ internal static class IncidentCommand
         command.Subcommands.Add(List(context));
         command.Subcommands.Add(Show(context));
         command.Subcommands.Add(IncidentPlanCommands.Plan(context));
+        command.Subcommands.Add(IncidentApplyCommand.Apply(context));
         command.Subcommands.Add(Note(context));
         command.Subcommands.Add(Close(context));
         command.Subcommands.Add(IncidentPlanCommands.NotifyDraft(context));

@@ -34,4 +34,10 @@ public sealed record Incident(
     IReadOnlyList<IncidentEntry> Timeline)
 {
     public IEnumerable<IncidentEntry> Notes => Timeline.Where(e => e.Kind == IncidentEvents.Note);
+
+    /// <summary>Runbook steps carried out for real (an apply resumes after them).</summary>
+    public IReadOnlySet<int> AppliedSteps { get; init; } = new HashSet<int>();
+
+    /// <summary>Whether this incident is a drill (a rehearsal in dry run).</summary>
+    public bool Drill => Timeline.Count > 0 && Timeline[0].Text.Contains("(drill)", StringComparison.Ordinal);
 }

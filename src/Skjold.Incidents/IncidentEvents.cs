@@ -15,7 +15,8 @@ public static class IncidentEvents
     public const string Note = "incident-note";
     public const string Update = "incident-update";
     public const string Close = "incident-close";
-    public static readonly string[] Verbs = [Open, Note, Update, Close];
+    public const string Action = "incident-action";
+    public static readonly string[] Verbs = [Open, Note, Update, Close, Action];
 
     /// <summary>One sealed change, as the store returns it: its leaf, time, verb and annotations.</summary>
     public sealed record Sealed(long Leaf, DateTimeOffset At, string Verb, IReadOnlyDictionary<string, string> Fields);
@@ -50,6 +51,7 @@ public static class IncidentEvents
     {
         Incident? incident = null;
         var timeline = new List<IncidentEntry>();
+        var applied = new HashSet<int>();
         foreach (var e in events)
         {
             string F(string k) => e.Fields.TryGetValue(Prefix + k, out var v) ? v : "";
@@ -99,6 +101,15 @@ public static class IncidentEvents
 
                     timeline.Add(new IncidentEntry(e.Leaf, e.At, actor, Update, string.Join("; ", changes)));
                     break;
+                case Action when incident is not null:
+                    var step = int.TryParse(F("step"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+                    if (F("mode") == StepOutcome.Applied)
+                    {
+                        applied.Add(step);
+                    }
+
+                    timeline.Add(new IncidentEntry(e.Leaf, e.At, actor, Action, $"step {step} ({F("title")}): {F("mode")}: {F("summary")}{(F("evidence") is { Length: > 0 } ev ? " [evidence " + ev + "]" : "")}"));
+                    break;
                 case Close when incident is not null:
                     incident = incident with { Status = IncidentStatus.Closed, Resolution = F("resolution") };
                     timeline.Add(new IncidentEntry(e.Leaf, e.At, actor, Close, "closed: " + F("resolution")));
@@ -106,7 +117,7 @@ public static class IncidentEvents
             }
         }
 
-        return incident is null ? null : incident with { Timeline = timeline };
+        return incident is null ? null : incident with { Timeline = timeline, AppliedSteps = applied };
     }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;

@@ -15,7 +15,28 @@ public sealed record RunbookStep(
     IReadOnlyList<string> Rbac,
     bool Disruptive,
     bool Manual = false,
-    IReadOnlyList<string>? Commands = null);
+    IReadOnlyList<string>? Commands = null)
+{
+    /// <summary>What <c>incident apply</c> does for the step (<see cref="StepKind.Guidance"/>: nothing, a person does it or runs the commands).</summary>
+    public StepKind Kind { get; init; } = StepKind.Guidance;
+}
+
+/// <summary>The steps <c>incident apply</c> can carry out through the cluster API.</summary>
+public enum StepKind
+{
+    Guidance,
+    IsolatePod,
+    CaptureEvidence,
+    CaptureExec,
+    DeletePod,
+    ReplaceSecret,
+    RestartMounters,
+    RevokeAccess,
+    CordonNode,
+    DrainNode,
+    TaintNode,
+    ListNodePods,
+}
 
 /// <summary>What a plan knows about the target from the cluster (a snapshot or a live read); empty when nothing is known.</summary>
 public sealed record PlanContext

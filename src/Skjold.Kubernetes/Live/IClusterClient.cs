@@ -10,6 +10,9 @@ namespace Skjold.Kubernetes.Live;
 /// </summary>
 public interface IClusterClient
 {
+    /// <summary>GETs a path with its query (an object, a list with selectors, a pod's log) and returns the body as sent.</summary>
+    Task<byte[]> GetAsync(string pathAndQuery, CancellationToken cancellationToken);
+
     /// <summary>POSTs <paramref name="body"/> to the collection <paramref name="collection"/> (its <see cref="ObjectPath.Name"/> unused).</summary>
     Task<JsonDocument> CreateAsync(ObjectPath collection, JsonElement body, bool dryRun, CancellationToken cancellationToken);
 

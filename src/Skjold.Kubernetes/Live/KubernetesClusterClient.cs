@@ -7,6 +7,25 @@ namespace Skjold.Kubernetes.Live;
 /// <summary><see cref="IClusterClient"/> over the Kubernetes API with the credentials of a kubeconfig (KubernetesClient's HTTP client and exec).</summary>
 public sealed class KubernetesClusterClient(k8s.Kubernetes client) : IClusterClient
 {
+    public async Task<byte[]> GetAsync(string pathAndQuery, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(client.BaseUri, pathAndQuery);
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (client.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new ClusterRequestException((int)response.StatusCode, null, $"GET {pathAndQuery}: {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+
+        return bytes;
+    }
+
     public async Task<JsonDocument> CreateAsync(ObjectPath collection, JsonElement body, bool dryRun, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(collection);
