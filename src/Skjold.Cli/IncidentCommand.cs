@@ -31,6 +31,10 @@ internal static class IncidentCommand
         command.Subcommands.Add(Note(context));
         command.Subcommands.Add(Close(context));
         command.Subcommands.Add(IncidentPlanCommands.NotifyDraft(context));
+        command.Subcommands.Add(IncidentEvidenceCommands.Timeline(context));
+        command.Subcommands.Add(IncidentEvidenceCommands.Export(context));
+        command.Subcommands.Add(IncidentEvidenceCommands.Verify(context));
+        command.Subcommands.Add(IncidentEvidenceCommands.Drill(context));
         return command;
     }
 
@@ -51,8 +55,9 @@ internal static class IncidentCommand
         var personal = new Option<string>("--personal-data") { Description = "yes, no or unknown: whether personal data is involved (GDPR applies unless no)", DefaultValueFactory = _ => "unknown" };
         personal.AcceptOnlyFromAmong("yes", "no", "unknown");
         var reason = new Option<string?>("--reason") { Description = "The reasoning behind --personal-data (Art. 33(5) asks for it either way)" };
+        var drill = new Option<bool>("--drill") { Description = "A rehearsal (skjold incident drill opens these), not a real incident", Hidden = true };
         var store = new AuditStoreOptions();
-        var cmd = new Command("open", "Open an incident; prints its id. The time of awareness starts the clocks.") { type, target, user, sa, ip, severity, aware, owner, personal, reason };
+        var cmd = new Command("open", "Open an incident; prints its id. The time of awareness starts the clocks.") { type, target, user, sa, ip, severity, aware, owner, personal, reason, drill };
         store.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -82,8 +87,13 @@ internal static class IncidentCommand
             var actor = Actor(context);
             return await WithJournalAsync(store, parse, context, ct, async journal =>
             {
-                var leaf = await journal.RecordAsync(IncidentEvents.Open, $"incident {id} opened",
-                    IncidentEvents.Opened(id, kind, targets!, parse.GetValue(severity)!, awareAt, parse.GetValue(owner) ?? actor, actor, pd), ct).ConfigureAwait(false);
+                var fields = IncidentEvents.Opened(id, kind, targets!, parse.GetValue(severity)!, awareAt, parse.GetValue(owner) ?? actor, actor, pd);
+                if (parse.GetValue(drill))
+                {
+                    fields[IncidentEvents.Prefix + "drill"] = "yes";
+                }
+
+                var leaf = await journal.RecordAsync(IncidentEvents.Open, $"incident {id} opened{(parse.GetValue(drill) ? " (drill)" : "")}", fields, ct).ConfigureAwait(false);
                 context.Out.WriteLine(id);
                 await context.Error.WriteLineAsync($"Opened {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets!)}), sealed at leaf {leaf}; next: skjold incident plan {id}").ConfigureAwait(false);
             }).ConfigureAwait(false);
@@ -91,7 +101,7 @@ internal static class IncidentCommand
         return cmd;
     }
 
-    private static string? Targets(IncidentType type, string? target, string? user, string? sa, string? ip, out List<IncidentTarget>? targets)
+    internal static string? Targets(IncidentType type, string? target, string? user, string? sa, string? ip, out List<IncidentTarget>? targets)
     {
         targets = null;
         string? Split(string kind, out IncidentTarget? t)

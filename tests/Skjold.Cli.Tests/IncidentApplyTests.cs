@@ -183,4 +183,71 @@ public sealed class IncidentApplyTests : IAsyncLifetime
         Assert.Equal("alice", subject!["name"]!.GetValue<string>()); // the other subject keeps its access
         Assert.Null(_api.Get("/api/v1/namespaces/ci/secrets/deployer-token"));
     }
+
+    [Fact]
+    public void Timeline_Export_Verify_MergesRequestsAlertsActions_AndRejectsTampering()
+    {
+        // The trail already holds what the API server logged about the pod, and an alert a rule raised on it.
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), """
+            - rule: Exec into a pod
+              desc: someone opened a shell in a pod
+              condition: ka.target.resource = pods and ka.target.subresource = exec
+              output: "%ka.user.name exec into %ka.target.namespace/%ka.target.name"
+              priority: WARNING
+              source: k8s_audit
+            """);
+        var t = DateTimeOffset.UtcNow.AddMinutes(-30).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"),
+        [
+            $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/pods/ledger-1/exec","verb":"create","user":{"username":"mallory"},"sourceIPs":["203.0.113.9"],"objectRef":{"resource":"pods","subresource":"exec","namespace":"payments","name":"ledger-1"},"responseStatus":{"code":101},"requestReceivedTimestamp":"{{t}}","stageTimestamp":"{{t}}"}""",
+            $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods/web-1","verb":"get","user":{"username":"bob"},"sourceIPs":["10.0.0.5"],"objectRef":{"resource":"pods","namespace":"shop","name":"web-1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"{{t}}","stageTimestamp":"{{t}}"}""",
+        ]);
+        var ingest = CliRunner.Run(_dir, null, "audit", "ingest", "audit.log", "--data-dir", "trail", "--detect-rules", "rules.yaml");
+        Assert.True(ingest.ExitCode == 0, ingest.Out + ingest.Error);
+        var id = Open("pod-compromise", "payments/ledger-1");
+        Assert.Equal(0, Apply(id, "--yes", "--step", "2").ExitCode); // capture evidence only
+        Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "note", id, "shell opened from 203.0.113.9", "--data-dir", "trail").ExitCode);
+
+        var timeline = CliRunner.Run(_dir, null, "incident", "timeline", id, "--data-dir", "trail");
+        Assert.True(timeline.ExitCode == 0, timeline.Error);
+        var lines = timeline.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains(" api ", StringComparison.Ordinal) && l.Contains("mallory create pods/exec payments/ledger-1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(" alert ", StringComparison.Ordinal) && l.Contains("mallory exec into payments/ledger-1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(" incident ", StringComparison.Ordinal) && l.Contains("step 2 (Capture evidence): applied", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("web-1", StringComparison.Ordinal)); // not about the target
+
+        Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "export", id, "--data-dir", "trail", "-o", "bundle.json").ExitCode);
+        var key = Path.Combine("trail", "audit-signing-key.pub.pem");
+        var ok = CliRunner.Run(_dir, null, "incident", "verify", "bundle.json", "--public-key", key, "--evidence-dir", "incident-evidence");
+        Assert.True(ok.ExitCode == 0, ok.Out + ok.Error);
+        Assert.StartsWith("OK " + id, ok.Out, StringComparison.Ordinal);
+
+        // The summary says closed, but no sealed event closed it.
+        var bundle = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "bundle.json")))!;
+        bundle["incident"]!["status"] = "closed";
+        File.WriteAllText(Path.Combine(_dir, "summary-forged.json"), bundle.ToJsonString());
+        var forged = CliRunner.Run(_dir, null, "incident", "verify", "summary-forged.json", "--public-key", key);
+        Assert.Equal(1, forged.ExitCode);
+        Assert.Contains("signature", forged.Out, StringComparison.Ordinal);
+
+        // An evidence file changed after export.
+        var pod = Directory.GetFiles(Path.Combine(_dir, "incident-evidence", id), "*pod.json").Single();
+        File.AppendAllText(pod, " ");
+        var changed = CliRunner.Run(_dir, null, "incident", "verify", "bundle.json", "--public-key", key, "--evidence-dir", "incident-evidence");
+        Assert.Equal(1, changed.ExitCode);
+        Assert.Contains("does not match its hash", changed.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Drill_RehearsesInDryRun_AndRecordsTheExercise()
+    {
+        var run = CliRunner.Run(_dir, null, "incident", "drill", "node-compromise", "worker-3", "--kubeconfig", "kubeconfig", "--data-dir", "trail");
+        Assert.True(run.ExitCode is 0 or 1, run.Out + run.Error);
+        Assert.Contains("Drill INC-", run.Out, StringComparison.Ordinal);
+        Assert.False(_api.Get("/api/v1/nodes/worker-3")!["spec"]!["unschedulable"] is { } u && u.GetValue<bool>()); // nothing changed
+        Assert.NotNull(_api.Get("/api/v1/namespaces/shop/pods/web-1"));
+        Assert.DoesNotContain(_api.Requests, r => (r.StartsWith("PATCH", StringComparison.Ordinal) || r.StartsWith("POST", StringComparison.Ordinal)) && !r.EndsWith("dryRun", StringComparison.Ordinal));
+        var list = CliRunner.Run(_dir, null, "incident", "list", "--all", "--data-dir", "trail");
+        Assert.Contains("closed", list.Out, StringComparison.Ordinal);
+    }
 }

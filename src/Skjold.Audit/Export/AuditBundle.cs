@@ -22,16 +22,39 @@ public static class AuditBundle
     {
         var sth = await log.SignNowAsync(ct).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the audit log is empty; nothing to export");
-        var events = new JsonArray();
-        var selected = new List<(long Index, byte[] Payload)>();
         using var verifier = new TreeHeadVerifier(log.Keys.PublicKeyPem);
         var answer = await new Query.ConfirmedQuery(log.Store, verifier).RunAsync(query with { Limit = Math.Max(query.Limit, 1) }, payloads: true, ct).ConfigureAwait(false);
+        return await BuildAsync(log, sth, answer.Rows, time, ct, progress).ConfigureAwait(false);
+    }
+
+    /// <summary>A bundle of exactly these leaves (an incident's events and the requests of its timeline).</summary>
+    public static async Task<JsonObject> ExportLeavesAsync(AuditLog log, IReadOnlyCollection<long> leaves, TimeProvider time, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(leaves);
+        var sth = await log.SignNowAsync(ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the audit log is empty; nothing to export");
+        var rows = new List<(AuditRecord Record, byte[]? Payload)>();
+        foreach (var leaf in leaves.Distinct().Order())
+        {
+            await foreach (var row in log.Store.QueryAsync(new AuditQuery { FromIndex = leaf, ToIndex = leaf + 1, Limit = 1 }, true, ct).ConfigureAwait(false))
+            {
+                rows.Add(row);
+            }
+        }
+
+        return await BuildAsync(log, sth, rows, time, ct, null).ConfigureAwait(false);
+    }
+
+    private static async Task<JsonObject> BuildAsync(AuditLog log, SignedTreeHead sth, IEnumerable<(AuditRecord Record, byte[]? Payload)> rows, TimeProvider time, CancellationToken ct, IProgress<long>? progress)
+    {
+        var events = new JsonArray();
+        var selected = new List<(long Index, byte[] Payload)>();
         // Erased events no longer match their leaf hash: they cannot be proven in a bundle. The
         // stored leaf hashes are read 512 at a time (one store read each), not one by one.
-        foreach (var rows in answer.Rows.Where(r => r.Payload is not null && r.Record.Index < sth.Size).Chunk(512))
+        foreach (var chunkRows in rows.Where(r => r.Payload is not null && r.Record.Index < sth.Size).Chunk(512))
         {
-            var stored = await log.Store.ReadAsync([.. rows.Select(r => (0, r.Record.Index))], ct).ConfigureAwait(false);
-            foreach (var (record, payload) in rows)
+            var stored = await log.Store.ReadAsync([.. chunkRows.Select(r => (0, r.Record.Index))], ct).ConfigureAwait(false);
+            foreach (var (record, payload) in chunkRows)
             {
                 if (MerkleHash.Leaf(payload!).AsSpan().SequenceEqual(stored[(0, record.Index)]))
                 {
