@@ -18,10 +18,11 @@ internal static class InstallCommand
         podFailure.AcceptOnlyFromAmong("Fail", "Ignore");
         var format = new Option<string>("--format", "-f") { Description = "yaml or json: the manifests on stdout (a v1 List in JSON), or with --output the summary", DefaultValueFactory = _ => "yaml" };
         format.AcceptOnlyFromAmong("yaml", "json");
+        var responder = new Option<string?>("--incident-responder") { Description = "Also write the ClusterRole skjold-incident-responder (what skjold incident apply needs for every runbook), bound to this group" };
         var timeout = new Option<int>("--webhook-timeout") { Description = "timeoutSeconds of the webhooks (1-30); Skjold answers within this minus 2 s", DefaultValueFactory = _ => 5 };
         var command = new Command("install", "Write Kubernetes manifests for Skjold: Deployment, PodDisruptionBudget, Service, RBAC, NetworkPolicy and webhook configurations.")
         {
-            ns, output, image, replicas, certManager, podFailure, timeout, format,
+            ns, output, image, replicas, certManager, podFailure, timeout, format, responder,
         };
         command.SetAction(parse =>
         {
@@ -39,7 +40,12 @@ internal static class InstallCommand
             }
 
             var options = new InstallManifests.Options(parse.GetValue(ns)!, parse.GetValue(image)!, parse.GetValue(replicas), parse.GetValue(certManager), parse.GetValue(podFailure)!, t);
-            var files = InstallManifests.Render(options, context.Time);
+            var files = InstallManifests.Render(options, context.Time).ToList();
+            if (parse.GetValue(responder) is { } group)
+            {
+                files.Add(("15-incident-responder.yaml", Skjold.Incidents.ResponderRole.Yaml(group)));
+                files.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+            }
             if (parse.GetValue(output) is { } dir)
             {
                 var full = Path.GetFullPath(dir, context.WorkingDirectory);

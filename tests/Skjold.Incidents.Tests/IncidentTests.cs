@@ -146,3 +146,25 @@ public sealed class IncidentTests
         Assert.Contains("Virksomhet: " + NotificationDraft.ToComplete, late, StringComparison.Ordinal);
     }
 }
+
+public sealed class ResponderRoleTests
+{
+    [Fact]
+    public void Rules_CoverEveryVerbOfEveryRunbook_AndNothingElse()
+    {
+        var rules = ResponderRole.Rules();
+        var granted = rules.SelectMany(r => r.Verbs.Select(v => $"{v} {r.Resource}")).ToHashSet(StringComparer.Ordinal);
+        foreach (var type in Enum.GetValues<IncidentType>())
+        {
+            var target = type == IncidentType.NodeCompromise ? new IncidentTarget("node", null, "n") : new IncidentTarget(type == IncidentType.UnauthorizedAccess ? "user" : "pod", "ns", "x");
+            var incident = new Incident("INC-1", type, [target], "high", DateTimeOffset.UnixEpoch, "", IncidentStatus.Open, new PersonalDataAssessment(null, null), null, []);
+            Assert.All(RunbookPlans.Rbac(RunbookPlans.For(incident)), r => Assert.Contains(r, granted));
+        }
+
+        Assert.DoesNotContain("get secrets", granted); // responders replace secret values, they never need to read one
+        Assert.Equal("networking.k8s.io", rules.Single(r => r.Resource == "networkpolicies").ApiGroup);
+        var yaml = ResponderRole.Yaml("sre-oncall");
+        Assert.Contains("name: sre-oncall", yaml, StringComparison.Ordinal);
+        Assert.Contains("resources: [\"pods/eviction\"]", yaml, StringComparison.Ordinal);
+    }
+}
