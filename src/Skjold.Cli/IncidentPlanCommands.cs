@@ -73,8 +73,9 @@ internal static class IncidentPlanCommands
         var lang = new Option<string>("--lang") { Description = "nb (Norwegian Bokmål) or en", DefaultValueFactory = _ => "nb" };
         lang.AcceptOnlyFromAmong("nb", "en");
         var config = new Option<string?>("--config", "-c") { Description = "skjold.yaml with the incidents: section (organisation, contact point, NIS2 entity)" };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the draft to this file (default stdout)" };
         var store = new AuditStoreOptions();
-        var cmd = new Command("notify-draft", "Draft the GDPR Art. 33 notification to the supervisory authority from the incident, with every Art. 33(3) item; what only a person can know is marked [TO COMPLETE].") { id, authority, lang, config };
+        var cmd = new Command("notify-draft", "Draft the GDPR Art. 33 notification to the supervisory authority from the incident, with every Art. 33(3) item; what only a person can know is marked [TO COMPLETE].") { id, authority, lang, config, output };
         store.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -84,7 +85,18 @@ internal static class IncidentPlanCommands
             }
 
             return await IncidentCommand.WithIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, incident =>
-                context.Out.Write(NotificationDraft.Write(incident, org, "Datatilsynet", parse.GetValue(lang)!, context.Time.GetUtcNow()))).ConfigureAwait(false);
+            {
+                var text = NotificationDraft.Write(incident, org, "Datatilsynet", parse.GetValue(lang)!, context.Time.GetUtcNow());
+                if (parse.GetValue(output) is { } file)
+                {
+                    File.WriteAllText(Path.GetFullPath(file, context.WorkingDirectory), text);
+                    context.Error.WriteLine($"Wrote {file}; complete the items marked {NotificationDraft.ToComplete} before sending.");
+                }
+                else
+                {
+                    context.Out.Write(text);
+                }
+            }).ConfigureAwait(false);
         });
         return cmd;
     }
