@@ -86,7 +86,7 @@ internal static partial class AuditCommand
             {
                 Interlocked.Increment(ref alerts);
                 context.Error.WriteLine($"alert: {Skjold.Detection.Falco.FalcoRuleSet.PriorityName(a.Priority)} {a.Rule} (leaf {a.Leaves[0]}): {a.Output}");
-            }).ConfigureAwait(false);
+            }, detection.AutoOpen).ConfigureAwait(false);
             var stats = await new LogFileIngester(log, path, m => context.Error.WriteLine(m), progress: line.Of<long>(n => $"sealed {n:N0} events..."), time: context.Time).RunAsync(parse.GetValue(follow), ct).ConfigureAwait(false);
             line.Done();
             await detector.DisposeAsync().ConfigureAwait(false); // every alert is sealed (and queued for the outputs) before the final signature

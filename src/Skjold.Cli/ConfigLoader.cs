@@ -70,6 +70,10 @@ internal static class ConfigLoader
     public static bool TryLoadIncidents(string? explicitPath, string workingDirectory, TextWriter error, out Skjold.Incidents.Organisation organisation) =>
         TryLoadSection(explicitPath, workingDirectory, error, Skjold.Incidents.IncidentsConfig.Parse, new Skjold.Incidents.Organisation("", "", Skjold.Incidents.Nis2Entity.None), out organisation);
 
+    /// <summary>The incidents.autoOpen rules; false after the errors are written.</summary>
+    public static bool TryLoadAutoOpen(string? explicitPath, string workingDirectory, TextWriter error, out IReadOnlyList<Skjold.Incidents.AutoOpenRule> rules) =>
+        TryLoadSection(explicitPath, workingDirectory, error, Skjold.Incidents.IncidentsConfig.ParseAutoOpen, [], out rules);
+
     /// <summary>Reads one section of the configuration file in use with its own parser (YAML text, display name, the file's directory).</summary>
     private static bool TryLoadSection<T>(string? explicitPath, string workingDirectory, TextWriter error, Func<string, string, string, T> parse, T none, out T value)
     {

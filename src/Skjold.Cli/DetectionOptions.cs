@@ -72,6 +72,12 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
         }
 
         var config = Config is null ? configPath : parse.GetValue(Config);
+        if (!ConfigLoader.TryLoadAutoOpen(config, context.WorkingDirectory, context.Error, out var autoOpen))
+        {
+            return false;
+        }
+
+        AutoOpen = autoOpen.Count > 0 ? new Skjold.Incidents.AutoOpen(autoOpen) : null;
         return ConfigLoader.TryLoadOutputs(config, context.WorkingDirectory, context.Error, out outputs)
             && RulesCommand.TryLoadEngine(parse.GetValue(Rules) ?? [], builtin: false, config, context, out rules, labels is null ? null : labels.Get);
     }
@@ -88,6 +94,9 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
 
     /// <summary>Starts forwarding and subscribes the detector; dispose the pipeline after the host and before the log.</summary>
     public static Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, DetectionEngine? rules, IReadOnlyList<OutputDefinition> outputs,
-        ILoggerFactory loggers, CliContext context, CancellationToken ct, Action<Skjold.Alerts.Alert>? onAlert = null) =>
-        DetectionPipeline.StartAsync(log, location, rules, outputs, loggers, context.Time, onAlert: onAlert, cancellationToken: ct);
+        ILoggerFactory loggers, CliContext context, CancellationToken ct, Action<Skjold.Alerts.Alert>? onAlert = null, Skjold.Incidents.AutoOpen? autoOpen = null) =>
+        DetectionPipeline.StartAsync(log, location, rules, outputs, loggers, context.Time, onAlert: onAlert, cancellationToken: ct, autoOpen: autoOpen);
+
+    /// <summary>The incidents.autoOpen rules of the configuration (loaded by <see cref="TryLoad"/>), or null when there are none.</summary>
+    public Skjold.Incidents.AutoOpen? AutoOpen { get; private set; }
 }

@@ -156,7 +156,7 @@ internal static class ServeCommand
                     };
                     auditSession = await Skjold.Audit.AuditLogFactory.OpenAsync(location, time: context.Time, loggers: loggerFactory, cancellationToken: ct).ConfigureAwait(false);
                     auditLog = auditSession.Log;
-                    detector = await DetectionOptions.StartAsync(auditLog, location, rules, outputs, loggerFactory, context, ct).ConfigureAwait(false);
+                    detector = await DetectionOptions.StartAsync(auditLog, location, rules, outputs, loggerFactory, context, ct, autoOpen: detection.AutoOpen).ConfigureAwait(false);
 
                     decisions = new Skjold.Server.AuditReceiver.AuditDecisionSink(auditLog);
                 }

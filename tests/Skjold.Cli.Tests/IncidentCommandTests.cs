@@ -106,4 +106,39 @@ public sealed class IncidentCommandTests : IDisposable
         Assert.Contains("Art. 33(5)", run.Error, StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "note", id, "--personal-data", "no", "--reason", "a build node without personal data", "--data-dir", "trail").ExitCode);
     }
+
+    [Fact]
+    public void Detection_OpensAnIncidentForConfiguredRules_OncePerTarget()
+    {
+        File.WriteAllText(Path.Combine(_dir, "skjold.yaml"), """
+            incidents:
+              nis2: important
+              autoOpen:
+                - {rule: Exec into a pod, type: pod-compromise}
+            """);
+        File.WriteAllText(Path.Combine(_dir, "rules.yaml"), """
+            - rule: Exec into a pod
+              desc: someone opened a shell in a pod
+              condition: ka.target.resource = pods and ka.target.subresource = exec
+              output: "%ka.user.name exec into %ka.target.namespace/%ka.target.name"
+              priority: CRITICAL
+              source: k8s_audit
+            """);
+        string Exec(string id, string pod) =>
+            $$"""{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{{id}}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/pods/{{pod}}/exec","verb":"create","user":{"username":"mallory"},"sourceIPs":["203.0.113.9"],"objectRef":{"resource":"pods","subresource":"exec","namespace":"payments","name":"{{pod}}"},"responseStatus":{"code":101},"requestReceivedTimestamp":"2026-12-02T09:00:00Z","stageTimestamp":"2026-12-02T09:00:00Z"}""";
+        File.WriteAllLines(Path.Combine(_dir, "audit.log"), [Exec("a1", "ledger-1"), Exec("a2", "ledger-1"), Exec("a3", "web-2")]);
+        var ingest = CliRunner.Run(_dir, null, "audit", "ingest", "audit.log", "--data-dir", "trail", "--detect-rules", "rules.yaml", "-c", "skjold.yaml");
+        Assert.True(ingest.ExitCode == 0, ingest.Out + ingest.Error);
+
+        var list = CliRunner.Run(_dir, null, "incident", "list", "--data-dir", "trail", "-c", "skjold.yaml");
+        Assert.Contains("2 incidents", list.Out, StringComparison.Ordinal); // one per pod, not one per alert
+        Assert.Contains("pod payments/ledger-1", list.Out, StringComparison.Ordinal);
+        Assert.Contains("pod payments/web-2", list.Out, StringComparison.Ordinal);
+        var id = list.Out.Split('\n').First(l => l.Contains("ledger-1", StringComparison.Ordinal)).Split(' ')[0];
+        var show = CliRunner.Run(_dir, null, "incident", "show", id, "--data-dir", "trail", "-c", "skjold.yaml");
+        Assert.Contains("severity critical, owner unassigned", show.Out, StringComparison.Ordinal);
+        Assert.Contains("skjold:detection", show.Out, StringComparison.Ordinal);
+        Assert.Contains("NIS2 Art. 23(4)(a)", show.Out, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "verify", "--data-dir", "trail").ExitCode);
+    }
 }

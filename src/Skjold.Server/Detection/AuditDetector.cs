@@ -18,7 +18,7 @@ namespace Skjold.Server.Detection;
 /// removed before the rules see them.
 /// </summary>
 public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger logger, Action<Alert>? onAlert = null,
-    Func<IReadOnlyList<Alert>, CancellationToken, Task>? forward = null, TimeProvider? time = null) : IAuditLogObserver
+    Func<IReadOnlyList<Alert>, CancellationToken, Task>? forward = null, TimeProvider? time = null, Skjold.Incidents.AutoOpen? autoOpen = null) : IAuditLogObserver
 {
     /// <summary>The verb of a sealed alert.</summary>
     public const string AlertVerb = "detection-alert";
@@ -33,6 +33,7 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
         ArgumentNullException.ThrowIfNull(batch);
         List<Alert>? raised = null;
         List<(string, string, IReadOnlyDictionary<string, string>)>? records = null;
+        List<(string, string, IReadOnlyDictionary<string, string>)>? incidents = null;
         var now = (time ?? TimeProvider.System).GetUtcNow();
         for (var i = 0; i < batch.Events.Count; i++)
         {
@@ -60,6 +61,10 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
                     [Retention.RecordPrefix + "alert-id"] = alert.Id,
                 }));
                 (raised ??= []).Add(alert);
+                if (autoOpen?.OnAlert(hit.Rule, hit.Priority.ToString(), alert.Id, root, now) is { } open)
+                {
+                    (incidents ??= []).Add(open); // sealed after the batch's alerts, in the same append
+                }
             }
         }
 
@@ -69,6 +74,11 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
         }
 
         // The batch's alerts are sealed together (one durable commit), then queued for the outputs.
+        if (incidents is not null)
+        {
+            records!.AddRange(incidents);
+        }
+
         var sealedAt = await log.RecordSystemEventsAsync(records!, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < raised.Count; i++)
         {

@@ -42,7 +42,8 @@ public sealed class DetectionPipeline : IAsyncDisposable
 
     /// <summary>Starts forwarding (when <paramref name="outputs"/> has any) and subscribes the detector (when there are rules).</summary>
     public static async Task<DetectionPipeline> StartAsync(AuditLog log, AuditStoreLocation location, DetectionEngine? rules, IReadOnlyList<OutputDefinition> outputs,
-        ILoggerFactory loggers, TimeProvider? time = null, AlertDispatcherOptions? options = null, Action<Alert>? onAlert = null, CancellationToken cancellationToken = default)
+        ILoggerFactory loggers, TimeProvider? time = null, AlertDispatcherOptions? options = null, Action<Alert>? onAlert = null, CancellationToken cancellationToken = default,
+        Skjold.Incidents.AutoOpen? autoOpen = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(outputs);
@@ -63,7 +64,7 @@ public sealed class DetectionPipeline : IAsyncDisposable
                 pipeline.Count(a);
                 onAlert?.Invoke(a);
             },
-                dispatcher is null ? null : (alerts, ct) => dispatcher.EnqueueAsync(alerts, ct), time);
+                dispatcher is null ? null : (alerts, ct) => dispatcher.EnqueueAsync(alerts, ct), time, autoOpen);
             pipeline._subscription = log.Subscribe(pipeline.Detector);
         }
 
