@@ -86,7 +86,8 @@ internal static class AuditServeCommand
             await using var opened = session;
             var detector = await DetectionOptions.StartAsync(session.Log, store.Location(parse, context), rules, outputs, loggerFactory, context, ct, autoOpen: detection.AutoOpen).ConfigureAwait(false);
             var options = new ServeOptions { Listen = uri, Certificate = certificate, EnableAdmission = false };
-            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver, detection: detector, falco: falco);
+            var app = ServerHost.Build(options, ScanPolicy.Default, _ => new FileNamespaceCache(), time: context.Time, audit: session.Log, auditOptions: receiver, detection: detector, falco: falco,
+                incidents: detection.Clock(session.Store, detector, context));
             await app.StartAsync(ct).ConfigureAwait(false);
             Skjold.Server.ServerLog.AuditReceiverServing(logger, ServerHost.BoundAddress(app), session.Store.Description);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

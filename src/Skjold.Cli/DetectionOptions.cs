@@ -78,6 +78,12 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
         }
 
         AutoOpen = autoOpen.Count > 0 ? new Skjold.Incidents.AutoOpen(autoOpen) : null;
+        if (!ConfigLoader.TryLoadIncidents(config, context.WorkingDirectory, context.Error, out var organisation))
+        {
+            return false;
+        }
+
+        Nis2 = organisation.Nis2;
         return ConfigLoader.TryLoadOutputs(config, context.WorkingDirectory, context.Error, out outputs)
             && RulesCommand.TryLoadEngine(parse.GetValue(Rules) ?? [], builtin: false, config, context, out rules, labels is null ? null : labels.Get);
     }
@@ -99,4 +105,11 @@ internal sealed class DetectionOptions(string rulesFlag, bool withConfig)
 
     /// <summary>The incidents.autoOpen rules of the configuration (loaded by <see cref="TryLoad"/>), or null when there are none.</summary>
     public Skjold.Incidents.AutoOpen? AutoOpen { get; private set; }
+
+    /// <summary>incidents.nis2 of the configuration: which deadlines the incident clock watches.</summary>
+    public Skjold.Incidents.Nis2Entity Nis2 { get; private set; }
+
+    /// <summary>The incident clock for a host with a trail: deadlines on /metrics, reminders through the outputs.</summary>
+    public Skjold.Server.Incidents.IncidentClockWatcher Clock(Skjold.Audit.Storage.IAuditStore store, DetectionPipeline pipeline, CliContext context) =>
+        new(store, Nis2, pipeline.ForwardAsync, context.Time);
 }

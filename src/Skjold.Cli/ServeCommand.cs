@@ -172,7 +172,8 @@ internal static class ServeCommand
             try
             {
                 images = await SupplyChainGate.CreateAsync(supplyChain, parse.GetValue(auditPostgres), context, ct).ConfigureAwait(false);
-                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector, falco: falco, images: images);
+                app = ServerHost.Build(options, policy, cacheFactory, decisions, time: context.Time, audit: auditLog, auditOptions: receiver, detection: detector, falco: falco, images: images,
+                    incidents: auditSession is not null && detector is not null ? detection.Clock(auditSession.Store, detector, context) : null);
             }
             catch (ArgumentException ex)
             {

@@ -141,4 +141,36 @@ public sealed class IncidentCommandTests : IDisposable
         Assert.Contains("NIS2 Art. 23(4)(a)", show.Out, StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "verify", "--data-dir", "trail").ExitCode);
     }
+
+    [Fact]
+    public async Task ClockWatcher_RemindsOncePerDeadline_AndPublishesTimeLeft()
+    {
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "secret-exposed", "shop/db", "--personal-data", "yes", "--data-dir", "trail").Out.Trim();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now.AddHours(61));
+        var sent = new List<Skjold.Alerts.Alert>();
+        await using var store = new Skjold.Audit.Storage.SqliteAuditStore(Path.Combine(_dir, "trail"));
+        var watcher = new Skjold.Server.Incidents.IncidentClockWatcher(store, Skjold.Incidents.Nis2Entity.Essential, (a, _) => { sent.AddRange(a); return Task.CompletedTask; }, clock);
+
+        await watcher.TickAsync(default);
+        Assert.Equal(1, watcher.OpenIncidents);
+        Assert.Contains(sent, a => a.Output.Contains("GDPR Art. 33", StringComparison.Ordinal) && a.Output.Contains("11 h 0 min left", StringComparison.Ordinal) && a.Priority == Skjold.Detection.Falco.FalcoPriority.Warning);
+        Assert.Contains(sent, a => a.Output.Contains("NIS2 Art. 23(4)(a)", StringComparison.Ordinal) && a.Output.Contains("overdue", StringComparison.Ordinal) && a.Priority == Skjold.Detection.Falco.FalcoPriority.Error);
+        Assert.Equal(1, watcher.Overdue); // the 24-hour early warning
+        var count = sent.Count;
+        await watcher.TickAsync(default);
+        Assert.Equal(count, sent.Count); // each reminder once
+
+        var metrics = new Skjold.Server.Observability.ServerMetrics();
+        metrics.AttachIncidents(watcher);
+        using var text = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(text);
+        var exported = System.Text.Encoding.UTF8.GetString(text.ToArray());
+        Assert.Contains($"skjold_incident_deadline_seconds{{incident=\"{id}\",regime=\"GDPR Art. 33\"}} 39600", exported, StringComparison.Ordinal);
+        Assert.Contains("skjold_incidents_open 1", exported, StringComparison.Ordinal);
+
+        Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "close", id, "--resolution", "rotated", "--data-dir", "trail").ExitCode);
+        await watcher.TickAsync(default);
+        Assert.Equal(0, watcher.OpenIncidents);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
 }

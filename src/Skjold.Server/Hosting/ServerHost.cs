@@ -36,7 +36,8 @@ public static class ServerHost
         AuditReceiver.AuditReceiverOptions? auditOptions = null,
         Detection.DetectionPipeline? detection = null,
         Detection.FalcoReceiverOptions? falco = null,
-        Skjold.SupplyChain.Admission.ImageAdmission? images = null)
+        Skjold.SupplyChain.Admission.ImageAdmission? images = null,
+        Incidents.IncidentClockWatcher? incidents = null)
     {
         options.Validate();
         if (falco is not null)
@@ -103,6 +104,11 @@ public static class ServerHost
             builder.Services.AddSingleton(images);
         }
 
+        if (incidents is not null)
+        {
+            builder.Services.AddSingleton<IHostedService>(incidents);
+        }
+
         if (audit is not null)
         {
             builder.Services.AddSkjoldAuditReceiver(audit, auditOptions!);
@@ -127,6 +133,11 @@ public static class ServerHost
                 var reports = new SupplyChain.ScanReportHandler(images.Service.Settings.Reports, token);
                 app.MapPost("/supply-chain/reports", reports.HandleAsync);
             }
+        }
+
+        if (incidents is not null)
+        {
+            app.Services.GetRequiredService<ServerMetrics>().AttachIncidents(incidents);
         }
 
         app.MapSkjoldAdmission();

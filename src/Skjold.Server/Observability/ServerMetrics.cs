@@ -80,6 +80,25 @@ public sealed class ServerMetrics
         });
     }
 
+    /// <summary>Publishes the incident clocks: open incidents, seconds left per deadline (negative: overdue), overdue deadlines.</summary>
+    public void AttachIncidents(Skjold.Server.Incidents.IncidentClockWatcher watcher)
+    {
+        ArgumentNullException.ThrowIfNull(watcher);
+        var factory = Metrics.WithCustomRegistry(Registry);
+        var open = factory.CreateGauge("skjold_incidents_open", "Open incidents (drills excluded).");
+        var overdue = factory.CreateGauge("skjold_incident_deadlines_overdue", "GDPR and NIS2 deadlines of open incidents that have passed.");
+        var left = factory.CreateGauge("skjold_incident_deadline_seconds", "Seconds until each deadline of an open incident (negative when overdue).", new GaugeConfiguration { LabelNames = ["incident", "regime"] });
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            open.Set(watcher.OpenIncidents);
+            overdue.Set(watcher.Overdue);
+            foreach (var d in watcher.Deadlines)
+            {
+                left.WithLabels(d.Incident, d.Regime).Set(d.SecondsLeft);
+            }
+        });
+    }
+
     /// <summary>Image checks by decision; null until a supply-chain policy is attached.</summary>
     public Counter? ImageChecks { get; private set; }
 
