@@ -29,6 +29,7 @@ internal static class ReportCommand
         var bundle = new Option<string?>("--bundle") { Description = "Also write a signed evidence bundle (JSON report + ECDSA signature) to this file" };
         var signingKey = new Option<string?>("--signing-key") { Description = "PEM private key for --bundle (create one with skjold report keygen)" };
         var failUnder = new Option<double?>("--fail-under") { Description = "Exit with 1 when the score is below this (0-100)" };
+        var drills = new Option<string?>("--drills-from") { Description = "An audit trail's data directory: its closed incident drills count as dated evidence for the incident-management controls (ISO/IEC 27001 5.24, 5.26, NIS2 21(2)(b), NSM 4.1)" };
         var verifyImages = new Option<bool>("--verify-images") { Description = "Also run the supply-chain checks of skjold.yaml's supplyChain: section (image signatures in the registries, scan results), so their controls are measured" };
         failUnder.Validators.Add(r =>
         {
@@ -43,7 +44,7 @@ internal static class ReportCommand
             "Report a framework's controls (pass, partial, fail, manual, not applicable) with the findings behind each, a score, and a diff against an earlier report.\n" +
             "Exit codes: 0 written, 1 score below --fail-under, 2 usage or input error.")
         {
-            paths, framework, live, nodeResults, format, output, baseline, config, bundle, signingKey, failUnder, verifyImages,
+            paths, framework, live, nodeResults, format, output, baseline, config, bundle, signingKey, failUnder, verifyImages, drills,
         };
         cluster.AddTo(command);
         scope.AddTo(command);
@@ -72,6 +73,20 @@ internal static class ReportCommand
             }
 
             policy = policy.With(kubeMinor ?? policy.KubeMinor, defaultNamespace);
+            if (parse.GetValue(drills) is { } trail)
+            {
+                try
+                {
+                    await using var drillStore = Skjold.Audit.AuditLogFactory.OpenExistingStore(new Skjold.Audit.AuditStoreLocation { DataDirectory = Path.GetFullPath(trail, context.WorkingDirectory) });
+                    var incidents = await new Skjold.Incidents.IncidentJournal(drillStore).AllAsync(ct).ConfigureAwait(false);
+                    policy = policy.WithAttestations(Skjold.Incidents.DrillEvidence.Attestations(incidents));
+                }
+                catch (Skjold.Audit.Storage.AuditStoreException ex)
+                {
+                    await err.WriteLineAsync($"error: --drills-from: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.UsageOrInputError;
+                }
+            }
 
             // Input: manifests, snapshot or the live cluster; node results are optional.
             var labels = new List<string>();

@@ -249,5 +249,21 @@ public sealed class IncidentApplyTests : IAsyncLifetime
         Assert.DoesNotContain(_api.Requests, r => (r.StartsWith("PATCH", StringComparison.Ordinal) || r.StartsWith("POST", StringComparison.Ordinal)) && !r.EndsWith("dryRun", StringComparison.Ordinal));
         var list = CliRunner.Run(_dir, null, "incident", "list", "--all", "--data-dir", "trail");
         Assert.Contains("closed", list.Out, StringComparison.Ordinal);
+        var id = run.Out.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+
+        // The compliance report counts the drill as dated evidence for the incident-management controls.
+        File.WriteAllText(Path.Combine(_dir, "pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec:\n  containers:\n  - {name: a, image: registry.example.com/a:1}\n");
+        var without = CliRunner.Run(_dir, null, "report", "pod.yaml", "--framework", "iso27001", "-f", "json");
+        var with = CliRunner.Run(_dir, null, "report", "pod.yaml", "--framework", "iso27001", "-f", "json", "--drills-from", "trail");
+        Assert.True(with.ExitCode == 0, with.Error);
+        string Control(string json, string control)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            return doc.RootElement.GetProperty("controls").EnumerateArray().Single(c => c.GetProperty("id").GetString() == control).GetRawText();
+        }
+
+        Assert.DoesNotContain(id, Control(without.Out, "5.24"), StringComparison.Ordinal);
+        Assert.Contains(id, Control(with.Out, "5.24"), StringComparison.Ordinal);
+        Assert.Contains(id, Control(with.Out, "5.26"), StringComparison.Ordinal);
     }
 }

@@ -86,6 +86,22 @@ public sealed class ScanPolicy
     /// <summary>The same policy judging manifests for another Kubernetes minor or placing namespace-less objects elsewhere.</summary>
     public ScanPolicy With(int? kubeMinor, string defaultNamespace) => Copy(PssLevel, PssVersion, Disabled, kubeMinor, defaultNamespace);
 
+    /// <summary>The same policy with more attestations (drills recorded in the trail, for instance).</summary>
+    public ScanPolicy WithAttestations(IEnumerable<Compliance.Attestation> more)
+    {
+        var copy = Copy(PssLevel, PssVersion, Disabled, KubeMinor, DefaultNamespace);
+        return new ScanPolicy(copy.PssLevel, copy.PssVersion, copy.Disabled, copy.Enabled, copy.Severities, copy.TrustedRegistries, copy.Exemptions, copy.Source)
+        {
+            Admission = Admission,
+            UpgradeTargetMinor = UpgradeTargetMinor,
+            AllowedRegions = AllowedRegions,
+            DataDestinations = DataDestinations,
+            Attestations = [.. Attestations, .. more],
+            KubeMinor = KubeMinor,
+            DefaultNamespace = DefaultNamespace,
+        };
+    }
+
     private ScanPolicy Copy(PssLevel level, PssVersion version, IEnumerable<string> disabled, int? kubeMinor, string defaultNamespace) =>
         new(level, version, disabled, Enabled, Severities, TrustedRegistries, Exemptions, Source)
         {
