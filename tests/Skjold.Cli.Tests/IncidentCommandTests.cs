@@ -173,4 +173,19 @@ public sealed class IncidentCommandTests : IDisposable
         Assert.Equal(0, watcher.OpenIncidents);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
+
+    [Fact]
+    public void Incident_InPostgresTrail_OpenNoteShow()
+    {
+        var db = Skjold.TestSupport.PostgresServer.Shared.CreateDatabase();
+        var keys = Path.Combine(_dir, "pg-keys");
+        Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "init", "--postgres", db, "--key-dir", keys).ExitCode);
+        var open = CliRunner.RunAt(Now, _dir, null, "incident", "open", "node-compromise", "worker-9", "--postgres", db, "--key-dir", keys);
+        Assert.True(open.ExitCode == 0, open.Error);
+        var id = open.Out.Trim();
+        Assert.Equal(0, CliRunner.Run(_dir, null, "incident", "note", id, "cordoned by hand", "--postgres", db, "--key-dir", keys).ExitCode);
+        var show = CliRunner.Run(_dir, null, "incident", "show", id, "--postgres", db, "--key-dir", keys);
+        Assert.Contains("cordoned by hand", show.Out, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "verify", "--postgres", db, "--key-dir", keys).ExitCode);
+    }
 }
