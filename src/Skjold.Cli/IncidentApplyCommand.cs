@@ -17,17 +17,25 @@ internal static class IncidentApplyCommand
         var force = new Option<bool>("--force") { Description = "Act in protected namespaces (kube-system, skjold-system) too" };
         var fromFile = new Option<string[]>("--from-file") { Description = "secret-exposed: KEY=FILE with the secret's new value (repeatable); values are never logged", AllowMultipleArgumentsPerToken = true };
         var evidenceDir = new Option<string>("--evidence-dir") { Description = "Where captured evidence goes (files mode 0600, one directory per incident)", DefaultValueFactory = _ => "incident-evidence" };
+        var done = new Option<bool>("--done") { Description = "With --step N: tick a manual step (or guidance you carried out yourself) as done; sealed in the trail with your name" };
         var drainTimeout = new Option<double>("--drain-timeout") { Description = "node-compromise: seconds to keep retrying evictions a PodDisruptionBudget refuses", DefaultValueFactory = _ => 300 };
         var cluster = new ClusterOptions();
         var store = new AuditStoreOptions();
         var cmd = new Command("apply", "Carry out the incident's runbook through the Kubernetes API: each step as a server-side dry run first, then for real (asking before disruptive steps unless --yes); every step's outcome is sealed in the trail before the next, so a failed or interrupted apply resumes where it stopped.")
         {
-            id, step, yes, dryRun, force, fromFile, evidenceDir, drainTimeout,
+            id, step, yes, dryRun, force, fromFile, evidenceDir, drainTimeout, done,
         };
         cluster.AddTo(cmd);
         store.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(done))
+            {
+                return parse.GetValue(step) is { } manual
+                    ? await TickAsync(store, parse, context, parse.GetValue(id)!, manual, ct).ConfigureAwait(false)
+                    : await Usage(context, "--done needs --step N (the step you carried out)").ConfigureAwait(false);
+            }
+
             var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             foreach (var spec in parse.GetValue(fromFile) ?? [])
             {
@@ -74,6 +82,48 @@ internal static class IncidentApplyCommand
             }
         });
         return cmd;
+    }
+
+    private static async Task<int> Usage(CliContext context, string message)
+    {
+        await context.Error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+        return ExitCodes.UsageOrInputError;
+    }
+
+    /// <summary>Records that a person carried out step <paramref name="number"/> (the provider's instance terminated, say).</summary>
+    private static async Task<int> TickAsync(AuditStoreOptions store, ParseResult parse, CliContext context, string id, int number, CancellationToken ct)
+    {
+        try
+        {
+            store.RequireExisting(parse, context);
+            await using var session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+            var journal = new IncidentJournal(session.Store, session.Log);
+            if (await journal.FindAsync(id, ct).ConfigureAwait(false) is not { Status: not IncidentStatus.Closed } incident)
+            {
+                return await Usage(context, $"no open incident {id} in the trail").ConfigureAwait(false);
+            }
+
+            if (RunbookPlans.For(incident).FirstOrDefault(s => s.Number == number) is not { } s)
+            {
+                return await Usage(context, $"the runbook has no step {number} (skjold incident plan {id} lists them)").ConfigureAwait(false);
+            }
+
+            var actor = IncidentCommand.Actor(context);
+            await journal.RecordAsync(IncidentEvents.Action, $"incident {id}: step {number} done by hand", IncidentEvents.Changed(id, actor, new Dictionary<string, string>
+            {
+                ["step"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["title"] = s.Title,
+                ["mode"] = StepOutcome.Applied,
+                ["summary"] = $"done by hand by {actor}",
+                ["evidence"] = "",
+            }), ct).ConfigureAwait(false);
+            context.Out.WriteLine($"{number}. {s.Title}: done (by {actor})");
+            return ExitCodes.Ok;
+        }
+        catch (AuditStoreException ex)
+        {
+            return await Usage(context, ex.Message).ConfigureAwait(false);
+        }
     }
 
     internal static async Task<int> RunAsync(AuditStoreOptions store, ParseResult parse, CliContext context, string id, IClusterClient cluster, ExecutorOptions options, int? only, bool dryRun, bool yes, CancellationToken ct)

@@ -152,9 +152,10 @@ internal static class IncidentEvidenceCommands
         var user = new Option<string?>("--user") { Description = "unauthorized-access: the user name" };
         var sa = new Option<string?>("--sa") { Description = "unauthorized-access: NS/NAME" };
         var ip = new Option<string?>("--source-ip") { Description = "unauthorized-access: the address" };
+        var snapshot = new Option<string?>("--snapshot") { Description = "Rehearse on a snapshot instead of the live cluster: each step's requests are planned against it and recorded" };
         var cluster = new ClusterOptions();
         var store = new AuditStoreOptions();
-        var cmd = new Command("drill", "Rehearse a runbook: open a drill incident, run every step as a server-side dry run against the cluster (nothing changes), and close it with the outcome, all sealed in the trail as evidence of the exercise (ISO/IEC 27001 5.24-5.27, NIS2 21(2)(b)).") { type, target, user, sa, ip };
+        var cmd = new Command("drill", "Rehearse a runbook: open a drill incident, run every step as a server-side dry run against the cluster (nothing changes), and close it with the outcome, all sealed in the trail as evidence of the exercise (ISO/IEC 27001 5.24-5.27, NIS2 21(2)(b)).") { type, target, user, sa, ip, snapshot };
         cluster.AddTo(cmd);
         store.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -164,6 +165,11 @@ internal static class IncidentEvidenceCommands
             {
                 await context.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
+            }
+
+            if (parse.GetValue(snapshot) is { } snapshotFile)
+            {
+                return await DrillOnSnapshotAsync(store, parse, context, kind, targets!, snapshotFile, ct).ConfigureAwait(false);
             }
 
             k8s.Kubernetes client;
@@ -213,5 +219,53 @@ internal static class IncidentEvidenceCommands
             }
         });
         return cmd;
+    }
+
+    /// <summary>A drill on paper: the plan against a snapshot, each executable step recorded with the requests it would send.</summary>
+    private static async Task<int> DrillOnSnapshotAsync(AuditStoreOptions store, ParseResult parse, CliContext context, IncidentType kind, List<IncidentTarget> targets, string snapshotFile, CancellationToken ct)
+    {
+        if (InputFiles.Load([snapshotFile], context) is not { } loaded)
+        {
+            return ExitCodes.UsageOrInputError;
+        }
+
+        var now = context.Time.GetUtcNow();
+        var id = IncidentJournal.NewId(now);
+        var actor = IncidentCommand.Actor(context);
+        try
+        {
+            store.RequireExisting(parse, context);
+            await using var session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false);
+            var journal = new IncidentJournal(session.Store, session.Log);
+            var fields = IncidentEvents.Opened(id, kind, targets, "low", now, actor, actor, new PersonalDataAssessment(false, "a drill: no real incident, no personal data"));
+            fields[IncidentEvents.Prefix + "drill"] = "yes";
+            await journal.RecordAsync(IncidentEvents.Open, $"incident {id} opened (drill)", fields, ct).ConfigureAwait(false);
+            var incident = (await journal.FindAsync(id, ct).ConfigureAwait(false))!;
+            context.Out.WriteLine($"Drill {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets)}), planned against {snapshotFile}:");
+            foreach (var step in RunbookPlans.For(incident, PlanContexts.From(incident, loaded.Resources)))
+            {
+                var summary = step.Kind == StepKind.Guidance
+                    ? (step.Manual ? "manual step" : "guidance")
+                    : $"planned on the snapshot: {string.Join("; ", step.Requests.Select(r => r.ToString()))}";
+                context.Out.WriteLine($"{step.Number}. {step.Title}: {summary}");
+                await journal.RecordAsync(IncidentEvents.Action, $"incident {id}: step {step.Number} planned", IncidentEvents.Changed(id, actor, new Dictionary<string, string>
+                {
+                    ["step"] = step.Number.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["title"] = step.Title,
+                    ["mode"] = StepOutcome.DryRun,
+                    ["summary"] = summary,
+                    ["evidence"] = "",
+                }), ct).ConfigureAwait(false);
+            }
+
+            await journal.RecordAsync(IncidentEvents.Close, $"incident {id} closed (drill)",
+                IncidentEvents.Changed(id, actor, new Dictionary<string, string> { ["resolution"] = $"drill: every step planned against snapshot {Path.GetFileName(snapshotFile)}" }), ct).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (AuditStoreException ex)
+        {
+            await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.UsageOrInputError;
+        }
     }
 }

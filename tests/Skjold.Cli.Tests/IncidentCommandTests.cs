@@ -188,4 +188,28 @@ public sealed class IncidentCommandTests : IDisposable
         Assert.Contains("cordoned by hand", show.Out, StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run(_dir, null, "audit", "verify", "--postgres", db, "--key-dir", keys).ExitCode);
     }
+
+    [Fact]
+    public void ManualStep_TickedDone_AndDrillOnASnapshot()
+    {
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "node-compromise", "worker-3", "--data-dir", "trail").Out.Trim();
+        var tick = CliRunner.Run(_dir, null, "incident", "apply", id, "--step", "5", "--done", "--data-dir", "trail");
+        Assert.True(tick.ExitCode == 0, tick.Error);
+        Assert.Contains("Terminate the instance at the provider: done", tick.Out, StringComparison.Ordinal);
+        Assert.Contains("step 5 (Terminate the instance at the provider): applied: done by hand", CliRunner.Run(_dir, null, "incident", "show", id, "--data-dir", "trail").Out, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Run(_dir, null, "incident", "apply", id, "--done", "--data-dir", "trail").ExitCode);
+        Assert.Equal(2, CliRunner.Run(_dir, null, "incident", "apply", id, "--step", "9", "--done", "--data-dir", "trail").ExitCode);
+
+        File.WriteAllText(Path.Combine(_dir, "snap.yaml"), """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web-1, namespace: shop}
+            spec: {nodeName: worker-3, containers: [{name: web, image: nginx:1.27}]}
+            """);
+        var drill = CliRunner.Run(_dir, null, "incident", "drill", "node-compromise", "worker-3", "--snapshot", "snap.yaml", "--data-dir", "trail");
+        Assert.True(drill.ExitCode == 0, drill.Error);
+        Assert.Contains("POST /api/v1/namespaces/shop/pods/web-1/eviction", drill.Out, StringComparison.Ordinal);
+        var list = CliRunner.Run(_dir, null, "incident", "list", "--all", "--data-dir", "trail");
+        Assert.Contains("2 incidents", list.Out, StringComparison.Ordinal);
+    }
 }
