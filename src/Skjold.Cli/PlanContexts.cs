@@ -35,8 +35,19 @@ internal static class PlanContexts
                 };
                 break;
             case IncidentType.SecretExposed:
+                var model = Skjold.Engine.Rbac.RbacModel.Build(resources, new Skjold.Engine.Rbac.RbacModelOptions());
+                var readers = new SortedSet<string>(StringComparer.Ordinal);
+                foreach (var verb in new[] { "get", "list", "watch" })
+                {
+                    foreach (var g in model.WhoCan(verb, "secrets", ns: t.Namespace, name: verb == "get" ? t.Name : null))
+                    {
+                        readers.Add($"{g.Subject.Kind} {(g.Subject.Namespace is null ? "" : g.Subject.Namespace + "/")}{g.Subject.Name} ({verb}, {g.Via})");
+                    }
+                }
+
                 plan = plan with
                 {
+                    Readers = [.. readers],
                     Mounters = [.. resources.Where(r => r.Ref.Namespace == t.Namespace && r.Kind is "Deployment" or "StatefulSet" or "DaemonSet" && r.Root.GetRawText().Contains($"\"{t.Name}\"", StringComparison.Ordinal))
                         .Select(r => $"{r.Kind}/{r.Ref.Namespace}/{r.Ref.Name}")],
                 };

@@ -57,6 +57,9 @@ public sealed record PlanContext
     /// <summary>For a secret: the workloads that mount it (Kind/namespace/name).</summary>
     public IReadOnlyList<string> Mounters { get; init; } = [];
 
+    /// <summary>For a secret: the subjects RBAC lets read it (get it by name, or list or watch secrets in its namespace), with the binding.</summary>
+    public IReadOnlyList<string> Readers { get; init; } = [];
+
     /// <summary>For an identity: the bindings that name it (Kind/namespace/name).</summary>
     public IReadOnlyList<string> Bindings { get; init; } = [];
 }

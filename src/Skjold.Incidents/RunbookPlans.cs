@@ -83,7 +83,7 @@ public static class RunbookPlans
         yield return new RunbookStep(0, "Find who can read the secret",
             "Every subject whose RBAC allows get, list or watch on the secret (the authorizer's semantics, escalation paths included), and every workload that mounts it or reads it into its environment.",
             [], [], Disruptive: false,
-            Commands: [$"skjold rbac who-can get secrets -n {ns} --name {secret} --cluster", .. c.Mounters.Select(m => $"mounted by {m}")]);
+            Commands: [$"skjold rbac who-can get secrets -n {ns} --name {secret} --cluster", .. c.Readers.Select(r => $"can read: {r}"), .. c.Mounters.Select(m => $"mounted by {m}")]);
         yield return new RunbookStep(0, "Query the trail for every read",
             "Every get, list and watch of the secret, by whom and from which source addresses.",
             [], [], Disruptive: false, Commands: [$"skjold audit query --who-read-secret {ns}/{secret}"]);

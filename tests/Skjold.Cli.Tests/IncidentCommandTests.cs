@@ -212,4 +212,46 @@ public sealed class IncidentCommandTests : IDisposable
         var list = CliRunner.Run(_dir, null, "incident", "list", "--all", "--data-dir", "trail");
         Assert.Contains("2 incidents", list.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Plan_SecretExposed_NamesWhoCanReadItAndWhoMountsIt()
+    {
+        File.WriteAllText(Path.Combine(_dir, "snap.yaml"), """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata: {name: secret-reader, namespace: shop}
+            rules: [{apiGroups: [""], resources: [secrets], verbs: [get], resourceNames: [db]}]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: bob-reads-db, namespace: shop}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
+            subjects: [{kind: User, name: bob}]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: carol-reads-other, namespace: other}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
+            subjects: [{kind: User, name: carol}]
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: api, namespace: shop}
+            spec:
+              selector: {matchLabels: {app: api}}
+              template:
+                metadata: {labels: {app: api}}
+                spec:
+                  containers:
+                  - name: api
+                    image: api:1
+                    env: [{name: DB, valueFrom: {secretKeyRef: {name: db, key: password}}}]
+            """);
+        var id = CliRunner.RunAt(Now, _dir, null, "incident", "open", "secret-exposed", "shop/db", "--data-dir", "trail").Out.Trim();
+        var plan = CliRunner.Run(_dir, null, "incident", "plan", id, "--snapshot", "snap.yaml", "--data-dir", "trail");
+        Assert.True(plan.ExitCode == 0, plan.Error);
+        Assert.Contains("can read: User bob (get, RoleBinding shop/bob-reads-db -> Role secret-reader)", plan.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("User carol", plan.Out, StringComparison.Ordinal); // her admin role is in another namespace
+        Assert.Contains("mounted by Deployment/shop/api", plan.Out, StringComparison.Ordinal);
+    }
 }
