@@ -150,7 +150,7 @@ internal static class VerifyImageSettings
         {
             return exact is not null ? IdentityMatcher.Exact(exact) : regex is not null ? IdentityMatcher.Pattern(regex) : null;
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             throw new UsageException($"{flag}-regexp: {e.Message}");
         }

@@ -137,7 +137,9 @@ public sealed class ImageVerificationService : IDisposable
             return new ImageCheck(image, reference, digest, rule, null, ImageDecision.Failed, $"digest {digest}: only sha256 digests can be verified", []);
         }
 
-        var key = $"{rule.Name}|{reference.Registry}/{reference.Repository}@{digest}";
+        // The rule's content is part of the key: a verdict reached under other keys or identities (an older
+        // configuration on another replica sharing the store) is never reused.
+        var key = $"{rule.Name}|{Fingerprint(rule)}|{reference.Registry}/{reference.Repository}@{digest}";
         if (_verdicts.TryGet(key, out var cached))
         {
             Stats.Hit();
@@ -220,6 +222,30 @@ public sealed class ImageVerificationService : IDisposable
         var report = _settings.Reports.Find(digest);
         return Vulnerabilities.VulnerabilityGate.Evaluate(policy, report, _settings.Reports.VexFor($"{reference!.Registry}/{reference.Repository}"), $"{reference.Registry}/{reference.Repository}@{digest}", _time.GetUtcNow());
     }
+
+    private readonly ConcurrentDictionary<ImageRule, string> _fingerprints = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A short hash of what a rule accepts: its signers, threshold, log requirement and attestations.</summary>
+    private string Fingerprint(ImageRule rule) => _fingerprints.GetOrAdd(rule, r =>
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(r.Threshold).Append('|').Append(r.TransparencyLog).Append('|');
+        foreach (var a in r.Authorities)
+        {
+            text.Append(a.Description).Append('|');
+            if (a.Policy.Key is { } k)
+            {
+                text.Append(Convert.ToHexStringLower(k.KeyId)).Append('|');
+            }
+        }
+
+        foreach (var a in r.Attestations)
+        {
+            text.Append(a).Append('|');
+        }
+
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8));
+    });
 
     private ImageRule? FirstRuleFor(string? ns)
     {

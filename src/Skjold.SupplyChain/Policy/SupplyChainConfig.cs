@@ -281,7 +281,7 @@ public static partial class SupplyChainConfig
         {
             return read();
         }
-        catch (Exception e) when (e is CryptographicException or ArgumentException or FormatException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException or FormatException or NotSupportedException)
         {
             m.Fail(key, e.Message);
             return null;
