@@ -97,6 +97,11 @@ public sealed class AlertOutbox : IAsyncDisposable
         }
 
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (!_postgres)
+        {
+            await ExecAsync(c, "PRAGMA synchronous = FULL", cancellationToken).ConfigureAwait(false); // a queued alert is on disk before detection moves on
+        }
+
         await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
@@ -222,7 +227,10 @@ public sealed class AlertOutbox : IAsyncDisposable
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
+        // A state change (delivered, suppressed, a failed attempt) need not reach the disk at once: if it is
+        // lost in a crash, the alert is sent again (delivery is at-least-once, de-duplicated by id). In WAL
+        // mode the next queued alert's synchronous commit makes it durable too. Queueing stays FULL.
+        cmd.CommandText = _postgres ? sql : "PRAGMA synchronous = NORMAL; " + sql;
         Param(cmd, "o").Value = output;
         Param(cmd, "s").Value = seq;
         if (sql.Contains("@t", StringComparison.Ordinal))

@@ -38,12 +38,13 @@ public sealed class AuditDetector(AuditLog log, DetectionEngine rules, ILogger l
         for (var i = 0; i < batch.Events.Count; i++)
         {
             var leaf = batch.FirstIndex + i;
+            if (batch.Events[i].Fields.RequestUri is { } uri && uri.StartsWith("skjold://", StringComparison.Ordinal))
+            {
+                continue; // Skjold's own records (purges, rotations, alerts), known from the indexed fields without parsing
+            }
+
             using var doc = JsonDocument.Parse(batch.Events[i].Canonical);
             var root = doc.RootElement;
-            if (root.TryGetProperty("requestURI", out var uri) && uri.ValueKind == JsonValueKind.String && uri.GetString()!.StartsWith("skjold://", StringComparison.Ordinal))
-            {
-                continue; // Skjold's own records: purges, rotations, alerts
-            }
 
             foreach (var hit in rules.Evaluate(root, now))
             {
