@@ -219,7 +219,7 @@ internal static class RbacCommand
             var table = NewTable(context, "Rule", "Scope", "Through", "Binding");
             foreach (var r in rows)
             {
-                table.AddRow(Text(r.Rule + (r.Effective ? string.Empty : " (no effect: a RoleBinding grants no cluster-scoped resource or URL)")), Text(r.Scope), Text(r.Subject), Text(r.Binding));
+                table.AddRow(Text(r.Rule + (r.Effective ? string.Empty : " (no effect: a RoleBinding grants no cluster-scoped resource (but its own namespace) or URL)")), Text(r.Scope), Text(r.Subject), Text(r.Binding));
             }
 
             var console = Console(context);
@@ -345,40 +345,11 @@ internal static class RbacCommand
     }
 
     private static GrantRow Row(RbacGrant g, RbacModel model) =>
-        new(g.Subject.ToString(), g.Subject.Kind, g.Subject.Name, g.Subject.Namespace, g.Scope, g.Via, g.RuleText, g.RoleFromBootstrap || g.BindingFromBootstrap, IsEffective(g, model));
+        new(g.Subject.ToString(), g.Subject.Kind, g.Subject.Name, g.Subject.Namespace, g.Scope, g.Via, g.RuleText, g.RoleFromBootstrap || g.BindingFromBootstrap, g.CanAllowAnything(model.Api));
 
     /// <summary>The API server authorizes members of system:masters before asking RBAC.</summary>
     private static GrantRow MastersRow() =>
         new("Group system:masters", RbacSubject.Group, RbacUser.Masters, null, "cluster-wide", "(none: the API server allows system:masters every request before RBAC is asked)", "everything", true, true);
-
-    /// <summary>A RoleBinding's rule that names only cluster-scoped resources or URLs grants nothing.</summary>
-    private static bool IsEffective(RbacGrant g, RbacModel model)
-    {
-        if (g.Namespace is null)
-        {
-            return true;
-        }
-
-        foreach (var r in g.Rule.Resources)
-        {
-            var slash = r.IndexOf('/', StringComparison.Ordinal);
-            var resource = slash < 0 ? r : r[..slash];
-            if (resource == "*")
-            {
-                return true;
-            }
-
-            foreach (var group in g.Rule.ApiGroups)
-            {
-                if (group == "*" || model.Api.IsNamespaced(group, resource) != false)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
 
     private static void WriteBootstrapNote(CliContext context, RbacModel model)
     {

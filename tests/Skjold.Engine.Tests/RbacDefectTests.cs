@@ -283,4 +283,66 @@ public sealed class RbacDefectTests
         var finding = new Scanner(Policy()).Scan(Scans.Load(yaml)).Findings.Single(f => f.CheckId == "rbac/cluster-admin-binding");
         Assert.Contains("the equivalent of cluster-admin (ClusterRole argocd-application-controller)", finding.Message, StringComparison.Ordinal);
     }
+
+    // A request on one Namespace object is in that namespace (the API server's request-info parser reads
+    // /api/v1/namespaces/NAME as namespace NAME): a RoleBinding there that grants a verb on namespaces
+    // allows it on the namespace itself, and nothing else cluster-scoped.
+    [Fact]
+    public void RoleBindingOnNamespaces_GrantsItsOwnNamespaceObject_Only()
+    {
+        var yaml = Cr("ns-deleter", "[{apiGroups: [''], resources: [namespaces], verbs: [get, delete]}]")
+            + Cr("ns-lister", "[{apiGroups: [''], resources: [namespaces], verbs: [list, create]}]")
+            + Rb("shop", "ns-deleter", "ClusterRole", "ns-deleter", User("alice"))
+            + Rb("shop", "ns-lister", "ClusterRole", "ns-lister", User("bob"))
+            + Rb("shop", "admin-here", "ClusterRole", "cluster-admin", User("carol"))
+            + Crb("ns-deleter-everywhere", "ns-deleter", User("dave"));
+        var m = Model(yaml);
+
+        // delete namespace shop: alice (RoleBinding in shop), carol (cluster-admin bound in shop), dave (everywhere).
+        Assert.Equal(["User alice", "User carol", "User dave"], WhoCan(m, "delete", "namespaces", name: "shop").Where(s => s.StartsWith("User", StringComparison.Ordinal)));
+        // delete namespace payments: only dave; alice's and carol's bindings are in shop.
+        Assert.Equal(["User dave"], WhoCan(m, "delete", "namespaces", name: "payments").Where(s => s.StartsWith("User", StringComparison.Ordinal)));
+        var request = m.Query("delete", "namespaces", name: "shop").Request;
+        Assert.Equal("shop", request.Namespace);
+        Assert.NotNull(m.Can(RbacSubject.Parse("user:alice"), "delete", "namespaces", name: "shop"));
+        Assert.Null(m.Can(RbacSubject.Parse("user:alice"), "delete", "namespaces", name: "payments"));
+        Assert.NotNull(m.Can(RbacSubject.Parse("user:carol"), "update", "namespaces", subresource: "finalize", name: "shop"));
+
+        // list and create of namespaces never name one: only cluster-wide grants allow them.
+        Assert.Null(m.Can(RbacSubject.Parse("user:bob"), "list", "namespaces", ns: "shop"));
+        Assert.Null(m.Can(RbacSubject.Parse("user:bob"), "create", "namespaces", name: "shop"));
+        Assert.DoesNotContain("User bob", WhoCan(m, "list", "namespaces"));
+
+        // The grant of alice's rule is effective (own namespace); bob's rule can allow nothing.
+        var alice = m.GrantsOf(RbacUser.Of(RbacSubject.Parse("user:alice"))).Single(g => g.RoleName == "ns-deleter");
+        Assert.True(alice.CanAllowAnything(m.Api));
+        var bob = m.GrantsOf(RbacUser.Of(RbacSubject.Parse("user:bob"))).Single(g => g.RoleName == "ns-lister");
+        Assert.False(bob.CanAllowAnything(m.Api));
+
+        // A -n that differs from the named namespace is answered for the name, with a warning.
+        var mismatch = m.Query("delete", "namespaces", name: "shop", ns: "payments");
+        Assert.Equal("shop", mismatch.Request.Namespace);
+        Assert.Contains("is in namespace shop", mismatch.Warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CanAllowAnything_RoleBindingRulesOnClusterScopedResourcesOrUrls_GrantNothing()
+    {
+        var yaml = Cr("nodes", "[{apiGroups: [''], resources: [nodes, persistentvolumes], verbs: ['*']}]")
+            + Cr("urls", "[{nonResourceURLs: ['/metrics'], verbs: [get]}]")
+            + Cr("wild", "[{apiGroups: [''], resources: ['*'], verbs: [get]}]")
+            + Cr("crd", "[{apiGroups: [example.com], resources: [widgets], verbs: [get]}]")
+            + Cr("sub", "[{apiGroups: [''], resources: [pods/log], verbs: [get]}]")
+            + Rb("shop", "a", "ClusterRole", "nodes", User("a")) + Rb("shop", "b", "ClusterRole", "urls", User("b"))
+            + Rb("shop", "c", "ClusterRole", "wild", User("c")) + Rb("shop", "d", "ClusterRole", "crd", User("d"))
+            + Rb("shop", "e", "ClusterRole", "sub", User("e")) + Crb("f", "nodes", User("f"));
+        var m = Model(yaml);
+        bool Effective(string user) => m.GrantsOf(RbacUser.Of(RbacSubject.Parse("user:" + user))).Where(g => !g.RoleFromBootstrap).All(g => g.CanAllowAnything(m.Api));
+        Assert.False(Effective("a")); // nodes and persistentvolumes are cluster-scoped
+        Assert.False(Effective("b")); // a RoleBinding never grants a URL
+        Assert.True(Effective("c"));  // '*' covers the namespace's resources
+        Assert.True(Effective("d"));  // unknown to the input: may be namespaced
+        Assert.True(Effective("e"));  // pods/log is a namespaced resource's subresource
+        Assert.True(Effective("f"));  // cluster-wide
+    }
 }

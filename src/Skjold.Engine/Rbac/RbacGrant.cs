@@ -21,6 +21,43 @@ public sealed record RbacGrant(RbacSubject Subject, RbacRule Rule, int RuleIndex
     /// <summary>"rule 2 of ClusterRole view: get,list,watch on pods".</summary>
     public string RuleText => $"rule {RuleIndex} of {RoleKind} {RoleName}: {Rule}";
 
+    /// <summary>
+    /// Whether the grant can allow any request at all. The authorizer asks a RoleBinding only about
+    /// requests in its own namespace, so its rules on cluster-scoped resources and its non-resource URLs
+    /// grant nothing; the exception is the namespaces resource, whose requests on one Namespace object
+    /// are in that namespace (get, update, patch, delete, watch of the binding's own namespace).
+    /// A resource neither built in nor defined by a CRD in the input counts as possibly namespaced.
+    /// </summary>
+    public bool CanAllowAnything(ApiResources api)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        if (Namespace is null)
+        {
+            return true;
+        }
+
+        foreach (var r in Rule.Resources)
+        {
+            var slash = r.IndexOf('/', StringComparison.Ordinal);
+            var resource = slash < 0 ? r : r[..slash];
+            if (resource == "*")
+            {
+                return true;
+            }
+
+            foreach (var group in Rule.ApiGroups)
+            {
+                if (group == "*" || api.IsNamespaced(group, resource) != false
+                    || (RbacRequest.IsNamespaceObject(group, resource) && Rule.Verbs.Any(v => v is not ("create" or "list" or "deletecollection"))))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether this grant allows the request, as the authorizer decides.</summary>
     public bool Allows(RbacRequest request) =>
         Namespace is null

@@ -268,10 +268,20 @@ public sealed class RbacModel
         }
 
         // The API server asks for bind and escalate in the namespace of the binding or role being
-        // written, so for those verbs even ClusterRoles are asked about in a namespace.
-        var namespaced = (resolved?.Namespaced ?? true) || (verb is "bind" or "escalate" && resolved?.Group == "rbac.authorization.k8s.io");
-        var request = RbacRequest.ForResource(verb, resolved?.Group ?? group ?? string.Empty, text, subresource, name, namespaced ? ns ?? string.Empty : string.Empty);
-        return new RbacQuery(request, namespaced, resolved, warning) { AnyNamespace = namespaced && ns is null };
+        // written, so for those verbs even ClusterRoles are asked about in a namespace. A request on one
+        // Namespace object is in that namespace (its name), so RoleBindings there can grant it; only
+        // create, list and deletecollection of namespaces never name one.
+        var finalGroup = resolved?.Group ?? group ?? string.Empty;
+        var namespaceObject = RbacRequest.IsNamespaceObject(finalGroup, text) && verb is not ("create" or "list" or "deletecollection");
+        var namespaced = (resolved?.Namespaced ?? true) || (verb is "bind" or "escalate" && resolved?.Group == "rbac.authorization.k8s.io") || namespaceObject;
+        if (namespaceObject && name is { Length: > 0 } && ns is { Length: > 0 } && ns != name)
+        {
+            var nsWarning = $"a request on namespace {name} is in namespace {name} (the API server reads it from the path), not in {ns}; answering for {name}";
+            warning = warning is null ? nsWarning : warning + "; " + nsWarning;
+        }
+
+        var request = RbacRequest.ForResource(verb, finalGroup, text, subresource, name, namespaced ? ns ?? string.Empty : string.Empty);
+        return new RbacQuery(request, namespaced, resolved, warning) { AnyNamespace = namespaced && ns is null && request.Namespace.Length == 0 };
     }
 
     /// <summary>

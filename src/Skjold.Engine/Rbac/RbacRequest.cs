@@ -11,9 +11,20 @@ public sealed record RbacRequest(string Verb, string ApiGroup, string Resource, 
 {
     public bool IsResourceRequest => Path is null;
 
-    /// <summary>A resource request in <paramref name="ns"/> (empty: cluster-scoped).</summary>
-    public static RbacRequest ForResource(string verb, string group, string resource, string subresource = "", string? name = "", string ns = "") =>
-        new(verb, group, resource, subresource, NameOf(verb, subresource, name), ns);
+    /// <summary>
+    /// A resource request in <paramref name="ns"/> (empty: cluster-scoped). A request on one Namespace
+    /// object (<c>/api/v1/namespaces/NAME</c>, and its status and finalize subresources) is in that
+    /// namespace, as the API server's request-info parser reads the path: so a RoleBinding in namespace
+    /// X that grants a verb on namespaces allows it on namespace X itself.
+    /// </summary>
+    public static RbacRequest ForResource(string verb, string group, string resource, string subresource = "", string? name = "", string ns = "")
+    {
+        var named = NameOf(verb, subresource, name);
+        return new(verb, group, resource, subresource, named, IsNamespaceObject(group, resource) && named is { Length: > 0 } n ? n : ns);
+    }
+
+    /// <summary>The core group's namespaces resource: its named requests carry the namespace's own name as their namespace.</summary>
+    public static bool IsNamespaceObject(string group, string resource) => group.Length == 0 && resource == "namespaces";
 
     /// <summary>A non-resource request such as <c>get /metrics</c>.</summary>
     public static RbacRequest ForPath(string verb, string path) => new(verb, string.Empty, string.Empty, string.Empty, string.Empty, string.Empty, path);
