@@ -113,6 +113,25 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads each output's queue depth from the outbox, so <see cref="AlertOutputStats.Depth"/> also counts alerts another
+    /// replica queued; between refreshes it follows this dispatcher's own enqueues and deliveries. A failing store keeps the last value.
+    /// </summary>
+    public async Task RefreshDepthsAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var b in _outputs)
+        {
+            try
+            {
+                Interlocked.Exchange(ref _stats[b.Output.Name].DepthValue, await _outbox.DepthAsync(b.Output.Name, cancellationToken).ConfigureAwait(false));
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // the store is failing; the delivery loop reports it
+            }
+        }
+    }
+
     /// <summary>Queues alerts for every output that takes them; durable when the task completes. Returns the rows added.</summary>
     public async Task<int> EnqueueAsync(IReadOnlyList<Alert> alerts, CancellationToken cancellationToken = default)
     {
@@ -129,13 +148,16 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
             }
         }
 
-        var added = await _outbox.EnqueueAsync(items, cancellationToken).ConfigureAwait(false);
-        foreach (var (name, _) in items)
+        var added = await _outbox.EnqueueByOutputAsync(items, cancellationToken).ConfigureAwait(false);
+        var total = 0;
+        foreach (var (name, n) in added)
         {
+            Interlocked.Add(ref _stats[name].DepthValue, n); // the gauge counts what waits now, also while an output is in back-off
             _signals[name].Set();
+            total += n;
         }
 
-        return added;
+        return total;
     }
 
     private async Task RunAsync(OutputBinding binding, CancellationToken stop)

@@ -73,6 +73,31 @@ public sealed class DispatcherTests
     }
 
     [Fact]
+    public async Task QueueDepth_CountsAlertsQueuedWhileAnOutputBacksOff()
+    {
+        await using var box = OutboxTests.Open("sqlite");
+        var down = new ScriptedOutput("siem") { FailFirst = -1 };
+        var slow = Fast with { InitialBackoff = TimeSpan.FromMinutes(10), MaxBackoff = TimeSpan.FromMinutes(10) };
+        await using var d = new AlertDispatcher(box, [new(down)], NullLogger.Instance, options: slow with { DrainTimeout = TimeSpan.FromMilliseconds(100) });
+        await d.StartAsync();
+        await d.EnqueueAsync([TestAlerts.Make(0)]);
+        await TestAlerts.Eventually(() => d.Stats["siem"].Failures == 1, "the first failed attempt");
+        Assert.Equal(1, d.Stats["siem"].Depth);
+
+        await d.EnqueueAsync([TestAlerts.Make(1), TestAlerts.Make(2)]); // no attempt until the back-off ends
+        Assert.Equal(3, d.Stats["siem"].Depth);
+        await d.EnqueueAsync([TestAlerts.Make(2)]); // already queued: not counted twice
+        Assert.Equal(3, d.Stats["siem"].Depth);
+        Assert.Equal(3, await box.DepthAsync("siem"));
+
+        await box.EnqueueAsync([("siem", TestAlerts.Make(3))]); // queued by another replica sharing the outbox
+        Assert.Equal(3, d.Stats["siem"].Depth);
+        await d.RefreshDepthsAsync(); // what /metrics does on a scrape
+        Assert.Equal(4, d.Stats["siem"].Depth);
+        Assert.Equal(1, d.Stats["siem"].Failures);
+    }
+
+    [Fact]
     public async Task MinPriority_FiltersWhatAnOutputIsSent()
     {
         await using var box = OutboxTests.Open("sqlite");

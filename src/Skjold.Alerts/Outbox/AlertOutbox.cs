@@ -88,12 +88,17 @@ public sealed class AlertOutbox : IAsyncDisposable
     }
 
     /// <summary>Queues each alert for each named output in one transaction; returns how many rows were new.</summary>
-    public async Task<int> EnqueueAsync(IReadOnlyList<(string Output, Alert Alert)> items, CancellationToken cancellationToken = default)
+    public async Task<int> EnqueueAsync(IReadOnlyList<(string Output, Alert Alert)> items, CancellationToken cancellationToken = default) =>
+        (await EnqueueByOutputAsync(items, cancellationToken).ConfigureAwait(false)).Values.Sum();
+
+    /// <summary>As <see cref="EnqueueAsync"/>, returning the rows added per output (an alert already queued for an output adds none).</summary>
+    public async Task<IReadOnlyDictionary<string, int>> EnqueueByOutputAsync(IReadOnlyList<(string Output, Alert Alert)> items, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
         if (items.Count == 0)
         {
-            return 0;
+            return added;
         }
 
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -112,7 +117,6 @@ public sealed class AlertOutbox : IAsyncDisposable
         var b = Param(cmd, "b");
         var t = Param(cmd, "t");
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var added = 0;
         foreach (var (output, alert) in items)
         {
             o.Value = output;
@@ -120,7 +124,8 @@ public sealed class AlertOutbox : IAsyncDisposable
             r.Value = alert.Rule;
             b.Value = JsonSerializer.Serialize(alert, AlertsJsonContext.Default.Alert);
             t.Value = now;
-            added += await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var n = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            added[output] = added.GetValueOrDefault(output) + n;
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

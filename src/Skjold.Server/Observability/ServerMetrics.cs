@@ -39,8 +39,13 @@ public sealed class ServerMetrics
         var delivered = factory.CreateCounter("skjold_alert_deliveries_total", "Alerts an output confirmed delivered.", new CounterConfiguration { LabelNames = ["output"] });
         var failures = factory.CreateCounter("skjold_alert_delivery_failures_total", "Failed delivery attempts, by output.", new CounterConfiguration { LabelNames = ["output"] });
         var suppressed = factory.CreateCounter("skjold_alerts_suppressed_total", "Alerts an output's rate limit held back (counted in a summary alert).", new CounterConfiguration { LabelNames = ["output"] });
-        Registry.AddBeforeCollectCallback(() =>
+        Registry.AddBeforeCollectCallback(async cancel =>
         {
+            if (pipeline.Dispatcher is { } outbox)
+            {
+                await outbox.RefreshDepthsAsync(cancel).ConfigureAwait(false); // the gauge is what waits in the outbox now, also while an output backs off
+            }
+
             foreach (var ((rule, priority), n) in pipeline.Raised)
             {
                 raised.WithLabels(rule, Skjold.Detection.Falco.FalcoRuleSet.PriorityName(priority)).IncTo(n);
