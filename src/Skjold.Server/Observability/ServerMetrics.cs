@@ -41,11 +41,6 @@ public sealed class ServerMetrics
         var suppressed = factory.CreateCounter("skjold_alerts_suppressed_total", "Alerts an output's rate limit held back (counted in a summary alert).", new CounterConfiguration { LabelNames = ["output"] });
         Registry.AddBeforeCollectCallback(async cancel =>
         {
-            if (pipeline.Dispatcher is { } outbox)
-            {
-                await outbox.RefreshDepthsAsync(cancel).ConfigureAwait(false); // the gauge is what waits in the outbox now, also while an output backs off
-            }
-
             foreach (var ((rule, priority), n) in pipeline.Raised)
             {
                 raised.WithLabels(rule, Skjold.Detection.Falco.FalcoRuleSet.PriorityName(priority)).IncTo(n);
@@ -53,6 +48,7 @@ public sealed class ServerMetrics
 
             if (pipeline.Dispatcher is { } d)
             {
+                await d.RefreshDepthsAsync(cancel).ConfigureAwait(false); // the gauge is what waits in the outbox now, also while an output backs off
                 foreach (var (output, stats) in d.Stats)
                 {
                     depth.WithLabels(output).Set(stats.Depth);
