@@ -107,6 +107,7 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
     {
         await _outbox.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await _outbox.PruneAsync(_time.GetUtcNow() - _options.KeepDelivered, cancellationToken).ConfigureAwait(false);
+        await RefreshDepthsAsync(cancellationToken).ConfigureAwait(false); // from here the loops and enqueues keep the count
         foreach (var b in _outputs)
         {
             _loops.Add(Task.Run(() => RunAsync(b, _stop.Token), CancellationToken.None));
@@ -115,7 +116,8 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
 
     /// <summary>
     /// Reads each output's queue depth from the outbox, so <see cref="AlertOutputStats.Depth"/> also counts alerts another
-    /// replica queued; between refreshes it follows this dispatcher's own enqueues and deliveries. A failing store keeps the last value.
+    /// replica queued; between refreshes it follows this dispatcher's own enqueues, deliveries and suppressions (rows
+    /// changed, no count query on the delivery path). A failing store keeps the last value.
     /// </summary>
     public async Task RefreshDepthsAsync(CancellationToken cancellationToken = default)
     {
@@ -199,7 +201,7 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
                         {
                             if (limiter is not null && row.Seq > decided && row.Alert.Rule != RateLimitedRule && !limiter.Allow(row.Alert.Rule, row.Alert.Priority, now))
                             {
-                                await _outbox.MarkSuppressedAsync(name, row.Seq, stop).ConfigureAwait(false);
+                                Interlocked.Add(ref stats.DepthValue, -await _outbox.MarkSuppressedAsync(name, row.Seq, stop).ConfigureAwait(false));
                                 Interlocked.Increment(ref stats.SuppressedCount);
                             }
                             else
@@ -241,15 +243,13 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
 
                     if (known > confirmed)
                     {
-                        await _outbox.MarkDeliveredAsync(name, known, stop).ConfigureAwait(false);
+                        Interlocked.Add(ref stats.DepthValue, -await _outbox.MarkDeliveredAsync(name, known, stop).ConfigureAwait(false));
                         confirmed = known;
                         while (inFlight.TryPeek(out var head) && head <= known)
                         {
                             inFlight.Dequeue();
                             Interlocked.Increment(ref stats.DeliveredCount);
                         }
-
-                        Interlocked.Exchange(ref stats.DepthValue, await _outbox.DepthAsync(name, stop).ConfigureAwait(false));
                     }
 
                     failures = 0;
@@ -267,7 +267,6 @@ public sealed partial class AlertDispatcher : IAsyncDisposable
                     try
                     {
                         await _outbox.RecordFailureAsync(name, confirmed + 1, ex.Message, stop).ConfigureAwait(false);
-                        Interlocked.Exchange(ref stats.DepthValue, await _outbox.DepthAsync(name, stop).ConfigureAwait(false));
                     }
                     catch (System.Data.Common.DbException)
                     {

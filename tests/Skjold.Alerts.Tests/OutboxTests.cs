@@ -27,8 +27,9 @@ public sealed class OutboxTests
         Assert.Equal(alerts[4], pending[4].Alert with { Tags = alerts[4].Tags, Leaves = alerts[4].Leaves, Fields = alerts[4].Fields });
         Assert.Equal(alerts[4].Fields, pending[4].Alert.Fields);
 
-        await box.MarkDeliveredAsync("siem", pending[5].Seq);
-        await box.MarkSuppressedAsync("siem", pending[7].Seq);
+        Assert.Equal(6, await box.MarkDeliveredAsync("siem", pending[5].Seq)); // the rows changed: what the dispatcher's depth gauge subtracts
+        Assert.Equal(0, await box.MarkDeliveredAsync("siem", pending[5].Seq));
+        Assert.Equal(1, await box.MarkSuppressedAsync("siem", pending[7].Seq));
         Assert.Equal(3, await box.DepthAsync("siem"));
         Assert.Equal(10, await box.DepthAsync("am")); // the other output is untouched
         Assert.Equal([6, 8, 9], (await box.PendingAsync("siem", 0, 100)).Select(p => (int)p.Alert.Leaves[0]));

@@ -154,15 +154,15 @@ public sealed class AlertOutbox : IAsyncDisposable
     }
 
     /// <summary>Marks every pending alert of the output up to <paramref name="upToSeq"/> delivered.</summary>
-    public Task MarkDeliveredAsync(string output, long upToSeq, CancellationToken cancellationToken = default) =>
+    public Task<int> MarkDeliveredAsync(string output, long upToSeq, CancellationToken cancellationToken = default) =>
         UpdateAsync("UPDATE alert_outbox SET state = 1, done = @t WHERE output = @o AND state = 0 AND seq <= @s", output, upToSeq, null, cancellationToken);
 
     /// <summary>Marks one alert held back by the output's rate limit (it is counted in a summary alert instead).</summary>
-    public Task MarkSuppressedAsync(string output, long seq, CancellationToken cancellationToken = default) =>
+    public Task<int> MarkSuppressedAsync(string output, long seq, CancellationToken cancellationToken = default) =>
         UpdateAsync("UPDATE alert_outbox SET state = 2, done = @t WHERE output = @o AND state = 0 AND seq = @s", output, seq, null, cancellationToken);
 
     /// <summary>Counts a failed attempt on the alerts from <paramref name="fromSeq"/> (the head of the output's queue).</summary>
-    public Task RecordFailureAsync(string output, long fromSeq, string error, CancellationToken cancellationToken = default) =>
+    public Task<int> RecordFailureAsync(string output, long fromSeq, string error, CancellationToken cancellationToken = default) =>
         UpdateAsync("UPDATE alert_outbox SET attempts = attempts + 1, last_error = @e WHERE output = @o AND state = 0 AND seq = (SELECT MIN(seq) FROM alert_outbox WHERE output = @o AND state = 0 AND seq >= @s)",
             output, fromSeq, error, cancellationToken);
 
@@ -228,14 +228,21 @@ public sealed class AlertOutbox : IAsyncDisposable
         return null;
     }
 
-    private async Task UpdateAsync(string sql, string output, long seq, string? error, CancellationToken cancellationToken)
+    private async Task<int> UpdateAsync(string sql, string output, long seq, string? error, CancellationToken cancellationToken)
     {
         await using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (!_postgres)
+        {
+            // A state change (delivered, suppressed, a failed attempt) need not reach the disk at once: if it is
+            // lost in a crash, the alert is sent again (delivery is at-least-once, de-duplicated by id). In WAL
+            // mode the next queued alert's synchronous commit makes it durable too. Queueing stays FULL.
+            // A command of its own, so the update's row count is not mixed with the pragma's (SQLite reports the
+            // connection's last change count for it).
+            await ExecAsync(c, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        }
+
         await using var cmd = c.CreateCommand();
-        // A state change (delivered, suppressed, a failed attempt) need not reach the disk at once: if it is
-        // lost in a crash, the alert is sent again (delivery is at-least-once, de-duplicated by id). In WAL
-        // mode the next queued alert's synchronous commit makes it durable too. Queueing stays FULL.
-        cmd.CommandText = _postgres ? sql : "PRAGMA synchronous = NORMAL; " + sql;
+        cmd.CommandText = sql;
         Param(cmd, "o").Value = output;
         Param(cmd, "s").Value = seq;
         if (sql.Contains("@t", StringComparison.Ordinal))
@@ -248,7 +255,7 @@ public sealed class AlertOutbox : IAsyncDisposable
             Param(cmd, "e").Value = error ?? "";
         }
 
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false); // the rows changed
     }
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
