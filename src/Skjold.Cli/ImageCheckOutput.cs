@@ -16,7 +16,7 @@ internal static class ImageCheckOutput
                 var signatures = new JsonArray();
                 foreach (var s in c.Signatures)
                 {
-                    signatures.Add(new JsonObject
+                    signatures.Add((JsonNode)new JsonObject
                     {
                         ["layout"] = s.Layout,
                         ["verified"] = s.Verified,
@@ -29,7 +29,7 @@ internal static class ImageCheckOutput
                     });
                 }
 
-                array.Add(new JsonObject
+                array.Add((JsonNode)new JsonObject
                 {
                     ["image"] = c.Image,
                     ["digest"] = c.Digest,

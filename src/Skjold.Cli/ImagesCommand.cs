@@ -122,7 +122,7 @@ internal static class ImagesCommand
                 var array = new JsonArray();
                 foreach (var e in entries)
                 {
-                    array.Add(new JsonObject
+                    array.Add((JsonNode)new JsonObject
                     {
                         ["image"] = e.Image,
                         ["registry"] = e.Registry,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
+using Skjold.Reports;
 
 namespace Skjold.Cli;
 
@@ -285,10 +286,10 @@ internal static class SkjoldCli
         var stdout = context.Out;
         try
         {
-            stdout.Write(text.Trim().Length == 0 ? text : JsonToYaml.Convert(text));
+            stdout.Write(text.Trim().Length == 0 ? text : YamlText.FromJson(text));
             if (ownFile is not null && File.Exists(ownFile) && code != ExitCodes.UsageOrInputError)
             {
-                File.WriteAllText(ownFile, JsonToYaml.Convert(File.ReadAllText(ownFile)), new System.Text.UTF8Encoding(false));
+                File.WriteAllText(ownFile, YamlText.FromJson(File.ReadAllText(ownFile)), new System.Text.UTF8Encoding(false));
             }
         }
         catch (JsonException)

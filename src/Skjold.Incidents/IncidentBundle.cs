@@ -32,7 +32,7 @@ public static class IncidentBundle
             foreach (var file in Directory.GetFiles(Path.Combine(evidenceDirectory, incident.Id)).Order(StringComparer.Ordinal))
             {
                 await using var stream = File.OpenRead(file);
-                evidence.Add(new JsonObject { ["file"] = Path.GetFileName(file), ["sha256"] = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false)) });
+                evidence.Add((JsonNode)new JsonObject { ["file"] = Path.GetFileName(file), ["sha256"] = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false)) });
             }
         }
 

@@ -90,7 +90,7 @@ public sealed class RunbookExecutor(IClusterClient cluster, ExecutorOptions opti
     private async Task<StepOutcome> IsolateAsync(Incident incident, RunbookStep step, IncidentTarget t, bool dryRun, CancellationToken ct)
     {
         var ns = t.Namespace!;
-        var label = JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, Dictionary<string, string>>> { ["metadata"] = new() { ["labels"] = new() { [RunbookPlans.QuarantineLabel] = incident.Id } } });
+        var label = new JsonObject { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { [RunbookPlans.QuarantineLabel] = incident.Id } } }.ToJsonString();
         using (await cluster.PatchAsync(ObjectPath.Pods(ns, t.Name), label, PatchKind.Merge, dryRun, ct).ConfigureAwait(false))
         {
         }
@@ -368,7 +368,7 @@ public sealed class RunbookExecutor(IClusterClient cluster, ExecutorOptions opti
 
         if (!present)
         {
-            taints.Add(new JsonObject { ["key"] = "skjold.io/compromised", ["value"] = incident.Id, ["effect"] = "NoExecute" });
+            taints.Add((JsonNode)new JsonObject { ["key"] = "skjold.io/compromised", ["value"] = incident.Id, ["effect"] = "NoExecute" });
         }
 
         var patch = new JsonObject { ["spec"] = new JsonObject { ["taints"] = taints } };

@@ -69,7 +69,7 @@ public static class AuditBundle
             var proofs = await MerkleTree.InclusionProofsAsync([.. chunk.Select(c => c.Index)], sth.Size, log.Store, ct).ConfigureAwait(false);
             for (var i = 0; i < chunk.Length; i++)
             {
-                events.Add(new JsonObject
+                events.Add((JsonNode)new JsonObject
                 {
                     ["index"] = chunk[i].Index,
                     ["leafHash"] = Convert.ToBase64String(MerkleHash.Leaf(chunk[i].Payload)),

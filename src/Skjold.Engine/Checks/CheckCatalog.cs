@@ -33,7 +33,7 @@ public sealed class CheckCatalog
     /// <summary>Parses catalog YAML; throws <see cref="FormatException"/> naming the bad entry.</summary>
     public static CheckCatalog Parse(string yaml)
     {
-        var deserializer = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
+        var deserializer = new StaticDeserializerBuilder(new CatalogYamlContext()).WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
         var doc = deserializer.Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
         var list = new List<CheckMetadata>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -125,34 +125,40 @@ public sealed class CheckCatalog
         using var reader = new StreamReader(stream);
         return Parse(reader.ReadToEnd());
     }
+}
 
-    private sealed class CatalogDocument
-    {
-        public List<CatalogEntry> Checks { get; set; } = [];
+/// <summary>Generated (reflection-free) deserialization of the catalog document.</summary>
+[YamlStaticContext]
+[YamlSerializable(typeof(CatalogDocument))]
+[YamlSerializable(typeof(CatalogEntry))]
+public partial class CatalogYamlContext : StaticContext;
 
-        public Dictionary<string, List<string>> KindGroups { get; set; } = [];
-    }
+internal sealed class CatalogDocument
+{
+    public List<CatalogEntry> Checks { get; set; } = [];
 
-    private sealed class CatalogEntry
-    {
-        public string Id { get; set; } = string.Empty;
+    public Dictionary<string, List<string>> KindGroups { get; set; } = [];
+}
 
-        public string Title { get; set; } = string.Empty;
+internal sealed class CatalogEntry
+{
+    public string Id { get; set; } = string.Empty;
 
-        public string? Severity { get; set; }
+    public string Title { get; set; } = string.Empty;
 
-        public string? Category { get; set; }
+    public string? Severity { get; set; }
 
-        public string? Description { get; set; }
+    public string? Category { get; set; }
 
-        public string Remediation { get; set; } = string.Empty;
+    public string? Description { get; set; }
 
-        public bool? DefaultEnabled { get; set; }
+    public string Remediation { get; set; } = string.Empty;
 
-        public Dictionary<string, List<string>> Controls { get; set; } = [];
+    public bool? DefaultEnabled { get; set; }
 
-        public List<string>? Reads { get; set; }
+    public Dictionary<string, List<string>> Controls { get; set; } = [];
 
-        public List<string>? Requires { get; set; }
-    }
+    public List<string>? Reads { get; set; }
+
+    public List<string>? Requires { get; set; }
 }

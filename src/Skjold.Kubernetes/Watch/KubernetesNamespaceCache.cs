@@ -1,3 +1,4 @@
+using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -14,13 +15,13 @@ namespace Skjold.Kubernetes.Watch;
 /// </summary>
 public sealed partial class KubernetesNamespaceCache : BackgroundService, INamespaceCache
 {
-    private readonly IKubernetes _client;
+    private readonly k8s.Kubernetes _client;
     private readonly ILogger<KubernetesNamespaceCache> _logger;
     private readonly TimeProvider _time;
     private readonly NamespaceStore _store = new();
     private volatile bool _ready;
 
-    public KubernetesNamespaceCache(IKubernetes client, ILogger<KubernetesNamespaceCache> logger, TimeProvider time)
+    public KubernetesNamespaceCache(k8s.Kubernetes client, ILogger<KubernetesNamespaceCache> logger, TimeProvider time)
     {
         _client = client;
         _logger = logger;
@@ -132,45 +133,77 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
 
     private async Task<string?> WatchAsync(string? resourceVersion, CancellationToken ct)
     {
-        // The client reports an ERROR event (such as 410 Gone) through onError and then ends the stream.
-        Exception? watchError = null;
-        var events = _client.CoreV1.WatchListNamespaceAsync(
-            resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300, onError: e => watchError ??= e, cancellationToken: ct);
-        await foreach (var (type, ns) in events.ConfigureAwait(false))
+        // The watch is read here, one newline-delimited event at a time, through the client's own
+        // HTTP pipeline and credentials (the AOT client has no generic watch): ADDED, MODIFIED and
+        // DELETED carry a Namespace, BOOKMARK only a resourceVersion, ERROR a Status.
+        var query = $"/api/v1/namespaces?watch=true&allowWatchBookmarks=true&timeoutSeconds=300"
+            + (resourceVersion is null ? "" : "&resourceVersion=" + Uri.EscapeDataString(resourceVersion));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query));
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
+        if (_client.Credentials is { } credentials)
         {
-            var version = ns?.Metadata?.ResourceVersion;
+            await credentials.ProcessHttpRequestAsync(request, ct).ConfigureAwait(false);
+        }
+
+        using var response = await _client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"watch namespaces: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+        }
+
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var (type, ns, status) = ParseWatchEvent(line);
             switch (type)
             {
-                case WatchEventType.Added or WatchEventType.Modified:
-                    _store.SetConfirmed(ns!.Metadata.Name, LabelsOf(ns));
+                case "ADDED" or "MODIFIED" when ns?.Metadata?.Name is { } name:
+                    _store.SetConfirmed(name, LabelsOf(ns));
                     break;
-                case WatchEventType.Deleted:
-                    _store.Remove(ns!.Metadata.Name);
+                case "DELETED" when ns?.Metadata?.Name is { } name:
+                    _store.Remove(name);
                     break;
-                case WatchEventType.Error:
-                    throw new KubernetesException(new V1Status { Code = 410, Reason = "Expired" });
+                case "ERROR":
+                    throw new KubernetesException(status ?? new V1Status { Code = 500, Message = "watch ERROR event without a status" });
                 default:
                     break;
             }
 
-            if (version is not null)
+            if (ns?.Metadata?.ResourceVersion is { } version)
             {
                 resourceVersion = version;
             }
         }
 
-        if (watchError is not null)
+        return resourceVersion;
+    }
+
+    /// <summary>One watch event: its type, and the Namespace or (for ERROR) the Status it carries.</summary>
+    internal static (string? Type, V1Namespace? Namespace, V1Status? Status) ParseWatchEvent(string line)
+    {
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (!root.TryGetProperty("object", out var obj) || obj.ValueKind != JsonValueKind.Object)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(watchError).Throw();
+            return (type, null, null);
         }
 
-        return resourceVersion;
+        return type == "ERROR"
+            ? (type, null, obj.Deserialize(SourceGenerationContext.Default.V1Status))
+            : (type, obj.Deserialize(SourceGenerationContext.Default.V1Namespace), null);
     }
 
     private static bool IsGone(Exception ex) => ex switch
     {
         KubernetesException k => k.Status?.Code == 410,
         HttpOperationException h => h.Response.StatusCode == System.Net.HttpStatusCode.Gone,
+        HttpRequestException r when r.StatusCode == System.Net.HttpStatusCode.Gone => true,
         _ => ex.InnerException is not null && IsGone(ex.InnerException),
     };
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Skjold.Engine.Compliance;
 using Skjold.Engine.Model;
 
@@ -16,7 +17,8 @@ public sealed class PolicyReportWriter : IComplianceWriter
 
     private static void PolicyReport(ComplianceReport r, TextWriter o)
     {
-        var results = new List<Dictionary<string, object>>();
+        var results = new JsonArray();
+        var (pass, fail) = (0, 0);
         var checks = r.Controls.SelectMany(c => c.Checks.Select(x => (Control: c.Control.Id, Check: x))).GroupBy(x => x.Check.CheckId);
         foreach (var g in checks.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -29,19 +31,21 @@ public sealed class PolicyReportWriter : IComplianceWriter
             var category = $"{r.Framework.Id} {string.Join(", ", g.Select(x => x.Control).Distinct())}";
             if (check.Findings.Count == 0)
             {
-                results.Add(new() { ["policy"] = $"skjold-{r.Framework.Id}", ["rule"] = check.CheckId, ["category"] = category, ["result"] = "pass", ["message"] = check.Title, ["source"] = "skjold" });
+                results.Add((JsonNode)new JsonObject { ["policy"] = $"skjold-{r.Framework.Id}", ["rule"] = check.CheckId, ["category"] = category, ["result"] = "pass", ["message"] = check.Title, ["source"] = "skjold" });
+                pass++;
                 continue;
             }
 
             foreach (var f in check.Findings)
             {
-                var resource = new Dictionary<string, object> { ["apiVersion"] = f.Resource.ApiVersion, ["kind"] = f.Resource.Kind, ["name"] = f.Resource.Name };
+                var resource = new JsonObject { ["apiVersion"] = f.Resource.ApiVersion, ["kind"] = f.Resource.Kind, ["name"] = f.Resource.Name };
                 if (f.Resource.Namespace is { } ns)
                 {
                     resource["namespace"] = ns;
                 }
 
-                results.Add(new()
+                fail++;
+                results.Add((JsonNode)new JsonObject
                 {
                     ["policy"] = $"skjold-{r.Framework.Id}",
                     ["rule"] = check.CheckId,
@@ -50,19 +54,19 @@ public sealed class PolicyReportWriter : IComplianceWriter
                     ["severity"] = f.Severity.ToName(),
                     ["message"] = f.Message,
                     ["source"] = "skjold",
-                    ["resources"] = new[] { resource },
+                    ["resources"] = new JsonArray(resource),
                 });
             }
         }
 
-        var report = new Dictionary<string, object>
+        var report = new JsonObject
         {
             ["apiVersion"] = "wgpolicyk8s.io/v1alpha2",
             ["kind"] = "ClusterPolicyReport",
-            ["metadata"] = new Dictionary<string, object>
+            ["metadata"] = new JsonObject
             {
                 ["name"] = $"skjold-{r.Framework.Id}",
-                ["annotations"] = new Dictionary<string, object>
+                ["annotations"] = new JsonObject
                 {
                     ["skjold.io/framework"] = r.Framework.Title,
                     ["skjold.io/score"] = r.Score.ToString("0.0", CultureInfo.InvariantCulture),
@@ -70,17 +74,16 @@ public sealed class PolicyReportWriter : IComplianceWriter
                     ["skjold.io/input-digest"] = r.InputDigest,
                 },
             },
-            ["summary"] = new Dictionary<string, object>
+            ["summary"] = new JsonObject
             {
-                ["pass"] = results.Count(x => (string)x["result"] == "pass"),
-                ["fail"] = results.Count(x => (string)x["result"] == "fail"),
+                ["pass"] = pass,
+                ["fail"] = fail,
                 ["warn"] = 0,
                 ["error"] = 0,
                 ["skip"] = 0,
             },
             ["results"] = results,
         };
-        var yaml = new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(report);
-        o.Write(yaml);
+        YamlText.Write([report], o);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace Skjold.Server.Hosting;
@@ -31,7 +32,7 @@ public abstract class OptionsValidator<T> : IValidateOptions<T>
 /// Hands out one given instance as the options (they are built by the host, with init-only
 /// properties) and runs the registered validators on it, so <c>ValidateOnStart</c> checks it.
 /// </summary>
-internal sealed class InstanceOptionsFactory<T>(T instance, IEnumerable<IValidateOptions<T>> validators) : IOptionsFactory<T>
+internal sealed class InstanceOptionsFactory<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(T instance, IEnumerable<IValidateOptions<T>> validators) : IOptionsFactory<T>
     where T : class
 {
     public T Create(string name)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -118,11 +119,12 @@ public static class SkjoldServerExtensions
         ArgumentNullException.ThrowIfNull(app);
         var metrics = app.ServiceProvider.GetRequiredService<ServerMetrics>();
         var cache = app.ServiceProvider.GetRequiredService<INamespaceCache>();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () =>
+        // RequestDelegates, not minimal-API handlers: nothing is bound by reflection (native AOT).
+        app.MapGet("/healthz", ctx => Results.Text("ok\n").ExecuteAsync(ctx));
+        app.MapGet("/readyz", ctx =>
         {
             metrics.NamespaceCacheReady.Set(cache.IsReady ? 1 : 0);
-            return cache.IsReady ? Results.Text("ready\n") : Results.Text("namespace cache not synced yet\n", statusCode: 503);
+            return (cache.IsReady ? Results.Text("ready\n") : Results.Text("namespace cache not synced yet\n", statusCode: 503)).ExecuteAsync(ctx);
         });
         app.MapGet("/metrics", async ctx =>
         {
@@ -134,7 +136,7 @@ public static class SkjoldServerExtensions
     }
 
     /// <summary>Registers options built by the host as <see cref="IOptions{TOptions}"/>, validated on start.</summary>
-    private static void AddValidatedInstance<T>(this IServiceCollection services, T instance, IValidateOptions<T> validator)
+    private static void AddValidatedInstance<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(this IServiceCollection services, T instance, IValidateOptions<T> validator)
         where T : class
     {
         services.AddSingleton(validator);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Skjold.SupplyChain.Policy;
 
 namespace Skjold.SupplyChain.Admission;
@@ -23,7 +24,7 @@ public sealed record ImageAdmissionResult(
     {
         foreach (var (pointer, value) in Pins)
         {
-            yield return $"{{\"op\":\"replace\",\"path\":{JsonSerializer.Serialize(pointer)},\"value\":{JsonSerializer.Serialize(value)}}}";
+            yield return new JsonObject { ["op"] = "replace", ["path"] = pointer, ["value"] = value }.ToJsonString();
         }
     }
 

@@ -53,7 +53,7 @@ public static class CycloneDxInventory
             }
 
             component["properties"] = properties;
-            components.Add(component);
+            components.Add((JsonNode)component);
         }
 
         var bom = new JsonObject
@@ -73,5 +73,5 @@ public static class CycloneDxInventory
         return bom.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    private static JsonObject Property(string name, string value) => new() { ["name"] = name, ["value"] = value };
+    private static JsonNode Property(string name, string value) => new JsonObject { ["name"] = name, ["value"] = value };
 }
