@@ -81,7 +81,9 @@ internal static partial class AuditCommand
             }
 
             var alerts = 0;
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            // Logs go to stderr: stdout carries the result (-f json is read by jq and by CI).
+            using var loggers = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                .AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
             var detector = await DetectionOptions.StartAsync(log, store.Location(parse, context), rules, outputs, loggers, context, ct, a =>
             {
                 Interlocked.Increment(ref alerts);

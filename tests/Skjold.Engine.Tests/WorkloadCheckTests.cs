@@ -233,6 +233,56 @@ public sealed class WorkloadCheckTests
     }
 
     [Theory]
+    [InlineData("AKIAIOSFODNN7EXAMPLE")]
+    [InlineData("ASIAIOSFODNN7EXAMPLE")]
+    [InlineData("ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("gho_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("ghr_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("github_pat_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("glpat-aaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("xoxb-1234567890")]
+    [InlineData("xoxr-1234567890")]
+    [InlineData("sk_live_aaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("rk_live_aaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("-----BEGIN RSA PRIVATE KEY-----")]
+    [InlineData("eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.abcdefghij")]
+    [InlineData("AIzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("AccountKey=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("postgres://app:hunter2@db:5432/x")]
+    public void CredentialPatterns_EveryTokenFormat_PassesThePrefilter(string token)
+    {
+        // The literal prefilter must never hide a token the regex would find.
+        Assert.Matches(Skjold.Engine.Workloads.CredentialPatterns.KnownTokenFormat(), token);
+        Assert.True(Skjold.Engine.Workloads.CredentialPatterns.MayHoldKnownToken("x " + token + " y"));
+        Assert.True(Skjold.Engine.Workloads.CredentialPatterns.LooksLikeCredential("SETTING", "x " + token + " y"));
+    }
+
+    [Fact]
+    public void CredentialPatterns_Prefilter_NeverRejectsAValueTheRegexMatches()
+    {
+        // Random strings over an alphabet rich in the formats' own characters and fragments.
+        string[] fragments = ["AKIA", "ASIA", "gh", "p_", "s_", "github_pat_", "glpat-", "xox", "b-", "sk_", "rk_", "live_", "-----BEGIN ", "PRIVATE KEY-----",
+            "eyJ", ".", "AIza", "AccountKey=", "://", ":", "@", "A", "a", "0", "_", "-", "/", "+", " "];
+        var random = new Random(1604);
+        for (var n = 0; n < 20_000; n++)
+        {
+            var sb = new System.Text.StringBuilder();
+            var parts = random.Next(1, 30);
+            for (var i = 0; i < parts; i++)
+            {
+                var f = fragments[random.Next(fragments.Length)];
+                sb.Append(f.Length == 1 ? new string(f[0], random.Next(1, 45)) : f);
+            }
+
+            var value = sb.ToString();
+            if (Skjold.Engine.Workloads.CredentialPatterns.KnownTokenFormat().IsMatch(value))
+            {
+                Assert.True(Skjold.Engine.Workloads.CredentialPatterns.MayHoldKnownToken(value), value);
+            }
+        }
+    }
+
+    [Theory]
     [InlineData("LoadBalancer", true)]
     [InlineData("NodePort", true)]
     [InlineData("ClusterIP", false)]
