@@ -277,16 +277,18 @@ public sealed class AuditLog : IAsyncDisposable
                 WriterBusy += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
                 Commits++;
                 _size = result.Size;
+                // Queue the batch for observers before acknowledging the appenders (Publish never waits):
+                // whoever is subscribed when an append returns has that batch, even if it unsubscribes next.
+                if (_subscriptions.Any)
+                {
+                    _subscriptions.Publish(new CommittedBatch(result.FirstIndex, result.Size, events.ToArray()));
+                }
+
                 var index = result.FirstIndex;
                 foreach (var p in batch)
                 {
                     p.Done.TrySetResult(new AppendResult(index, result.Size, result.Root));
                     index += p.Events.Length;
-                }
-
-                if (_subscriptions.Any)
-                {
-                    _subscriptions.Publish(new CommittedBatch(result.FirstIndex, result.Size, events.ToArray()));
                 }
 
                 if (result.Size - Interlocked.Read(ref _lastSignedSize) >= _options.SignEvery
