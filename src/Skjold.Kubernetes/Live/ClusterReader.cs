@@ -288,9 +288,9 @@ public sealed class ClusterReader(k8s.Kubernetes client)
     /// <summary>What a snapshot keeps in place of an annotation that held secret values.</summary>
     public const string RemovedMarker = "(removed by skjold snapshot: it holds the secret's values)";
 
-    private async Task<JsonDocument> GetAsync(string pathAndQuery, string? accept, CancellationToken ct)
+    /// <summary>A GET through the client's own HTTP pipeline and credentials; the body is left unread (watches stream it).</summary>
+    internal static async Task<HttpResponseMessage> SendGetAsync(k8s.Kubernetes kubernetes, string pathAndQuery, string? accept, CancellationToken ct)
     {
-        var kubernetes = client;
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(kubernetes.BaseUri, pathAndQuery));
         request.Headers.TryAddWithoutValidation("Accept", accept ?? "application/json");
         if (kubernetes.Credentials is { } credentials)
@@ -298,7 +298,12 @@ public sealed class ClusterReader(k8s.Kubernetes client)
             await credentials.ProcessHttpRequestAsync(request, ct).ConfigureAwait(false);
         }
 
-        using var response = await kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        return await kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+    }
+
+    private async Task<JsonDocument> GetAsync(string pathAndQuery, string? accept, CancellationToken ct)
+    {
+        using var response = await SendGetAsync(client, pathAndQuery, accept, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"GET {pathAndQuery}: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);

@@ -138,14 +138,7 @@ public sealed partial class KubernetesNamespaceCache : BackgroundService, INames
         // DELETED carry a Namespace, BOOKMARK only a resourceVersion, ERROR a Status.
         var query = $"/api/v1/namespaces?watch=true&allowWatchBookmarks=true&timeoutSeconds=300"
             + (resourceVersion is null ? "" : "&resourceVersion=" + Uri.EscapeDataString(resourceVersion));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query));
-        request.Headers.TryAddWithoutValidation("Accept", "application/json");
-        if (_client.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(request, ct).ConfigureAwait(false);
-        }
-
-        using var response = await _client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        using var response = await Live.ClusterReader.SendGetAsync(_client, query, null, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"watch namespaces: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
