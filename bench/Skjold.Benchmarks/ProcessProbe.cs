@@ -17,7 +17,8 @@ internal static class ProcessProbe
 
     public static async Task<(double Ms, long PeakBytes, int ExitCode)> RunAsync(string cli, IEnumerable<string> args, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo("dotnet", [cli, .. args])
+        // A .dll runs on the JIT (dotnet skjold.dll); anything else is a native binary (the AOT build).
+        var psi = new ProcessStartInfo(cli.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : cli, cli.EndsWith(".dll", StringComparison.Ordinal) ? [cli, .. args] : [.. args])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,

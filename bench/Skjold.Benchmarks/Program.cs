@@ -99,6 +99,11 @@ if (args.Length > 0 && args[0] == "startup")
     return Skjold.Benchmarks.Startup.Run(args.Length > 1 ? Path.GetFullPath(args[1]) : Path.GetFullPath("artifacts/aot/skjold"), args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 21);
 }
 
+if (args.Length > 0 && args[0] == "memory")
+{
+    return await Skjold.Benchmarks.MemoryBench.RunAsync(args.Length > 1 ? Path.GetFullPath(args[1]) : null, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3).ConfigureAwait(false);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return Stages.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50_000);

@@ -24,9 +24,10 @@ internal static class Stages
                     chunks.Clear();
                     foreach (var t in texts)
                     {
-                        foreach (var c in YamlDocumentSplitter.Split(t))
+                        var bytes = System.Text.Encoding.UTF8.GetBytes(t);
+                        foreach (var c in YamlDocumentSplitter.Split(bytes))
                         {
-                            chunks.Add((t.Substring(c.Start, c.Length), c.FirstLine));
+                            chunks.Add((System.Text.Encoding.UTF8.GetString(bytes, c.Start, c.Length), c.FirstLine));
                         }
                     }
                 });
@@ -35,7 +36,7 @@ internal static class Stages
                     var n = 0;
                     foreach (var t in texts)
                     {
-                        n += YamlDocumentSplitter.Split(t).Count;
+                        n += YamlDocumentSplitter.Split(System.Text.Encoding.UTF8.GetBytes(t)).Count;
                     }
                 });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"split only {splitOnly:F0} ms"));

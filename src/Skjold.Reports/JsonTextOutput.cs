@@ -11,6 +11,8 @@ internal sealed class JsonTextOutput : IDisposable
 
     private readonly MemoryStream _buffer = new();
     private readonly TextWriter _output;
+    private char[]? _chars;
+    private Decoder? _decoder;
 
     public JsonTextOutput(TextWriter output)
     {
@@ -32,11 +34,33 @@ internal sealed class JsonTextOutput : IDisposable
     public void Flush()
     {
         Writer.Flush();
-        if (_buffer.Length > 0)
+        if (_buffer.Length == 0)
         {
-            _output.Write(Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length));
-            _buffer.SetLength(0);
+            return;
         }
+
+        var bytes = _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length);
+        if (_output is StreamWriter { Encoding: UTF8Encoding } file)
+        {
+            // A UTF-8 file or stdout: the bytes go straight to its stream (after what the writer
+            // holds), not decoded to text for the writer to encode again.
+            file.Flush();
+            file.BaseStream.Write(bytes);
+        }
+        else
+        {
+            // Decoded into a reused buffer: a 64 KiB string per flush would be a large-object allocation each time.
+            _chars ??= new char[FlushAt + 4096];
+            var decoder = _decoder ??= Encoding.UTF8.GetDecoder();
+            while (bytes.Length > 0)
+            {
+                decoder.Convert(bytes, _chars, flush: false, out var used, out var written, out _);
+                _output.Write(_chars, 0, written);
+                bytes = bytes[used..];
+            }
+        }
+
+        _buffer.SetLength(0);
     }
 
     public void Dispose()

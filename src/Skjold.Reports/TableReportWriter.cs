@@ -36,6 +36,7 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
         private readonly ReportContext _context;
         private readonly TableOptions _options;
         private readonly IAnsiConsole _console;
+        private readonly TextWriter _output;
         private readonly List<List<Finding>> _groups = [];
         private int _buffered;
         private bool _streaming;
@@ -44,6 +45,7 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
         {
             _context = context;
             _options = options;
+            _output = output;
             // Piped: nothing wraps (kubectl style); a terminal: its width.
             _console = PlainConsole.Create(output, options.Color, options.Width is { } w ? Math.Max(w, 40) : 1_000_000);
         }
@@ -91,6 +93,7 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
             }
 
             _groups.Clear();
+            FlushPending();
             if (_streaming)
             {
                 _console.MarkupLine($"[grey]More than {_options.MaxSorted:N0} findings: resources after the first ones are shown in input order.[/]");
@@ -216,23 +219,59 @@ public sealed class TableReportWriter(TableOptions options) : IReportWriter
         /// <summary>kubectl's piped style: a header, then one line per finding, columns aligned, nothing padded past the text.</summary>
         private void WritePlain(Finding first, List<Finding> findings)
         {
-            _console.WriteLine(first.Resource.ToString());
             var severity = Math.Max("SEVERITY".Length, findings.Max(f => f.Severity.ToName().Length));
             var check = Math.Max("CHECK".Length, findings.Max(f => f.CheckId.Length));
             var where = Math.Max("WHERE".Length, findings.Max(f => Where(f).Length));
-            _console.WriteLine($"  {"SEVERITY".PadRight(severity)}  {"CHECK".PadRight(check)}  {"WHERE".PadRight(where)}  {(_options.Wide ? "FINDING  PATH" : "FINDING")}");
+            var header = $"  {"SEVERITY".PadRight(severity)}  {"CHECK".PadRight(check)}  {"WHERE".PadRight(where)}  {(_options.Wide ? "FINDING  PATH" : "FINDING")}";
+            if (!_options.Color)
+            {
+                // Without colour there is no markup to render: the text goes straight to the writer,
+                // gathered into blocks (through Spectre a line costs tens of microseconds, and an
+                // auto-flushing stdout pays a system call per write: minutes for millions of findings).
+                var b = _pending;
+                b.Append(first.Resource.ToString()).AppendLine().Append(header).AppendLine();
+                foreach (var f in findings)
+                {
+                    b.Append("  ").Append(f.Severity.ToName().PadRight(severity)).Append("  ").Append(PlainRow(f, check, where)).AppendLine();
+                }
+
+                b.AppendLine();
+                if (b.Length >= PendingLimit)
+                {
+                    FlushPending();
+                }
+
+                return;
+            }
+
+            _console.WriteLine(first.Resource.ToString());
+            _console.WriteLine(header);
             foreach (var f in findings)
             {
-                var message = f.Message.ReplaceLineEndings(" ");
-                _console.MarkupLine($"  [{Colour(f.Severity)}]{f.Severity.ToName().PadRight(severity)}[/]  {Markup.Escape($"{f.CheckId.PadRight(check)}  {Where(f).PadRight(where)}  {message}{(_options.Wide ? "  " + f.Path : string.Empty)}")}");
+                _console.MarkupLine($"  [{Colour(f.Severity)}]{f.Severity.ToName().PadRight(severity)}[/]  {Markup.Escape(PlainRow(f, check, where))}");
             }
 
             _console.WriteLine();
         }
 
-        public void Dispose()
+        private const int PendingLimit = 32 * 1024;
+
+        private readonly System.Text.StringBuilder _pending = new();
+
+        /// <summary>Hands the gathered plain text to the writer; before anything else is written, so the order holds.</summary>
+        private void FlushPending()
         {
+            if (_pending.Length > 0)
+            {
+                _output.Write(_pending.ToString());
+                _pending.Clear();
+            }
         }
+
+        private string PlainRow(Finding f, int check, int where) =>
+            $"{f.CheckId.PadRight(check)}  {Where(f).PadRight(where)}  {f.Message.ReplaceLineEndings(" ")}{(_options.Wide ? "  " + f.Path : string.Empty)}";
+
+        public void Dispose() => FlushPending();
     }
 
     /// <summary>The Spectre style of a severity in every human view.</summary>

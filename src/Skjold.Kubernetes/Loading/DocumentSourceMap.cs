@@ -9,14 +9,32 @@ namespace Skjold.Kubernetes.Loading;
 /// </summary>
 internal sealed class DocumentSourceMap
 {
-    private readonly Lazy<NodeTable> _table;
+    private NodeTable? _table;
+    private Func<NodeTable>? _build;
+    private object? _sync;
 
+    /// <summary>A map whose node table is built on first use (JSON: by reading the source again).</summary>
     public DocumentSourceMap(string file, JsonElement root, Func<NodeTable> table)
     {
         File = file;
         Root = root;
-        _table = new Lazy<NodeTable>(table, LazyThreadSafetyMode.ExecutionAndPublication);
+        _build = table;
     }
+
+    /// <summary>A map over a node table already built (YAML: while converting).</summary>
+    public DocumentSourceMap(string file, JsonElement root, NodeTable table)
+    {
+        File = file;
+        Root = root;
+        _table = table;
+    }
+
+    private NodeTable Table => _table ?? LazyInitializer.EnsureInitialized(ref _table, ref _sync, () =>
+    {
+        var table = _build!();
+        _build = null;
+        return table;
+    });
 
     public string File { get; }
 
@@ -34,7 +52,7 @@ internal sealed class DocumentSourceMap
     /// <summary>The node index of item <paramref name="k"/> of the list object <paramref name="list"/> (node <paramref name="listNode"/>).</summary>
     public int ItemNode(JsonElement list, int listNode, int k)
     {
-        var table = _table.Value;
+        var table = Table;
         if (table.Count == 0 || listNode < 0 || list.ValueKind != JsonValueKind.Object)
         {
             return -1;
@@ -63,7 +81,7 @@ internal sealed class DocumentSourceMap
     /// </summary>
     public SourceLocation Locate(JsonElement start, int startNode, string path)
     {
-        var table = _table.Value;
+        var table = Table;
         if (table.Count == 0 || startNode < 0 || startNode >= table.Count)
         {
             return new SourceLocation(File, 1);

@@ -60,7 +60,7 @@ internal static class JsonNodeTableBuilder
                         table.Close(stack.Pop());
                         if (stack.Count == 0)
                         {
-                            return table;
+                            return table.Compact();
                         }
 
                         break;
@@ -68,7 +68,7 @@ internal static class JsonNodeTableBuilder
                         AddNode(table, line, column, ref pendingLine, pendingColumn);
                         if (stack.Count == 0)
                         {
-                            return table;
+                            return table.Compact();
                         }
 
                         break;
@@ -80,7 +80,7 @@ internal static class JsonNodeTableBuilder
             // The document parsed once already; a failure here only loses line precision.
         }
 
-        return table;
+        return table.Compact();
     }
 
     private static int AddNode(NodeTable table, int line, int column, ref int pendingLine, int pendingColumn)

@@ -31,12 +31,12 @@ public sealed class ManifestLoader
     private static LoaderOptions? t_converterOptions;
 
     private readonly LoaderOptions _options;
-    private readonly JsonDocumentOptions _jsonOptions;
+    private readonly JsonReaderOptions _readerOptions;
 
     public ManifestLoader(LoaderOptions? options = null)
     {
         _options = options ?? LoaderOptions.Default;
-        _jsonOptions = new JsonDocumentOptions
+        _readerOptions = new JsonReaderOptions
         {
             MaxDepth = _options.MaxDepth + 8,
             CommentHandling = JsonCommentHandling.Skip,
@@ -449,22 +449,22 @@ public sealed class ManifestLoader
             badLines = ReportInvalidUtf8(name, content, diagnostics);
         }
 
-        var text = Encoding.UTF8.GetString(content);
         var converter = Converter();
-        foreach (var chunk in YamlDocumentSplitter.Split(text))
+        foreach (var chunk in YamlDocumentSplitter.Split(content))
         {
-            if (badLines is not null && ChunkHasBadLine(chunk, text.AsSpan(chunk.Start, chunk.Length), badLines))
+            if (badLines is not null && ChunkHasBadLine(chunk, content.Slice(chunk.Start, chunk.Length), badLines))
             {
                 continue; // already reported; the document cannot be trusted
             }
 
+            var text = Encoding.UTF8.GetString(content.Slice(chunk.Start, chunk.Length));
             List<ConvertedDocument> docs;
             try
             {
-                docs = converter.Convert(new StringSegmentReader(text, chunk.Start, chunk.Length), chunk.FirstLine - 1);
+                docs = converter.Convert(text, chunk.FirstLine - 1);
             }
             catch (YamlException ex) when (QuotedScalarRepair.IsIndentationError(ex.Message)
-                && QuotedScalarRepair.Repair(text.Substring(chunk.Start, chunk.Length)) is { } repaired
+                && QuotedScalarRepair.Repair(text) is { } repaired
                 && TryConvert(converter, repaired, chunk.FirstLine - 1) is { } repairedDocs)
             {
                 // go-yaml and libyaml accept a quoted scalar continued at its key's indentation; so do we.
@@ -494,7 +494,9 @@ public sealed class ManifestLoader
                 JsonDocument doc;
                 try
                 {
-                    doc = JsonDocument.Parse(converted.Json, _jsonOptions);
+                    // ParseValue keeps a document of exactly its size (Parse holds a pooled buffer rounded up to a power of two).
+                    var reader = new Utf8JsonReader(converted.Json, _readerOptions);
+                    doc = JsonDocument.ParseValue(ref reader);
                 }
                 catch (JsonException ex)
                 {
@@ -504,7 +506,7 @@ public sealed class ManifestLoader
                 }
 
                 var table = converted.Table;
-                AddResources(name, doc.RootElement, new DocumentSourceMap(name, doc.RootElement, () => table), resources, diagnostics);
+                AddResources(name, doc.RootElement, new DocumentSourceMap(name, doc.RootElement, table), resources, diagnostics);
             }
         }
     }
@@ -627,7 +629,36 @@ public sealed class ManifestLoader
             }
         }
 
-        resources.Add(new Resource(obj, reference, map));
+        resources.Add(new Resource(obj, Interned(reference), map));
+    }
+
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_names;
+
+    /// <summary>
+    /// The object's reference with its apiVersion, kind and namespace shared with earlier objects of
+    /// the same thread (a dump holds thousands of objects naming a handful of them). Bounded: past
+    /// 4,096 distinct strings new ones are kept as they are.
+    /// </summary>
+    private static ResourceRef Interned(ResourceRef reference)
+    {
+        var names = t_names ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        string Share(string s)
+        {
+            if (names.TryGetValue(s, out var shared))
+            {
+                return shared;
+            }
+
+            if (names.Count < 4096)
+            {
+                names[s] = s;
+            }
+
+            return s;
+        }
+
+        return new ResourceRef(Share(reference.ApiVersion), Share(reference.Kind), reference.Namespace is { } ns ? Share(ns) : null, reference.Name);
     }
 
     /// <summary>
@@ -715,12 +746,12 @@ public sealed class ManifestLoader
         return lines;
     }
 
-    private static bool ChunkHasBadLine(YamlDocumentSplitter.Chunk chunk, ReadOnlySpan<char> chunkText, HashSet<int> badLines)
+    private static bool ChunkHasBadLine(YamlDocumentSplitter.Chunk chunk, ReadOnlySpan<byte> chunkText, HashSet<int> badLines)
     {
         var lineCount = 1;
         foreach (var c in chunkText)
         {
-            if (c == '\n')
+            if (c == (byte)'\n')
             {
                 lineCount++;
             }

@@ -3,13 +3,15 @@ namespace Skjold.Kubernetes.Loading;
 /// <summary>
 /// Splits a YAML stream at document markers (<c>---</c> and <c>...</c> at the start of a line)
 /// so that each document is parsed on its own and an error in one does not lose the others.
-/// YAML forbids these markers at column 0 inside content, so the split is exact.
+/// YAML forbids these markers at column 0 inside content, so the split is exact. Works on the
+/// UTF-8 bytes (the markers and line ends are ASCII and never part of a multi-byte character), so a
+/// large file is decoded one document at a time instead of into one string of twice its size.
 /// </summary>
 internal static class YamlDocumentSplitter
 {
     public readonly record struct Chunk(int Start, int Length, int FirstLine);
 
-    public static List<Chunk> Split(string text)
+    public static List<Chunk> Split(ReadOnlySpan<byte> text)
     {
         var chunks = new List<Chunk>();
         var chunkStart = 0;
@@ -18,10 +20,10 @@ internal static class YamlDocumentSplitter
         var pos = 0;
         while (pos < text.Length)
         {
-            var eol = text.IndexOf('\n', pos);
+            var eol = text[pos..].IndexOf((byte)'\n') is var at and >= 0 ? pos + at : -1;
             var lineEnd = eol < 0 ? text.Length : eol;
             var next = eol < 0 ? text.Length : eol + 1;
-            if (IsMarker(text, pos, lineEnd, '-'))
+            if (IsMarker(text, pos, lineEnd, (byte)'-'))
             {
                 // "---" starts a new document; the marker line belongs to it.
                 if (pos > chunkStart)
@@ -32,7 +34,7 @@ internal static class YamlDocumentSplitter
                 chunkStart = pos;
                 chunkLine = line;
             }
-            else if (IsMarker(text, pos, lineEnd, '.'))
+            else if (IsMarker(text, pos, lineEnd, (byte)'.'))
             {
                 // "..." ends the current document; the marker line belongs to it.
                 chunks.Add(new Chunk(chunkStart, next - chunkStart, chunkLine));
@@ -52,13 +54,13 @@ internal static class YamlDocumentSplitter
         return chunks;
     }
 
-    private static bool IsMarker(string text, int start, int end, char c)
+    private static bool IsMarker(ReadOnlySpan<byte> text, int start, int end, byte c)
     {
         if (end - start < 3 || text[start] != c || text[start + 1] != c || text[start + 2] != c)
         {
             return false;
         }
 
-        return end - start == 3 || text[start + 3] is ' ' or '\t' or '\r';
+        return end - start == 3 || text[start + 3] is (byte)' ' or (byte)'\t' or (byte)'\r';
     }
 }

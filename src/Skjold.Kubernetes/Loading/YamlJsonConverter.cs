@@ -23,7 +23,7 @@ internal sealed class YamlJsonConverter
     private readonly Dictionary<string, ParsingEvent[]> _anchors = new(StringComparer.Ordinal);
     private readonly List<Recording> _recordings = [];
     private readonly List<string> _warnings = [];
-    private NodeTable _table = new();
+    private readonly NodeTable _table = new(256);
     private int _depth;
     private int _aliasNodes;
     private int _lineOffset;
@@ -92,7 +92,7 @@ internal sealed class YamlJsonConverter
     private void BeginDocument()
     {
         ResetWriter();
-        _table = new NodeTable();
+        _table.Clear();
         _anchors.Clear();
         _recordings.Clear();
         _warnings.Clear();
@@ -105,7 +105,7 @@ internal sealed class YamlJsonConverter
     {
         _writer.Flush();
         var json = _buffer.WrittenCount == 0 ? "null"u8.ToArray() : _buffer.WrittenSpan.ToArray();
-        var doc = new ConvertedDocument(json, _table, _warnings.Count == 0 ? [] : [.. _warnings]);
+        var doc = new ConvertedDocument(json, _table.Compact(), _warnings.Count == 0 ? [] : [.. _warnings]);
         ResetWriter();
         return doc;
     }
