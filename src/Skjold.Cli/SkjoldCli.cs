@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
+using Skjold.Engine;
 using Skjold.Reports;
 
 namespace Skjold.Cli;
@@ -146,6 +147,12 @@ internal static class SkjoldCli
 
     public static int Run(string[] args, CliContext context)
     {
+        if (args is ["scan" or "report" or "rbac" or "netpol", ..])
+        {
+            // These read the embedded data files: parse them on the other core while the command line is.
+            EngineData.WarmUp();
+        }
+
         var root = Build(context);
         args = NormalizeFormats(args);
 
