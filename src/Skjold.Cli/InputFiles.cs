@@ -21,6 +21,13 @@ internal static class InputFiles
     /// </summary>
     public static LoadedInput? Load(IEnumerable<string> paths, CliContext context, string defaultNamespace = "default", bool allowEmpty = false)
     {
+        // The argument parser hands an option it does not know to PATH; never read it as a file.
+        if (paths.FirstOrDefault(p => p.Length > 1 && p.StartsWith('-')) is { } unknown)
+        {
+            context.Error.WriteLine($"error: unknown option '{unknown}' (see --help)");
+            return null;
+        }
+
         var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = MaxSnapshotBytes, DefaultNamespace = defaultNamespace });
         var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
         foreach (var d in loaded.Diagnostics)

@@ -121,6 +121,20 @@ public sealed class CliConventionsTests : IDisposable
         AssertOneLineError(Run("rbac", "paths", "nonexistent.json"), "nonexistent.json: no such file or directory");
     }
 
+    [Theory]
+    [InlineData("rbac", "who-can", "get", "secrets")]
+    [InlineData("rbac", "paths")]
+    [InlineData("netpol", "map")]
+    [InlineData("report", "--framework", "cis")]
+    public void ClusterCommands_AnUnknownOption_IsAnError_NotReadAsAPath(params string[] command)
+    {
+        var run = Run([.. command, Examples, "--max-file-size", "64MiB"]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("error: unknown option '--max-file-size'", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("no such file or directory", run.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void RbacWhoCan_WarnsAboutAnUnknownVerbAndResource()
     {
