@@ -12,13 +12,29 @@ public sealed class ComplianceJsonWriter : IComplianceWriter
 {
     public static readonly ComplianceJsonWriter Instance = new();
 
-    public void Write(ComplianceReport report, TextWriter output) => output.Write(Text(report));
+    /// <summary>Streams the report to <paramref name="output"/> as it is written (the same text as <see cref="Text"/>), never whole in memory.</summary>
+    public void Write(ComplianceReport report, TextWriter output)
+    {
+        using var json = new JsonTextOutput(output);
+        WriteTo(report, json.Writer, json.MaybeFlush);
+        json.Flush();
+        output.Write('\n');
+    }
 
     /// <summary>The report as JSON (UTF-8 text); the signed bundle signs exactly these bytes.</summary>
     public static string Text(ComplianceReport r)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            WriteTo(r, w, static () => { });
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void WriteTo(ComplianceReport r, Utf8JsonWriter w, Action written)
+    {
         {
             w.WriteStartObject();
             w.WriteNumber("schemaVersion", 1);
@@ -81,6 +97,7 @@ public sealed class ComplianceJsonWriter : IComplianceWriter
                         }
 
                         w.WriteEndObject();
+                        written();
                     }
 
                     w.WriteEndArray();
@@ -139,8 +156,6 @@ public sealed class ComplianceJsonWriter : IComplianceWriter
 
             w.WriteEndObject();
         }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
     private static void WriteChanges(Utf8JsonWriter w, string name, IEnumerable<(string Control, string Before, string After)> changes)

@@ -29,23 +29,51 @@ public sealed class EvidenceBuilder(ScanPolicy policy, CheckCatalog catalog, Tim
 
         var resources = inputs.Resources;
         var scanner = new Scanner(policy, catalog, time);
-        var scanned = new List<Finding>();
-        var waived = new List<SuppressedFinding>();
-        scanner.Scan(resources, null, scanned.Add, waived.Add, progress);
 
-        // Places relative to the base directory: a report leaves this machine's paths behind.
-        var findings = new List<Finding>(scanned.Count);
-        foreach (var f in scanned)
+        // Only findings of checks the framework maps to a control count in its report: the rest
+        // are not held (a large input can have millions). Places are made relative to the base
+        // directory as they arrive (a report leaves this machine's paths behind), once per file.
+        var mapped = framework.ChecksByControl.Values.SelectMany(ids => ids).ToHashSet(StringComparer.Ordinal);
+        var findings = new List<Finding>();
+        var waived = new List<SuppressedFinding>();
+        string? lastFile = null;
+        SourceLocation? lastRelative = null;
+        Finding Relative(Finding f)
         {
-            findings.Add(f with { Location = SourcePaths.Relativize(f.Location, baseDirectory) });
+            if (f.Location is not { } at)
+            {
+                return f;
+            }
+
+            if (!ReferenceEquals(at.File, lastFile))
+            {
+                lastFile = at.File;
+                lastRelative = SourcePaths.Relativize(at, baseDirectory);
+            }
+
+            return f with { Location = at with { File = lastRelative!.Value.File } };
         }
+
+        scanner.Scan(resources, null, f =>
+        {
+            if (mapped.Contains(f.CheckId))
+            {
+                findings.Add(Relative(f));
+            }
+        }, s =>
+        {
+            if (mapped.Contains(s.Finding.CheckId))
+            {
+                waived.Add(s);
+            }
+        }, progress);
 
         var evaluated = resources.Count > 0 ? scanner.EvaluatedChecks(resources) : [];
         var labels = new List<string>(inputs.ResourceLabels);
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var r in resources)
         {
-            digest.AppendData(Encoding.UTF8.GetBytes(r.Root.GetRawText()));
+            digest.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(r.Root));
             digest.AppendData("\n"u8);
         }
 
