@@ -99,6 +99,24 @@ if (args.Length > 0 && args[0] == "startup")
     return Skjold.Benchmarks.Startup.Run(args.Length > 1 ? Path.GetFullPath(args[1]) : Path.GetFullPath("artifacts/aot/skjold"), args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 21);
 }
 
+if (args.Length > 0 && args[0] == "issue16")
+{
+    // issue16 [AOT_BINARY]: every issue 16 measurement in one run, one section after the other on the
+    // same machine: start-up, YAML/JSON throughput, peak memory, admission p99, posture.
+    var aot = args.Length > 1 ? Path.GetFullPath(args[1]) : Path.GetFullPath("artifacts/aot/skjold");
+    Console.WriteLine("## start-up");
+    var failed = Skjold.Benchmarks.Startup.Run(aot, 11);
+    Console.WriteLine("## throughput (50,000 objects)");
+    failed |= Throughput.Run(50_000, 3);
+    Console.WriteLine("## peak memory");
+    failed |= await Skjold.Benchmarks.MemoryBench.RunAsync(File.Exists(aot) ? aot : null, 1).ConfigureAwait(false);
+    Console.WriteLine("## admission (p99 against the no-op floor)");
+    failed |= await WebhookLoad.RunAsync([1000, 2000], TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    Console.WriteLine("## posture");
+    failed |= await PostureBench.RunAsync(520).ConfigureAwait(false);
+    return failed;
+}
+
 if (args.Length > 0 && args[0] == "memory")
 {
     return await Skjold.Benchmarks.MemoryBench.RunAsync(args.Length > 1 ? Path.GetFullPath(args[1]) : null, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3).ConfigureAwait(false);
