@@ -6,7 +6,7 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace Skjold.Engine.Checks;
 
 /// <summary>
-/// The metadata of every check, read from the embedded <c>Data/checks.yaml</c>. One place per
+/// The metadata of every check, from <c>Data/checks.yaml</c> (compiled into code). One place per
 /// check: id, title, severity, description, remediation and framework controls.
 /// </summary>
 public sealed class CheckCatalog
@@ -118,13 +118,11 @@ public sealed class CheckCatalog
         return c.Requires ?? [];
     }
 
-    private static CheckCatalog LoadEmbedded()
-    {
-        using var stream = typeof(CheckCatalog).Assembly.GetManifestResourceStream("Skjold.Engine.Data.checks.yaml")
-            ?? throw new InvalidOperationException("embedded check catalog is missing");
-        using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd());
-    }
+    /// <summary>
+    /// The shipped catalog, compiled from Data/checks.yaml into code (CheckCatalogData.g.cs, kept
+    /// equal to the YAML by CompiledCatalogTests): no YAML is parsed when a command starts.
+    /// </summary>
+    private static CheckCatalog LoadEmbedded() => new(CheckCatalogData.Checks());
 }
 
 /// <summary>Generated (reflection-free) deserialization of the catalog document.</summary>
