@@ -224,23 +224,10 @@ internal static class ScanCommand
             // Large inputs show how far the scan is (stderr; plain lines when it is not a terminal).
             var line = resources.Count >= ProgressLine.LargeInput && !request.Quiet ? new ProgressLine(context, false) : null;
             var progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources...");
-            // Findings of one file share its path string: relativize it once per file, not per finding.
-            string? lastFile = null;
-            string? lastRelative = null;
+            var relative = SourcePaths.PerFile(context.WorkingDirectory);
             allDiagnostics = scanner.Scan(resources, diagnostics, f =>
             {
-                SourceLocation? location = f.Location;
-                if (f.Location is { } at)
-                {
-                    if (!ReferenceEquals(at.File, lastFile))
-                    {
-                        lastFile = at.File;
-                        lastRelative = SourcePaths.Relativize(at, context.WorkingDirectory)!.Value.File;
-                    }
-
-                    location = at with { File = lastRelative! };
-                }
-
+                var location = relative(f.Location);
                 if (location is { File: ManifestLoader.StdinName } l && request.StdinName is { Length: > 0 } pseudo)
                 {
                     location = l with { File = pseudo };

@@ -17,6 +17,32 @@ public static class SourcePaths
         return rel.StartsWith("..", StringComparison.Ordinal) ? l : l with { File = rel };
     }
 
+    /// <summary>
+    /// <see cref="Relativize(SourceLocation?, string)"/> for a stream of locations, such as a scan's
+    /// findings: a file's relative path is computed once and reused while its findings keep coming
+    /// (they share its path string). For one caller at a time.
+    /// </summary>
+    public static Func<SourceLocation?, SourceLocation?> PerFile(string baseDir)
+    {
+        string? lastFile = null;
+        string? lastRelative = null;
+        return location =>
+        {
+            if (location is not { } at)
+            {
+                return location;
+            }
+
+            if (!ReferenceEquals(at.File, lastFile))
+            {
+                lastFile = at.File;
+                lastRelative = Relativize(at, baseDir)!.Value.File;
+            }
+
+            return at with { File = lastRelative! };
+        };
+    }
+
     /// <summary>The diagnostic with its location and message relative to <paramref name="baseDir"/>.</summary>
     public static Diagnostic Relativize(Diagnostic d, string baseDir) =>
         d with { Location = Relativize(d.Location, baseDir), Message = d.Message.Replace(baseDir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal) };

@@ -36,29 +36,12 @@ public sealed class EvidenceBuilder(ScanPolicy policy, CheckCatalog catalog, Tim
         var mapped = framework.ChecksByControl.Values.SelectMany(ids => ids).ToHashSet(StringComparer.Ordinal);
         var findings = new List<Finding>();
         var waived = new List<SuppressedFinding>();
-        string? lastFile = null;
-        SourceLocation? lastRelative = null;
-        Finding Relative(Finding f)
-        {
-            if (f.Location is not { } at)
-            {
-                return f;
-            }
-
-            if (!ReferenceEquals(at.File, lastFile))
-            {
-                lastFile = at.File;
-                lastRelative = SourcePaths.Relativize(at, baseDirectory);
-            }
-
-            return f with { Location = at with { File = lastRelative!.Value.File } };
-        }
-
+        var relative = SourcePaths.PerFile(baseDirectory);
         scanner.Scan(resources, null, f =>
         {
             if (mapped.Contains(f.CheckId))
             {
-                findings.Add(Relative(f));
+                findings.Add(f with { Location = relative(f.Location) });
             }
         }, s =>
         {
