@@ -5,10 +5,11 @@ using Skjold.Engine.Rbac;
 namespace Skjold.Engine;
 
 /// <summary>
-/// The embedded data files a scan reads (the check catalog, API resources, the bootstrap RBAC
-/// policy, releases and deprecated APIs) are parsed on first use. A short-lived command starts
-/// that parsing on the thread pool as it begins, so that it overlaps argument parsing and reading
-/// the input instead of following them; each file is still parsed once, whoever asks first waits.
+/// The reference data a scan reads is built on first use: the check catalog (compiled into code,
+/// so only its objects are made) and the embedded YAML files (API resources, the bootstrap RBAC
+/// policy, releases and deprecated APIs, which are parsed). A short-lived command starts that work
+/// on the thread pool as it begins, so that it overlaps argument parsing and reading the input
+/// instead of following them; each piece is still built once, whoever asks first waits.
 /// </summary>
 public static class EngineData
 {
