@@ -4,7 +4,7 @@ using Skjold.Benchmarks;
 
 // Usage:
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- throughput [objects] [rounds]
-//   dotnet build -c Release src/Skjold.Cli && dotnet run -c Release --project bench/Skjold.Benchmarks -- webhook [seconds]
+//   dotnet build -c Release src/Skjold.Cli && dotnet run -c Release --project bench/Skjold.Benchmarks -- webhook [seconds] [skjold binary, e.g. artifacts/aot/skjold]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- audit sqlite|postgres [events] [senders]
 //   dotnet run -c Release --project bench/Skjold.Benchmarks -- --filter '*Pss*'     (BenchmarkDotNet)
 if (args.Length > 0 && args[0] == "snapshot-gen")
@@ -85,8 +85,14 @@ if (args.Length > 0 && args[0] == "audit")
 
 if (args.Length > 0 && args[0] == "webhook")
 {
+    // webhook [SECONDS] [BINARY]: BINARY is the skjold to serve with (the AOT build, artifacts/aot/skjold); default the JIT build.
     var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
-    return await WebhookLoad.RunAsync([500, 1000, 2000], TimeSpan.FromSeconds(seconds));
+    return await WebhookLoad.RunAsync([500, 1000, 2000], TimeSpan.FromSeconds(seconds), args.Length > 2 ? Path.GetFullPath(args[2]) : null);
+}
+
+if (args.Length > 0 && args[0] == "admission-allocations")
+{
+    return await AdmissionHandlerBenchmarks.PrintAllocationsAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000).ConfigureAwait(false);
 }
 
 if (args.Length > 0 && args[0] == "experiments")
@@ -111,7 +117,7 @@ if (args.Length > 0 && args[0] == "issue16")
     Console.WriteLine("## peak memory");
     failed |= await Skjold.Benchmarks.MemoryBench.RunAsync(File.Exists(aot) ? aot : null, 1).ConfigureAwait(false);
     Console.WriteLine("## admission (p99 against the no-op floor)");
-    failed |= await WebhookLoad.RunAsync([1000, 2000], TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    failed |= await WebhookLoad.RunAsync([1000, 2000], TimeSpan.FromSeconds(5), File.Exists(aot) ? aot : null).ConfigureAwait(false);
     Console.WriteLine("## posture");
     failed |= await PostureBench.RunAsync(520).ConfigureAwait(false);
     return failed;

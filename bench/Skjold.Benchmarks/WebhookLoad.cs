@@ -28,28 +28,40 @@ internal static class WebhookLoad
         {"name":"proxy","image":"registry.example.com/mesh/proxy:1.21.0","securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}}}
         """;
 
-    public static async Task<int> RunAsync(int[] rates, TimeSpan duration)
+    /// <param name="binary">The skjold binary to serve with (the AOT build users install); null: the JIT build's skjold.dll.</param>
+    public static async Task<int> RunAsync(int[] rates, TimeSpan duration, string? binary = null)
     {
         var root = Directory.CreateTempSubdirectory("skjold-load-").FullName;
         var nsFile = Path.Combine(root, "ns.yaml");
         await File.WriteAllTextAsync(nsFile, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: {pod-security.kubernetes.io/enforce: restricted}\n");
         var port = FreePort();
-        var cli = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Skjold.Cli", "bin", "Release", "net10.0", "skjold.dll");
+        var cli = binary ?? Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Skjold.Cli", "bin", "Release", "net10.0", "skjold.dll");
         if (!File.Exists(cli))
         {
-            Console.Error.WriteLine($"Build the CLI first: dotnet build -c Release src/Skjold.Cli (looked for {Path.GetFullPath(cli)})");
+            Console.Error.WriteLine(binary is null
+                ? $"Build the CLI first: dotnet build -c Release src/Skjold.Cli (looked for {Path.GetFullPath(cli)})"
+                : $"no such binary: {binary}");
             return 2;
         }
 
-        var psi = new ProcessStartInfo("dotnet", [Path.GetFullPath(cli), "serve", "--self-signed", "--listen", $"https://127.0.0.1:{port}", "--namespaces-file", nsFile, "--enable-noop"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        string[] serve = ["serve", "--self-signed", "--listen", $"https://127.0.0.1:{port}", "--namespaces-file", nsFile, "--enable-noop"];
+        var psi = cli.EndsWith(".dll", StringComparison.Ordinal)
+            ? new ProcessStartInfo("dotnet", [Path.GetFullPath(cli), .. serve])
+            : new ProcessStartInfo(Path.GetFullPath(cli), serve);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        Console.WriteLine($"serving with {Path.GetFullPath(cli)}");
         using var server = Process.Start(psi)!;
         var drain = Task.Run(async () =>
         {
             while (await server.StandardOutput.ReadLineAsync() is not null)
+            {
+            }
+        });
+        // stderr too: an undrained pipe would block the server once 64 KiB of it were written.
+        var drainErrors = Task.Run(async () =>
+        {
+            while (await server.StandardError.ReadLineAsync() is not null)
             {
             }
         });
@@ -100,6 +112,7 @@ internal static class WebhookLoad
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync();
             await drain;
+            await drainErrors;
             Directory.Delete(root, true);
         }
     }

@@ -58,7 +58,7 @@ internal static class AuditServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
+            using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(Skjold.Server.Observability.JsonLinesLoggerProvider.StandardOutput()));
             var logger = loggerFactory.CreateLogger("skjold.audit");
             var certificate = await Certificate(new ServingCertificateSettings
             {

@@ -70,7 +70,7 @@ internal static class ServeCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            using var loggerFactory = LoggerFactory.Create(b => b.AddJsonConsole());
+            using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(Skjold.Server.Observability.JsonLinesLoggerProvider.StandardOutput()));
             var logger = loggerFactory.CreateLogger("skjold.serve");
             if (await AuditServeCommand.Certificate(new ServingCertificateSettings
             {

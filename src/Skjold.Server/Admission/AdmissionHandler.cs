@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -264,8 +265,10 @@ public sealed partial class AdmissionHandler(
     }
 
     /// <summary>Kinds Skjold knows are counted by name, others as "other" (the label set stays bounded).</summary>
-    private static string KindLabel(string kind) =>
-        Engine.Rbac.ApiResources.BuiltIn.All.Any(a => a.Kind == kind) ? kind : "other";
+    private static string KindLabel(string kind) => KnownKinds.Contains(kind) ? kind : "other";
+
+    private static readonly FrozenSet<string> KnownKinds =
+        Engine.Rbac.ApiResources.BuiltIn.All.Where(a => a.Kind is not null).Select(a => a.Kind!).ToFrozenSet(StringComparer.Ordinal);
 
     private static AdmissionInput ToInput(AdmissionRequest r) => new(
         r.Uid!,

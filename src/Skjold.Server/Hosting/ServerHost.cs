@@ -61,11 +61,8 @@ public static class ServerHost
         }
         else
         {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            });
+            // JSON lines on stdout, written in batches (the console logger writes once per entry).
+            builder.Services.AddSingleton<ILoggerProvider>(_ => JsonLinesLoggerProvider.StandardOutput());
         }
 
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
