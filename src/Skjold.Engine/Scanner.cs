@@ -56,7 +56,10 @@ public sealed class Scanner
     private readonly CheckCatalog _catalog;
     private readonly TimeProvider _time;
     private readonly WorkloadCheck[] _enabledWorkloadChecks;
-    private readonly Cluster.ClusterCheck[] _clusterChecks;
+
+    /// <summary>The cluster checks with at least one check the policy enables (the policy is fixed per scanner).</summary>
+    private readonly Cluster.ClusterCheck[] _enabledClusterChecks;
+
     private readonly bool _pssEnabled;
 
     public Scanner(ScanPolicy policy, CheckCatalog? catalog = null, TimeProvider? time = null)
@@ -71,7 +74,7 @@ public sealed class Scanner
         _catalog = catalog ?? CheckCatalog.Default;
         _time = time ?? TimeProvider.System;
         _enabledWorkloadChecks = workloadChecks.Where(c => Policy.IsEnabled(_catalog[c.Id])).ToArray();
-        _clusterChecks = [.. clusterChecks];
+        _enabledClusterChecks = [.. clusterChecks.Where(c => c.Ids.Any(id => Policy.IsEnabled(_catalog[id])))];
         _pssEnabled = podSecurity && PodSecurityEvaluator.Checks.Any(c => Policy.IsEnabled(_catalog[c.CheckId]));
     }
 
@@ -327,8 +330,8 @@ public sealed class Scanner
     private void EvaluateCluster(IReadOnlyList<Resource> resources, ResourceIndex index, DateTimeOffset now,
         List<Finding> findings, List<SuppressedFinding> suppressed, List<Diagnostic> diagnostics)
     {
-        var checks = _clusterChecks.Where(c => c.Ids.Any(id => Policy.IsEnabled(_catalog[id]))).ToList();
-        if (checks.Count == 0)
+        var checks = _enabledClusterChecks;
+        if (checks.Length == 0)
         {
             return;
         }

@@ -91,7 +91,7 @@ public sealed class AdmissionEvaluator
         {
             // Enforce: only Pods are rejected; for controllers the enforce mode is reported as a warning.
             var enforce = PssFindings(resource, ns.Enforce);
-            violations.AddRange(enforce.Select(f => (f.CheckId, "enforce")).Distinct());
+            AddViolations(violations, enforce, "enforce");
             if (enforce.Count > 0)
             {
                 findings.AddRange(enforce);
@@ -103,7 +103,7 @@ public sealed class AdmissionEvaluator
             }
 
             var warn = ns.Warn == ns.Enforce ? enforce : PssFindings(resource, ns.Warn);
-            violations.AddRange(warn.Select(f => (f.CheckId, "warn")).Distinct());
+            AddViolations(violations, warn, "warn");
             if (!isPod && enforce.Count > 0)
             {
                 // Controllers are never rejected by Pod Security; their pods would be, so say so now.
@@ -116,7 +116,7 @@ public sealed class AdmissionEvaluator
             }
 
             var audit = ns.Audit == ns.Enforce ? enforce : PssFindings(resource, ns.Audit);
-            violations.AddRange(audit.Select(f => (f.CheckId, "audit")).Distinct());
+            AddViolations(violations, audit, "audit");
             if (audit.Count > 0)
             {
                 annotations["pss-audit-violations"] = $"{ns.Audit}: {Ids(audit)}";
@@ -290,6 +290,17 @@ public sealed class AdmissionEvaluator
 
     private static string Ids(IReadOnlyList<Finding> findings) =>
         string.Join(",", findings.Select(f => f.CheckId).Distinct(StringComparer.Ordinal));
+
+    private static void AddViolations(List<(string, string)> into, List<Finding> findings, string mode)
+    {
+        foreach (var f in findings)
+        {
+            if (!into.Contains((f.CheckId, mode)))
+            {
+                into.Add((f.CheckId, mode));
+            }
+        }
+    }
 
     private static void AddDistinct(List<Finding> into, List<Finding> from)
     {

@@ -68,8 +68,9 @@ public sealed partial class AdmissionHandler(
         {
             Uid = input.Uid,
             Allowed = verdict.Allowed,
-            Warnings = verdict.Warnings.Count > 0 ? [.. verdict.Warnings] : null,
-            AuditAnnotations = verdict.AuditAnnotations.Count > 0 ? new Dictionary<string, string>(verdict.AuditAnnotations) : null,
+            // The verdict's own collections when they have the response's types (the verdict is not used after this).
+            Warnings = verdict.Warnings.Count > 0 ? verdict.Warnings as List<string> ?? [.. verdict.Warnings] : null,
+            AuditAnnotations = verdict.AuditAnnotations.Count > 0 ? verdict.AuditAnnotations as Dictionary<string, string> ?? new Dictionary<string, string>(verdict.AuditAnnotations) : null,
         };
         if (!verdict.Allowed)
         {
