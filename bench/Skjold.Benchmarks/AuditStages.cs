@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;

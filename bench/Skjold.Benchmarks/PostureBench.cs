@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Skjold.Engine;
 using Skjold.Engine.Policy;
 using Skjold.Engine.Rbac;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Skjold.Audit;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;
 

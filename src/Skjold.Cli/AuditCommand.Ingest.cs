@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Skjold.Audit;
-using Skjold.Audit.Events;
 using Skjold.Audit.Ingest;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Signing;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Skjold.Audit.Export;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using Skjold.Audit;
 using Skjold.Audit.Events;
 using Skjold.Audit.Export;
 using Skjold.Audit.Signing;
 using Skjold.Audit.Query;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Skjold.Audit;
-using Skjold.Audit.Query;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Skjold.Audit;
 using Skjold.Audit.Export;
 using Skjold.Audit.Signing;
-using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;
 

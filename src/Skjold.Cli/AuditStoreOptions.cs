@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Skjold.Audit;
-using Skjold.Audit.Signing;
 using Skjold.Audit.Storage;
 
 namespace Skjold.Cli;

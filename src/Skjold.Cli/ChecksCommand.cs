@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Model;
-using Skjold.Engine.Policy;
 using Spectre.Console;
 
 namespace Skjold.Cli;

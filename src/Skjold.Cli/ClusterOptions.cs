@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Skjold.Engine.Model;
 using Skjold.Kubernetes.Live;
 using Skjold.Kubernetes.Loading;
 

@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Skjold.Engine.Model;
 using Skjold.Engine.Network;
 using Skjold.Engine.Text;
-using Skjold.Reports;
 using Spectre.Console;
 
 namespace Skjold.Cli;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Skjold.Cli;
 
 return SkjoldCli.Run(args, new CliContext());

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Skjold.Engine;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Model;
-using Skjold.Engine.Policy;
 using Skjold.Engine.Pss;
 using Skjold.Kubernetes.Loading;
 using Skjold.Reports;

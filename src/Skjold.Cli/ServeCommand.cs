@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Skjold.Engine.Policy;
 using Skjold.Kubernetes.Live;
 using Skjold.Server.Detection;
 using Skjold.Server.Hosting;

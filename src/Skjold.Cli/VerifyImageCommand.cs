@@ -1,11 +1,5 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text.Json.Nodes;
-using Skjold.SupplyChain.Crypto;
-using Skjold.SupplyChain.Oci;
 using Skjold.SupplyChain.Policy;
-using Skjold.SupplyChain.Sigstore;
 
 namespace Skjold.Cli;
 

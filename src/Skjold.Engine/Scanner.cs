@@ -12,7 +12,7 @@ namespace Skjold.Engine;
 /// exemptions and inline suppressions. Pure: no I/O, and the same input gives the same output.
 /// One instance can serve many scans; it is safe to use from several threads.
 /// </summary>
-public sealed class Scanner
+public sealed partial class Scanner
 {
     public const string SuppressAnnotation = "skjold.io/suppress";
     public const string SuppressReasonAnnotation = "skjold.io/suppress-reason";
@@ -92,80 +92,6 @@ public sealed class Scanner
     /// <summary>The ids of every check the engine implements, for catalog consistency tests.</summary>
     public static IEnumerable<string> ImplementedCheckIds =>
         PodSecurityEvaluator.Checks.Select(c => c.CheckId).Concat(WorkloadChecks.Select(c => c.Id)).Concat(ClusterChecks.SelectMany(c => c.Ids)).Append("config/exemption-expired");
-
-    /// <summary>
-    /// Which of this scanner's checks actually run on this input: a check is evaluated when it is enabled
-    /// and the input holds the kinds it reads (RBAC checks need RBAC objects, node-region checks need
-    /// nodes, ...), so that an absent kind does not count as a pass. Compliance reports use it; admission does not
-    /// need it, so <see cref="Scan"/> does not compute it.
-    /// </summary>
-    public HashSet<string> EvaluatedChecks(IReadOnlyList<Resource> resources)
-    {
-        var kinds = resources.Select(r => r.Kind).ToHashSet(StringComparer.Ordinal);
-        var pss = PodSecurityChecksThatRun();
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var id in ImplementedCheckIds)
-        {
-            if (!_catalog.TryGet(id, out var meta) || !Policy.IsEnabled(meta))
-            {
-                continue;
-            }
-
-            // What the check reads (checks.yaml reads:) must be in the input, and what it requires of the policy given.
-            var reads = meta.Reads.Count == 0;
-            foreach (var kind in meta.Reads)
-            {
-                reads |= kind == CheckMetadata.AnyKind ? resources.Count > 0 : kinds.Contains(kind);
-            }
-
-            var requires = true;
-            foreach (var r in meta.Requires)
-            {
-                requires &= r switch
-                {
-                    Requirements.Exemptions => Policy.Exemptions.Count > 0,
-                    Requirements.TrustedRegistries => Policy.TrustedRegistries.Count > 0,
-                    Requirements.DataDestinations => Policy.DataDestinations.Count > 0,
-                    Requirements.PssLevel => pss.Contains(id),
-                    _ => false,
-                };
-            }
-
-            if (reads && requires)
-            {
-                set.Add(id);
-            }
-        }
-
-        return set;
-    }
-
-    /// <summary>
-    /// The Pod Security checks the policy's level and version run: none at privileged, the baseline
-    /// ones at baseline, and at restricted every check except the baseline checks a restricted one
-    /// replaces; a check newer than the version does not run.
-    /// </summary>
-    private HashSet<string> PodSecurityChecksThatRun()
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        if (Policy.PssLevel == PssLevel.Privileged)
-        {
-            return set;
-        }
-
-        var minor = Policy.PssVersion.EffectiveMinor;
-        var applicable = PodSecurityEvaluator.Checks.Where(c => c.MinMinor <= minor && (c.Level == PssLevel.Baseline || Policy.PssLevel == PssLevel.Restricted)).ToList();
-        var replaced = applicable.Where(c => c.Overrides is not null).Select(c => c.Overrides!).ToHashSet(StringComparer.Ordinal);
-        foreach (var c in applicable)
-        {
-            if (!replaced.Contains(c.Name))
-            {
-                set.Add(c.CheckId);
-            }
-        }
-
-        return set;
-    }
 
     /// <summary>Scans <paramref name="resources"/> together (cross-resource checks see each other).</summary>
     public ScanResult Scan(IReadOnlyList<Resource> resources, IReadOnlyList<Diagnostic>? inputDiagnostics = null)

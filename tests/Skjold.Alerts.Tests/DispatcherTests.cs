@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Skjold.Alerts.Outbox;
 using Skjold.Detection.Falco;
 
 namespace Skjold.Alerts.Tests;

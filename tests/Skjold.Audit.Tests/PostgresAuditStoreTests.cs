@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Npgsql;
-using Skjold.Audit;
 using Skjold.Audit.Storage;
 using Skjold.TestSupport;
 

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Skjold.TestSupport;
 
 namespace Skjold.Cli.Tests;
 

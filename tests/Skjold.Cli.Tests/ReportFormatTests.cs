@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Xml;
-using System.Xml.Schema;
 
 namespace Skjold.Cli.Tests;
 

@@ -1,5 +1,4 @@
 using Skjold.Engine.Policy;
-using Skjold.Engine.Pss;
 using Skjold.Engine.Rbac;
 using Skjold.TestSupport;
 

@@ -1,4 +1,3 @@
-using Skjold.Incidents;
 
 namespace Skjold.Incidents.Tests;
 

@@ -1,5 +1,3 @@
-using Skjold.Reports;
-using Xunit;
 using YamlDotNet.RepresentationModel;
 
 namespace Skjold.Reports.Tests;

@@ -15,7 +15,6 @@ using Skjold.Server.AuditReceiver;
 using Skjold.Server.Hosting;
 using Skjold.Kubernetes.Watch;
 using Skjold.Server.Tls;
-using Skjold.TestSupport;
 
 namespace Skjold.Server.Tests;
 

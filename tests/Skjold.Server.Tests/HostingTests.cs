@@ -1,9 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
 using k8s;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Skjold.Kubernetes.Watch;
 using Skjold.Server.Tls;

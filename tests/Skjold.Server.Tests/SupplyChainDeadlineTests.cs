@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using Skjold.SupplyChain.Admission;
 using Skjold.SupplyChain.Oci;
 using Skjold.SupplyChain.Policy;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Skjold.Engine;
 using Skjold.Engine.Policy;
 using Skjold.Engine.Pss;

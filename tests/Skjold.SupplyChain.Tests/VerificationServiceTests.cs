@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Skjold.SupplyChain.Cosign;
-using Skjold.SupplyChain.Oci;
 using Skjold.SupplyChain.Policy;
 using Skjold.SupplyChain.Sigstore;
 using Skjold.TestSupport;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Skjold.Audit.Events;
 
 namespace Skjold.Audit.Storage;
 

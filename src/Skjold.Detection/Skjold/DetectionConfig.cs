@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 using Skjold.Engine.Model;
 using Skjold.Engine.Policy;
 using YamlDotNet.Core;

@@ -4,7 +4,6 @@ using Skjold.Engine.Checks;
 using Skjold.Engine.Model;
 using Skjold.Engine.Policy;
 using Skjold.Engine.Pss;
-using Skjold.Engine.Workloads;
 
 namespace Skjold.Engine.Admission;
 

@@ -1,4 +1,3 @@
-using Skjold.Engine.Checks;
 
 namespace Skjold.Engine.Cluster;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Skjold.Engine.Model;
 
 namespace Skjold.Engine.Rbac;

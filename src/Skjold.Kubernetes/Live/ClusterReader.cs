@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using k8s;
 
 namespace Skjold.Kubernetes.Live;
 

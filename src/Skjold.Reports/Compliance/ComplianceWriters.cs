@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Skjold.Engine.Compliance;
 
 namespace Skjold.Reports.Compliance;

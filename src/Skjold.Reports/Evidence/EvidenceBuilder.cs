@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Skjold.Engine;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Compliance;

@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Prometheus;
 using Skjold.Engine.Admission;
 using Skjold.Engine.Policy;
 using Skjold.Server.Admission;
