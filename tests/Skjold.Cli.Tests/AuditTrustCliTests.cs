@@ -165,6 +165,16 @@ public sealed class AuditTrustCliTests : IDisposable
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Init_CreatesTheDataDirectoryForTheOwnerAlone()
+    {
+        // audit init writes the keys before the store opens: the directory it creates is 0700, not the umask's 0755.
+        Assert.Equal(0, Run("audit", "init").ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(_dir, "skjold-audit")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "skjold-audit", "audit-redaction.key")));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void TamperedStore_QueriesRefuse_WritersRefuse_AndFilesArePrivate()
     {
         Assert.Equal(0, Run("audit", "init").ExitCode);

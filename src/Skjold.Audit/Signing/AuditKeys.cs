@@ -35,7 +35,16 @@ public sealed class AuditKeys : IDisposable
     /// <summary>Creates new keys; refuses to overwrite existing ones.</summary>
     public static AuditKeys Create(string directory)
     {
-        Directory.CreateDirectory(directory);
+        // The key directory is usually the data directory: created 0700 (the owner's alone), as the store creates it.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         if (Exist(directory))
         {
             throw new InvalidOperationException($"{directory} already holds audit keys; refusing to replace them (tree heads signed with them could no longer be verified)");
