@@ -35,15 +35,8 @@ public sealed class AuditKeys : IDisposable
     /// <summary>Creates new keys; refuses to overwrite existing ones.</summary>
     public static AuditKeys Create(string directory)
     {
-        // The key directory is usually the data directory: created 0700 (the owner's alone), as the store creates it.
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory);
-        }
-        else if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        // The key directory is usually the data directory: created 0700, as the store creates it.
+        PrivateDirectory.Create(directory);
 
         if (Exist(directory))
         {

@@ -84,15 +84,10 @@ public sealed partial class SqliteAuditStore : SqlAuditStore
     /// </summary>
     private static void CreatePrivately(string directory, string path)
     {
+        PrivateDirectory.Create(directory);
         if (OperatingSystem.IsWindows())
         {
-            Directory.CreateDirectory(directory);
             return;
-        }
-
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -290,14 +290,12 @@ public sealed class AdmissionEvaluator
     private static string Ids(IReadOnlyList<Finding> findings) =>
         string.Join(",", findings.Select(f => f.CheckId).Distinct(StringComparer.Ordinal));
 
+    /// <summary>Each finding's check under <paramref name="mode"/>; the verdict's Violations are made distinct once, at the end.</summary>
     private static void AddViolations(List<(string, string)> into, List<Finding> findings, string mode)
     {
         foreach (var f in findings)
         {
-            if (!into.Contains((f.CheckId, mode)))
-            {
-                into.Add((f.CheckId, mode));
-            }
+            into.Add((f.CheckId, mode));
         }
     }
 
