@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Skjold.Kubernetes.Loading;
+using Skjold.Server.Deployment;
 
 namespace Skjold.Cli;
 
@@ -48,32 +48,14 @@ internal static class InstallCommand
             }
             if (parse.GetValue(output) is { } dir)
             {
-                var full = Path.GetFullPath(dir, context.WorkingDirectory);
-                Directory.CreateDirectory(full);
-                foreach (var (name, yaml) in files)
-                {
-                    var path = Path.Combine(full, name);
-                    if (yaml.Contains("\nkind: Secret\n", StringComparison.Ordinal) && !OperatingSystem.IsWindows())
-                    {
-                        // The file with the webhook's private key is readable by its owner only, from the start.
-                        File.Delete(path);
-                        using var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
-                        using var writer = new StreamWriter(stream);
-                        writer.Write(yaml);
-                    }
-                    else
-                    {
-                        File.WriteAllText(path, yaml);
-                    }
-                }
-
+                InstallManifests.WriteTo(Path.GetFullPath(dir, context.WorkingDirectory), files);
                 if (parse.GetValue(format) == "json")
                 {
                     context.Out.WriteLine(Summary.Json(new JsonObject
                     {
                         ["directory"] = dir,
                         ["files"] = new JsonArray([.. files.Select(f => (JsonNode)f.File)]),
-                        ["privateKeyFile"] = options.CertManager ? null : Path.Combine(dir, "30-certificate.yaml"),
+                        ["privateKeyFile"] = options.CertManager ? null : Path.Combine(dir, InstallManifests.CertificateFile),
                     }));
                     return ExitCodes.Ok;
                 }
@@ -81,41 +63,16 @@ internal static class InstallCommand
                 context.Error.WriteLine($"Wrote {files.Count} files to {dir}. Apply with: kubectl apply -f {dir}");
                 if (!options.CertManager)
                 {
-                    context.Error.WriteLine($"{dir}/30-certificate.yaml holds the webhook's private key (written mode 600): apply it, do not commit it (add {dir}/ to .gitignore).");
+                    context.Error.WriteLine($"{dir}/{InstallManifests.CertificateFile} holds the webhook's private key (written mode 600): apply it, do not commit it (add {dir}/ to .gitignore).");
                 }
-            }
-            else if (parse.GetValue(format) == "json")
-            {
-                context.Out.WriteLine(Summary.Json(AsList(files)));
             }
             else
             {
-                context.Out.Write(string.Join("---\n", files.Select(f => f.Yaml.EndsWith('\n') ? f.Yaml : f.Yaml + "\n")));
+                context.Out.Write(parse.GetValue(format) == "json" ? Summary.Json(InstallManifests.AsList(files)) + "\n" : InstallManifests.AsYamlStream(files));
             }
 
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    /// <summary>The manifests as one <c>v1 List</c>, as <c>kubectl create --dry-run=client -o json</c> prints several objects.</summary>
-    private static JsonObject AsList(IReadOnlyList<(string File, string Yaml)> files)
-    {
-        var items = new JsonArray();
-        foreach (var (name, yaml) in files)
-        {
-            var loaded = new ManifestLoader().LoadText(name, yaml);
-            if (loaded.Diagnostics.Count > 0)
-            {
-                throw new InvalidOperationException($"{name}: {loaded.Diagnostics[0].Message}");
-            }
-
-            foreach (var resource in loaded.Resources)
-            {
-                items.Add(JsonNode.Parse(resource.Root.GetRawText()));
-            }
-        }
-
-        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = items };
     }
 }

@@ -1,11 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Skjold.Engine.Network;
-using Skjold.Engine.Text;
-using Spectre.Console;
+using Skjold.Reports.Network;
 
 namespace Skjold.Cli;
 
@@ -69,23 +65,10 @@ internal static class NetpolCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var toText = parse.GetValue(to)!;
-            string? protocol = null;
-            int? port = null;
-            var colon = toText.LastIndexOf(':');
-            if (colon > 0)
+            if (!ReachQuestion.TrySplitPort(parse.GetValue(to)!, out var toText, out var port, out var protocol, out var error))
             {
-                var spec = toText[(colon + 1)..];
-                toText = toText[..colon];
-                var slash = spec.IndexOf('/', StringComparison.Ordinal);
-                protocol = slash > 0 ? spec[(slash + 1)..].ToUpperInvariant() : "TCP";
-                if (!int.TryParse(slash > 0 ? spec[..slash] : spec, CultureInfo.InvariantCulture, out var p) || p is < 1 or > 65535 || ConnectionSet.ProtocolIndex(protocol) < 0)
-                {
-                    context.Error.WriteLine($"error: '{spec}' is not PORT/PROTOCOL (for example 8080/TCP; protocols TCP, UDP, SCTP)");
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                port = p;
+                context.Error.WriteLine($"error: {error}");
+                return ExitCodes.UsageOrInputError;
             }
 
             if (One(model, parse.GetValue(from)!, "--from", context) is not { } src || One(model, toText, "--to", context) is not { } dst)
@@ -93,64 +76,21 @@ internal static class NetpolCommand
                 return ExitCodes.UsageOrInputError;
             }
 
+            var question = new ReachQuestion(src, dst, port, protocol);
             var answer = model.Reach(src, dst);
-            var allowed = port is { } n ? answer.Allowed.Contains(protocol!, n) : !answer.Allowed.IsEmpty;
-            var question = port is null ? "any port" : $"{port}/{protocol}";
             if (parse.GetValue(format) == "json")
             {
-                var result = new ReachResult(src.Id, dst.Id, question, allowed, answer.Allowed.ToString(),
-                    answer.EgressPolicies.Count == 0 ? "not isolated (no policy selects the source for egress)" : answer.EgressAllowed.ToString(),
-                    answer.IngressPolicies.Count == 0 ? "not isolated (no policy selects the destination for ingress)" : answer.IngressAllowed.ToString(),
-                    answer.EgressPolicies, answer.IngressPolicies, answer.EgressAllowedBy, answer.IngressAllowedBy, src.HostNetwork || dst.HostNetwork)
-                {
-                    EgressDeniedBy = answer.EgressDeniedBy,
-                    IngressDeniedBy = answer.IngressDeniedBy,
-                    Warnings = [.. model.Notes.Select(n => n.Message)],
-                };
-                context.Out.WriteLine(JsonSerializer.Serialize(result, NetpolJsonContext.Default.ReachResult));
+                NetworkAnswerText.WriteReachJson(context.Out, model, question, answer);
             }
             else
             {
-                var o = context.Out;
-                o.WriteLine($"{(allowed ? "ALLOWED" : "DENIED")}: {src.Id} -> {dst.Id} on {question}");
-                o.WriteLine($"  allowed connections: {answer.Allowed}");
-                if (src.HostNetwork || dst.HostNetwork)
-                {
-                    o.WriteLine("  a host-network pod is involved: NetworkPolicy does not apply to it");
-                }
-
-                Explain(o, "egress of the source", answer.EgressPolicies, answer.EgressAllowedBy, answer.EgressDeniedBy, answer.EgressAllowed);
-                Explain(o, "ingress of the destination", answer.IngressPolicies, answer.IngressAllowedBy, answer.IngressDeniedBy, answer.IngressAllowed);
+                NetworkAnswerText.WriteReach(context.Out, question, answer);
             }
 
+            var allowed = question.IsAllowedBy(answer);
             return incomplete ? ExitCodes.UsageOrInputError : allowed ? ExitCodes.Ok : ExitCodes.Findings;
         });
         return command;
-    }
-
-    private static void Explain(TextWriter o, string side, IReadOnlyList<string> policies, IReadOnlyList<string> allowedBy, IReadOnlyList<string> deniedBy, ConnectionSet conns)
-    {
-        if (policies.Count == 0)
-        {
-            o.WriteLine($"  {side}: not isolated, no policy selects it: everything allowed");
-            return;
-        }
-
-        o.WriteLine($"  {side}: isolated by {string.Join(", ", policies)}; allows {conns}");
-        foreach (var a in allowedBy)
-        {
-            o.WriteLine($"    allowed by {a}");
-        }
-
-        foreach (var d in deniedBy)
-        {
-            o.WriteLine($"    denied by {d}");
-        }
-
-        if (allowedBy.Count == 0 && deniedBy.Count == 0)
-        {
-            o.WriteLine("    no rule of these policies matches: denied");
-        }
     }
 
     private static NetworkWorkload? One(NetworkModel model, string text, string option, CliContext context)
@@ -191,27 +131,7 @@ internal static class NetpolCommand
 
             var list = ConnectivityList.Build(model);
             var text = new StringWriter();
-            switch (parse.GetValue(format))
-            {
-                case "json":
-                    text.WriteLine(JsonSerializer.Serialize(list.Select(c => new ConnectionRow(c.Source, c.Destination, c.Connections.ToString(), c.SourceExternal || c.DestinationExternal)).ToList(), NetpolJsonContext.Default.ListConnectionRow));
-                    break;
-                case "csv":
-                    text.WriteLine("source,destination,connections,external");
-                    foreach (var c in list)
-                    {
-                        text.WriteLine($"{Csv.Field(c.Source)},{Csv.Field(c.Destination)},{Csv.Field(c.Connections.ToString())},{(c.SourceExternal || c.DestinationExternal ? "true" : "false")}");
-                    }
-
-                    break;
-                case "dot":
-                    WriteDot(text, model, list);
-                    break;
-                default:
-                    WriteTable(text, list, context);
-                    break;
-            }
-
+            NetworkAnswerText.WriteMap(text, parse.GetValue(format)!, model, list);
             if (parse.GetValue(output) is { } file)
             {
                 try
@@ -235,74 +155,4 @@ internal static class NetpolCommand
         });
         return command;
     }
-
-    private static void WriteTable(TextWriter text, List<Connection> list, CliContext context)
-    {
-        var console = Skjold.Reports.PlainConsole.Create(text, false, text == context.Out ? context.TerminalWidth ?? 1_000_000 : 1_000_000);
-        var table = new Table().Border(TableBorder.Simple);
-        table.AddColumn("Source");
-        table.AddColumn("Destination");
-        table.AddColumn("Connections");
-        foreach (var c in list)
-        {
-            table.AddRow(new Text(c.Source), new Text(c.Destination), new Text(c.Connections.ToString()));
-        }
-
-        console.Write(table);
-        var exposed = list.Where(c => c.SourceExternal).Select(c => c.Destination).Distinct().Count();
-        var egress = list.Where(c => c.DestinationExternal).Select(c => c.Source).Distinct().Count();
-        console.WriteLine($"{list.Count(c => !c.SourceExternal && !c.DestinationExternal)} connections between workloads; {exposed} workloads reachable from outside the cluster; {egress} may connect out.");
-        _ = context;
-    }
-
-    private static void WriteDot(TextWriter text, NetworkModel model, List<Connection> list)
-    {
-        text.WriteLine("digraph connectivity {");
-        text.WriteLine("  rankdir=LR; node [shape=box, fontname=\"Helvetica\"]; edge [fontname=\"Helvetica\", fontsize=10];");
-        foreach (var ns in model.Workloads.GroupBy(w => w.Namespace).OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            text.WriteLine($"  subgraph \"cluster_{Dot(ns.Key)}\" {{ label=\"{Dot(ns.Key)}\";");
-            foreach (var w in ns)
-            {
-                text.WriteLine($"    \"{Dot(w.Id)}\" [label=\"{Dot(w.Name)}\\n{Dot(w.Kind)}\"];");
-            }
-
-            text.WriteLine("  }");
-        }
-
-        foreach (var ext in list.SelectMany(c => new[] { (c.Source, c.SourceExternal), (c.Destination, c.DestinationExternal) }).Where(x => x.Item2).Select(x => x.Item1).Distinct())
-        {
-            text.WriteLine($"  \"{Dot(ext)}\" [shape=ellipse, style=dashed];");
-        }
-
-        foreach (var c in list)
-        {
-            text.WriteLine($"  \"{Dot(c.Source)}\" -> \"{Dot(c.Destination)}\" [label=\"{Dot(c.Connections.ToString())}\"];");
-        }
-
-        text.WriteLine("}");
-    }
-
-    private static string Dot(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
-
 }
-
-/// <summary>One line of <c>netpol map --format json</c>.</summary>
-internal sealed record ConnectionRow(string Source, string Destination, string Connections, bool External);
-
-/// <summary>The answer of <c>netpol reach --format json</c>.</summary>
-internal sealed record ReachResult(string From, string To, string Port, bool Allowed, string AllowedConnections, string Egress, string Ingress,
-    IReadOnlyList<string> EgressPolicies, IReadOnlyList<string> IngressPolicies, IReadOnlyList<string> EgressAllowedBy, IReadOnlyList<string> IngressAllowedBy, bool HostNetwork)
-{
-    public IReadOnlyList<string> EgressDeniedBy { get; init; } = [];
-
-    public IReadOnlyList<string> IngressDeniedBy { get; init; } = [];
-
-    /// <summary>What the model left out (policy kinds, L7 rules): the answer does not take them into account.</summary>
-    public IReadOnlyList<string> Warnings { get; init; } = [];
-}
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(List<ConnectionRow>))]
-[JsonSerializable(typeof(ReachResult))]
-internal sealed partial class NetpolJsonContext : JsonSerializerContext;

@@ -1,10 +1,9 @@
 using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Skjold.Engine.Model;
 using Skjold.Engine.Rbac;
 using Skjold.Kubernetes.Loading;
-using Spectre.Console;
+using Skjold.Reports;
+using Skjold.Reports.Rbac;
 
 namespace Skjold.Cli;
 
@@ -139,27 +138,16 @@ internal static class RbacCommand
                 await context.Error.WriteLineAsync($"note: {(query.Request.IsResourceRequest ? query.Resource?.Display + " is cluster-scoped" : "non-resource URLs are not namespaced")}; only ClusterRoleBindings grant it, so --namespace does not narrow the answer").ConfigureAwait(false);
             }
 
-            var rows = new List<GrantRow> { MastersRow() };
-            rows.AddRange(model.WhoCan(query)
-                .OrderBy(g => g.Subject.Kind, StringComparer.Ordinal).ThenBy(g => g.Subject.Namespace, StringComparer.Ordinal).ThenBy(g => g.Subject.Name, StringComparer.Ordinal)
-                .Select(g => Row(g, model)).DistinctBy(r => (r.Subject, r.Scope, r.Binding)));
+            var rows = RbacAnswers.WhoCan(model, query);
             if (parse.GetValue(inputs.Format) == "json")
             {
-                Write(context, rows, RbacJsonContext.Default.ListGrantRow);
-                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
+                RbacAnswerText.WriteJson(context.Out, rows);
             }
-
-            var question = query.Request.ToString() + (query.AnyNamespace ? " (in any namespace)" : string.Empty);
-            var table = NewTable(context, "Subject", "Scope", "Binding", "Rule");
-            foreach (var r in rows)
+            else
             {
-                table.AddRow(Text(r.Subject), Text(r.Scope), Text(r.Binding), Text(r.Rule));
+                RbacAnswerText.WriteWhoCan(Target(context), model, query, rows);
             }
 
-            var console = Console(context);
-            console.MarkupLine($"[bold]{rows.Select(r => r.Subject).Distinct().Count()} subjects may {Markup.Escape(question)}[/] (Kubernetes 1.{model.KubeMinor})");
-            console.Write(table);
-            WriteBootstrapNote(context, model);
             return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         });
         return command;
@@ -192,40 +180,17 @@ internal static class RbacCommand
 
             var model = input.Model;
             var user = RbacUser.Of(s, parse.GetValue(groups));
-            var filter = input.QuestionNamespace;
-            var rows = new List<GrantRow>();
-            if (user.IsPrivileged)
-            {
-                rows.Add(MastersRow());
-            }
-
-            rows.AddRange(model.GrantsOf(user)
-                .Where(g => filter is null || g.Namespace is null || g.Namespace == filter)
-                .OrderBy(g => g.Namespace is null ? 0 : 1).ThenBy(g => g.Namespace, StringComparer.Ordinal)
-                .Select(g => Row(g, model)).Distinct());
+            var rows = RbacAnswers.Can(model, user, input.QuestionNamespace);
             if (parse.GetValue(inputs.Format) == "json")
             {
-                Write(context, rows, RbacJsonContext.Default.ListGrantRow);
-                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
+                RbacAnswerText.WriteJson(context.Out, rows);
             }
-
-            var identity = $"{s} (user {(user.Name.Length == 0 ? "(none)" : user.Name)}, groups {string.Join(", ", user.Groups)})";
-            if (rows.Count == 0)
+            else
             {
-                await context.Out.WriteLineAsync($"{identity} holds no RBAC permissions in the input.").ConfigureAwait(false);
-                return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
+                var identity = $"{s} (user {(user.Name.Length == 0 ? "(none)" : user.Name)}, groups {string.Join(", ", user.Groups)})";
+                RbacAnswerText.WriteCan(Target(context), model, identity, rows);
             }
 
-            var table = NewTable(context, "Rule", "Scope", "Through", "Binding");
-            foreach (var r in rows)
-            {
-                table.AddRow(Text(r.Rule + (r.Effective ? string.Empty : " (no effect: a RoleBinding grants no cluster-scoped resource (but its own namespace) or URL)")), Text(r.Scope), Text(r.Subject), Text(r.Binding));
-            }
-
-            var console = Console(context);
-            console.MarkupLine($"[bold]{Markup.Escape(identity)} may:[/]");
-            console.Write(table);
-            WriteBootstrapNote(context, model);
             return input.Incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;
         });
         return command;
@@ -276,52 +241,14 @@ internal static class RbacCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var model = input.Model;
-            var finder = new EscalationFinder(model, input.Resources, input.DefaultNamespace);
-            var subjects = start is not null
-                ? [start]
-                : model.Subjects().Where(s => !s.IsPlatform).OrderBy(s => s.ToString(), StringComparer.Ordinal).ToList();
-            var results = new List<PathRow>();
-            foreach (var s in subjects)
-            {
-                if (finder.Goal(s) is { } direct)
-                {
-                    results.Add(new PathRow(s.ToString(), direct.Goal, [new PathStep(s.ToString(), $"{s} {direct.Goal} directly", null, direct.Grant.Via, direct.Grant.RuleText)]));
-                }
-                else if (finder.Find(s) is { } path)
-                {
-                    results.Add(new PathRow(s.ToString(), path.Goal, path.Steps.Select(st => new PathStep(st.From.ToString(), st.Action, st.To?.ToString(), st.Grant.Via, st.Grant.RuleText)).ToList()));
-                }
-            }
-
+            var results = RbacAnswers.Paths(input.Model, input.Resources, input.DefaultNamespace, start, out var examined);
             if (parse.GetValue(inputs.Format) == "json")
             {
-                Write(context, results, RbacJsonContext.Default.ListPathRow);
-            }
-            else if (results.Count == 0)
-            {
-                await context.Out.WriteLineAsync(start is null
-                    ? $"No escalation path found for {subjects.Count} subjects."
-                    : $"No escalation path found for {start}.").ConfigureAwait(false);
+                RbacAnswerText.WriteJson(context.Out, results);
             }
             else
             {
-                var console = Console(context);
-                foreach (var r in results)
-                {
-                    console.MarkupLine($"[bold]{Markup.Escape(r.Subject)}[/] => [red]{Markup.Escape(r.Goal)}[/]");
-                    var i = 1;
-                    foreach (var st in r.Steps)
-                    {
-                        var becomes = st.To is null ? string.Empty : $" -> acts as {st.To}";
-                        console.WriteLine($"  {i++}. {st.Action}{becomes}");
-                        console.MarkupLine($"     [grey]via {Markup.Escape(st.Via)}, {Markup.Escape(st.Rule)}[/]");
-                    }
-
-                    console.WriteLine();
-                }
-
-                WriteBootstrapNote(context, model);
+                RbacAnswerText.WritePaths(Target(context), input.Model, results, start, examined);
             }
 
             return input.Incomplete ? ExitCodes.UsageOrInputError : results.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;
@@ -344,57 +271,5 @@ internal static class RbacCommand
         }
     }
 
-    private static GrantRow Row(RbacGrant g, RbacModel model) =>
-        new(g.Subject.ToString(), g.Subject.Kind, g.Subject.Name, g.Subject.Namespace, g.Scope, g.Via, g.RuleText, g.RoleFromBootstrap || g.BindingFromBootstrap, g.CanAllowAnything(model.Api));
-
-    /// <summary>The API server authorizes members of system:masters before asking RBAC.</summary>
-    private static GrantRow MastersRow() =>
-        new("Group system:masters", RbacSubject.Group, RbacUser.Masters, null, "cluster-wide", "(none: the API server allows system:masters every request before RBAC is asked)", "everything", true, true);
-
-    private static void WriteBootstrapNote(CliContext context, RbacModel model)
-    {
-        if (model.BootstrapRolesUsed.Count > 0)
-        {
-            context.Out.WriteLine($"Roles from Kubernetes' bootstrap policy (the input does not define them): {string.Join(", ", model.BootstrapRolesUsed)}.");
-        }
-    }
-
-    /// <summary>Piped output has no border lines (kubectl style); a terminal gets the simple border.</summary>
-    private static Table NewTable(CliContext context, params string[] columns)
-    {
-        var table = new Table().Border(context.TerminalWidth is null ? TableBorder.None : TableBorder.Simple);
-        foreach (var c in columns)
-        {
-            table.AddColumn(c);
-        }
-
-        return table;
-    }
-
-    private static Text Text(string s) => new(s);
-
-    private static IAnsiConsole Console(CliContext context)
-    {
-        // A terminal: fitted to its width; piped: rows on one line each, no padding to a width.
-        return Skjold.Reports.PlainConsole.Create(context.Out, context.ColorOutput, context.TerminalWidth ?? 1_000_000);
-    }
-
-    private static void Write<T>(CliContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info)
-    {
-        context.Out.WriteLine(JsonSerializer.Serialize(value, info));
-    }
+    private static TextTarget Target(CliContext context) => new(context.Out, context.ColorOutput, context.TerminalWidth);
 }
-
-/// <summary>One grant as who-can and can report it.</summary>
-internal sealed record GrantRow(string Subject, string SubjectKind, string SubjectName, string? SubjectNamespace, string Scope, string Binding, string Rule, bool Bootstrap, bool Effective);
-
-/// <summary>One hop of an escalation path.</summary>
-internal sealed record PathStep(string From, string Action, string? To, string Via, string Rule);
-
-/// <summary>A subject's way to a cluster-compromising permission.</summary>
-internal sealed record PathRow(string Subject, string Goal, IReadOnlyList<PathStep> Steps);
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(List<GrantRow>))]
-[JsonSerializable(typeof(List<PathRow>))]
-internal sealed partial class RbacJsonContext : JsonSerializerContext;

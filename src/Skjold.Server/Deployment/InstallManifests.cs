@@ -1,7 +1,7 @@
 using System.Globalization;
 using Skjold.Server.Tls;
 
-namespace Skjold.Cli;
+namespace Skjold.Server.Deployment;
 
 /// <summary>
 /// The manifests that run Skjold in a cluster. Built so that a Skjold outage never locks the
@@ -9,7 +9,7 @@ namespace Skjold.Cli;
 /// namespace excluded from every webhook, and failurePolicy Fail only where Skjold is the last line
 /// (Pod creation), Ignore elsewhere. Skjold's own objects pass `skjold scan` at restricted.
 /// </summary>
-internal static class InstallManifests
+public static partial class InstallManifests
 {
     public sealed record Options(string Namespace, string Image, int Replicas, bool CertManager, string PodFailurePolicy, int TimeoutSeconds);
 
