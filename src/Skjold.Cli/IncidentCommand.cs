@@ -61,12 +61,13 @@ internal static partial class IncidentCommand
         cmd.SetAction(async (parse, ct) =>
         {
             var kind = IncidentTypes.TryParse(parse.GetValue(type), out var t) ? t : IncidentType.PodCompromise;
-            if (Targets(kind, parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip), out var targets) is { } problem)
+            if (IncidentTargetParser.Parse(kind, new(parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip)), out var problem) is not { } targetOf)
             {
                 await context.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
+            List<IncidentTarget> targets = [targetOf];
             var now = context.Time.GetUtcNow();
             var awareAt = now;
             if (parse.GetValue(aware) is { } a && !DateTimeOffset.TryParse(a, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out awareAt))
@@ -86,7 +87,7 @@ internal static partial class IncidentCommand
             var actor = Actor(context);
             return await WithJournalAsync(store, parse, context, ct, async journal =>
             {
-                var fields = IncidentEvents.Opened(id, kind, targets!, parse.GetValue(severity)!, awareAt, parse.GetValue(owner) ?? actor, actor, pd);
+                var fields = IncidentEvents.Opened(id, kind, targets, parse.GetValue(severity)!, awareAt, parse.GetValue(owner) ?? actor, actor, pd);
                 if (parse.GetValue(drill))
                 {
                     fields[IncidentEvents.Prefix + "drill"] = "yes";
@@ -94,94 +95,10 @@ internal static partial class IncidentCommand
 
                 var leaf = await journal.RecordAsync(IncidentEvents.Open, $"incident {id} opened{(parse.GetValue(drill) ? " (drill)" : "")}", fields, ct).ConfigureAwait(false);
                 context.Out.WriteLine(id);
-                await context.Error.WriteLineAsync($"Opened {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets!)}), sealed at leaf {leaf}; next: skjold incident plan {id}").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"Opened {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets)}), sealed at leaf {leaf}; next: skjold incident plan {id}").ConfigureAwait(false);
             }).ConfigureAwait(false);
         });
         return cmd;
-    }
-
-    internal static string? Targets(IncidentType type, string? target, string? user, string? sa, string? ip, out List<IncidentTarget>? targets)
-    {
-        targets = null;
-        string? Split(string kind, out IncidentTarget? t)
-        {
-            t = null;
-            if (target is null)
-            {
-                return $"{IncidentTypes.Name(type)} needs a target";
-            }
-
-            var slash = target.IndexOf('/', StringComparison.Ordinal);
-            if (kind == "node")
-            {
-                t = slash < 0 ? new IncidentTarget("node", null, target) : null;
-                return t is null ? "a node is named without a namespace" : null;
-            }
-
-            t = slash > 0 && slash < target.Length - 1 ? new IncidentTarget(kind, target[..slash], target[(slash + 1)..]) : null;
-            return t is null ? $"the target is NAMESPACE/NAME, not '{target}'" : null;
-        }
-
-        IncidentTarget? one;
-        switch (type)
-        {
-            case IncidentType.PodCompromise:
-                if (Split("pod", out one) is { } p1)
-                {
-                    return p1;
-                }
-
-                break;
-            case IncidentType.SecretExposed:
-                if (Split("secret", out one) is { } p2)
-                {
-                    return p2;
-                }
-
-                break;
-            case IncidentType.NodeCompromise:
-                if (Split("node", out one) is { } p3)
-                {
-                    return p3;
-                }
-
-                break;
-            default:
-                var given = new[] { user, sa, ip }.Count(x => x is not null);
-                if (given != 1 || target is not null)
-                {
-                    return "unauthorized-access takes exactly one of --user, --sa NS/NAME or --source-ip";
-                }
-
-                if (sa is { } s)
-                {
-                    var slash = s.IndexOf('/', StringComparison.Ordinal);
-                    if (slash <= 0)
-                    {
-                        return "--sa is NAMESPACE/NAME";
-                    }
-
-                    one = new IncidentTarget("serviceaccount", s[..slash], s[(slash + 1)..]);
-                }
-                else if (ip is { } address)
-                {
-                    if (!System.Net.IPAddress.TryParse(address, out _))
-                    {
-                        return $"--source-ip '{address}' is not an IP address";
-                    }
-
-                    one = new IncidentTarget("source-ip", null, address);
-                }
-                else
-                {
-                    one = new IncidentTarget("user", null, user!);
-                }
-
-                break;
-        }
-
-        targets = [one!];
-        return null;
     }
 
     private static Command List(CliContext context)
@@ -200,16 +117,8 @@ internal static partial class IncidentCommand
 
             return await WithReaderAsync(store, parse, context, ct, async journal =>
             {
-                var now = context.Time.GetUtcNow();
                 var incidents = (await journal.AllAsync(ct).ConfigureAwait(false)).Where(i => parse.GetValue(all) || i.Status != IncidentStatus.Closed).ToList();
-                context.Out.WriteLine($"{"ID",-22} {"TYPE",-20} {"TARGET",-34} {"STATUS",-10} {"GDPR 72 h",-22} NIS2 24 h");
-                foreach (var i in incidents)
-                {
-                    var clocks = ReportingClocks.For(i, org.Nis2);
-                    context.Out.WriteLine($"{i.Id,-22} {IncidentTypes.Name(i.Type),-20} {string.Join(", ", i.Targets),-34} {i.Status.ToString().ToLowerInvariant(),-10} {ReportingClocks.Describe(clocks[0], now),-22} {ReportingClocks.Describe(clocks[1], now)}");
-                }
-
-                context.Out.WriteLine($"{incidents.Count} incidents; {incidents.Count(i => ReportingClocks.For(i, org.Nis2).Any(d => d.Overdue(now)))} with an overdue deadline.");
+                IncidentText.WriteList(context.Out, incidents, org.Nis2, context.Time.GetUtcNow());
             }).ConfigureAwait(false);
         });
         return cmd;
@@ -229,30 +138,7 @@ internal static partial class IncidentCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            return await WithIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, i =>
-            {
-                var now = context.Time.GetUtcNow();
-                var o = context.Out;
-                o.WriteLine($"{i.Id}: {IncidentTypes.Name(i.Type)} {string.Join(", ", i.Targets)}");
-                o.WriteLine($"  status {i.Status.ToString().ToLowerInvariant()}, severity {i.Severity}, owner {i.Owner}, aware {i.AwareAt:yyyy-MM-dd HH:mm} UTC");
-                o.WriteLine($"  personal data: {i.PersonalData.Involved switch { true => "yes", false => "no", _ => "not assessed" }}{(i.PersonalData.Reasoning is { } r ? $" ({r})" : "")}");
-                if (i.Resolution is { } res)
-                {
-                    o.WriteLine($"  resolution: {res}");
-                }
-
-                o.WriteLine("Deadlines:");
-                foreach (var d in ReportingClocks.For(i, org.Nis2))
-                {
-                    o.WriteLine($"  {d.Regime,-20} {d.What,-52} {d.Due:yyyy-MM-dd HH:mm} UTC  {ReportingClocks.Describe(d, now)}");
-                }
-
-                o.WriteLine("Timeline:");
-                foreach (var e in i.Timeline)
-                {
-                    o.WriteLine($"  {e.At:yyyy-MM-dd HH:mm:ss} leaf {e.Leaf,-6} {e.Actor}: {e.Text}");
-                }
-            }).ConfigureAwait(false);
+            return await WithIncidentAsync(store, parse, context, parse.GetValue(id)!, ct, i => IncidentText.WriteShow(context.Out, i, org.Nis2, context.Time.GetUtcNow())).ConfigureAwait(false);
         });
         return cmd;
     }

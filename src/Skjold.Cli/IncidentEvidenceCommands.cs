@@ -161,15 +161,17 @@ internal static class IncidentEvidenceCommands
         cmd.SetAction(async (parse, ct) =>
         {
             var kind = IncidentTypes.TryParse(parse.GetValue(type), out var t) ? t : IncidentType.PodCompromise;
-            if (IncidentCommand.Targets(kind, parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip), out var targets) is { } problem)
+            if (IncidentTargetParser.Parse(kind, new(parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip)), out var problem) is not { } targetOf)
             {
                 await context.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
+            List<IncidentTarget> targets = [targetOf];
+
             if (parse.GetValue(snapshot) is { } snapshotFile)
             {
-                return await DrillOnSnapshotAsync(store, parse, context, kind, targets!, snapshotFile, ct).ConfigureAwait(false);
+                return await DrillOnSnapshotAsync(store, parse, context, kind, targets, snapshotFile, ct).ConfigureAwait(false);
             }
 
             k8s.Kubernetes client;
@@ -193,12 +195,12 @@ internal static class IncidentEvidenceCommands
                     store.RequireExisting(parse, context);
                     await using (var session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false))
                     {
-                        var fields = IncidentEvents.Opened(id, kind, targets!, "low", now, actor, actor, new PersonalDataAssessment(false, "a drill: no real incident, no personal data"));
+                        var fields = IncidentEvents.Opened(id, kind, targets, "low", now, actor, actor, new PersonalDataAssessment(false, "a drill: no real incident, no personal data"));
                         fields[IncidentEvents.Prefix + "drill"] = "yes";
                         await new IncidentJournal(session.Store, session.Log).RecordAsync(IncidentEvents.Open, $"incident {id} opened (drill)", fields, ct).ConfigureAwait(false);
                     }
 
-                    context.Out.WriteLine($"Drill {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets!)}), every step as a server-side dry run:");
+                    context.Out.WriteLine($"Drill {id} ({IncidentTypes.Name(kind)} {string.Join(", ", targets)}), every step as a server-side dry run:");
                     var options = new ExecutorOptions { EvidenceDirectory = Path.Combine(Path.GetTempPath(), "skjold-drill-" + id), Time = context.Time, Force = true };
                     var result = await IncidentApplyCommand.RunAsync(store, parse, context, id, new KubernetesClusterClient(client), options, null, dryRun: true, yes: true, ct).ConfigureAwait(false);
                     await using (var session = await store.OpenLogAsync(parse, context, ct).ConfigureAwait(false))
