@@ -212,49 +212,23 @@ internal static class ScanCommand
             Width = request.Output is null ? context.TerminalWidth : null,
         });
 
-        // Findings go to the report as the scan produces them: memory does not grow with their number.
-        var totals = new ScanTotals { Resources = resources.Count, ShownSeverities = shown };
-        var suppressed = new List<SuppressedFinding>();
-        List<Diagnostic> allDiagnostics;
+        var totals = new ScanTotals();
+        List<Diagnostic> allDiagnostics = diagnostics;
         void Run(TextWriter output)
         {
-            using var stream = writer.Begin(reportContext, output);
-
             // Large inputs show how far the scan is (stderr; plain lines when it is not a terminal).
             var line = resources.Count >= ProgressLine.LargeInput && !request.Quiet ? new ProgressLine(context, false) : null;
-            var progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources...");
-            var relative = SourcePaths.PerFile(context.WorkingDirectory);
-            allDiagnostics = scanner.Scan(resources, diagnostics, f =>
+            var report = new ScanReport(scanner, writer, reportContext, context.WorkingDirectory)
             {
-                var location = relative(f.Location);
-                if (location is { File: ManifestLoader.StdinName } l && request.StdinName is { Length: > 0 } pseudo)
-                {
-                    location = l with { File = pseudo };
-                }
-
-                var finding = location == f.Location ? f : f with { Location = location };
-                totals.Add(finding);
-                if (shown is null || shown.Contains(finding.Severity))
-                {
-                    stream.Add(finding);
-                }
-            }, suppressed.Add, progress);
-            foreach (var f in hostFindings)
-            {
-                var finding = f with { Location = SourcePaths.Relativize(f.Location, context.WorkingDirectory) };
-                totals.Add(finding);
-                if (shown is null || shown.Contains(finding.Severity))
-                {
-                    stream.Add(finding);
-                }
-            }
-
+                StdinName = request.StdinName,
+                Shown = shown,
+                HostFindings = hostFindings,
+                Progress = line?.Of<int>(n => $"scanned {n:N0} of {resources.Count:N0} resources..."),
+            };
+            (totals, allDiagnostics) = report.Write(resources, diagnostics, output);
             line?.Done();
-            totals.Suppressed = suppressed.Count;
-            stream.Complete(totals, suppressed, allDiagnostics, null);
         }
 
-        allDiagnostics = diagnostics;
         if (request.Output is { } outputPath)
         {
             var full = Path.IsPathRooted(outputPath) ? outputPath : Path.Combine(context.WorkingDirectory, outputPath);
