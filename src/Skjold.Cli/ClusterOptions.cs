@@ -90,4 +90,45 @@ internal sealed class ClusterOptions
     public static IProgress<(string Kind, int Count)> Progress(ProgressLine line) =>
         line.Of<(string Kind, int Count)>(p => $"reading {p.Kind,-32} {p.Count,8:N0}");
 
+    /// <summary>
+    /// What a cluster-level command reads: the live cluster when <paramref name="live"/>, else the
+    /// PATHs (snapshots, manifests, "-" for stdin). Null after a one-line error: both given, or
+    /// neither when <paramref name="missing"/> (the error for that) is given; with neither and no
+    /// <paramref name="missing"/>, no resources. A live read keeps the namespace of -n unless
+    /// <paramref name="wholeCluster"/>; files may hold no object with --allow-empty or <paramref name="allowEmpty"/>.
+    /// </summary>
+    public async Task<ClusterInput?> ReadInputAsync(ParseResult parse, CliContext context, bool live, IReadOnlyList<string> paths, InputScope scope, string? missing,
+        CancellationToken ct, bool allowEmpty = false, bool wholeCluster = false)
+    {
+        if (live && paths.Count > 0)
+        {
+            await context.Error.WriteLineAsync("error: give either --cluster or paths, not both").ConfigureAwait(false);
+            return null;
+        }
+
+        if (live)
+        {
+            return await TryReadAsync(parse, context, wholeCluster ? null : scope.Given(parse), ct).ConfigureAwait(false) is { } read
+                ? new ClusterInput(read.Loaded.Resources, false, read.Config)
+                : null;
+        }
+
+        if (paths.Count == 0)
+        {
+            if (missing is not null)
+            {
+                await context.Error.WriteLineAsync($"error: {missing}").ConfigureAwait(false);
+                return null;
+            }
+
+            return new ClusterInput([], false, null);
+        }
+
+        return InputFiles.Load(paths, context, scope.DefaultNamespace(parse), allowEmpty || parse.GetValue(scope.AllowEmpty)) is { } loaded
+            ? new ClusterInput(loaded.Resources, loaded.Incomplete, null)
+            : null;
+    }
 }
+
+/// <summary>The resources a cluster-level command read, whether some input could not be read, and the kubeconfig of a live read.</summary>
+internal sealed record ClusterInput(IReadOnlyList<Skjold.Engine.Model.Resource> Resources, bool Incomplete, LoadedKubeconfig? Config);

@@ -37,45 +37,18 @@ internal static class ImagesCommand
         command.SetAction(async (parse, ct) =>
         {
             var err = context.Error;
-            if (!scope.TryRead(parse, context, out var defaultNamespace, out _))
+            if (!scope.TryRead(parse, context, out _, out _))
             {
                 return ExitCodes.UsageOrInputError;
             }
 
-            IReadOnlyList<Skjold.Engine.Model.Resource> resources;
-            var incomplete = false;
-            if (parse.GetValue(live))
+            if (await cluster.ReadInputAsync(parse, context, parse.GetValue(live), parse.GetValue(paths) ?? [], scope,
+                "give a snapshot or manifests, or --cluster (see skjold images --help)", ct).ConfigureAwait(false) is not { } input)
             {
-                if (parse.GetValue(paths) is { Length: > 0 })
-                {
-                    await err.WriteLineAsync("error: give either --cluster or snapshots, not both").ConfigureAwait(false);
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                if (await cluster.TryReadAsync(parse, context, scope.Given(parse), ct).ConfigureAwait(false) is not { } read)
-                {
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                resources = read.Loaded.Resources;
-            }
-            else
-            {
-                if (parse.GetValue(paths) is not { Length: > 0 } files)
-                {
-                    await err.WriteLineAsync("error: give a snapshot or manifests, or --cluster (see skjold images --help)").ConfigureAwait(false);
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                if (InputFiles.Load(files, context, defaultNamespace, parse.GetValue(scope.AllowEmpty)) is not { } loaded)
-                {
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                resources = loaded.Resources;
-                incomplete = loaded.Incomplete;
+                return ExitCodes.UsageOrInputError;
             }
 
+            var (resources, incomplete) = (input.Resources, input.Incomplete);
             if (!ConfigLoader.TryLoadSupplyChain(parse.GetValue(config), context.WorkingDirectory, err, out var settings))
             {
                 return ExitCodes.UsageOrInputError;

@@ -32,6 +32,9 @@ internal sealed partial class InputScope
     /// <summary>The namespace given with -n, or null (none given, or -A).</summary>
     public string? Given(ParseResult parse) => parse.GetValue(AllNamespaces) ? null : parse.GetValue(Namespace);
 
+    /// <summary>Where objects without metadata.namespace go: -n, else default.</summary>
+    public string DefaultNamespace(ParseResult parse) => parse.GetValue(Namespace) ?? "default";
+
     public Option<string?> KubeVersion { get; } = new("--kube-version")
     {
         Description = "Kubernetes version the manifests are for, such as 1.33 (default: the version a snapshot records, else the oldest minor still supported upstream)",
@@ -53,7 +56,7 @@ internal sealed partial class InputScope
     /// <summary>Reads and checks both options; writes an error naming the option when one is malformed.</summary>
     public bool TryRead(ParseResult parse, CliContext context, out string defaultNamespace, out int? kubeMinor)
     {
-        defaultNamespace = parse.GetValue(Namespace) ?? "default";
+        defaultNamespace = DefaultNamespace(parse);
         kubeMinor = null;
         if (parse.GetValue(AllNamespaces) && parse.GetValue(Namespace) is not null)
         {

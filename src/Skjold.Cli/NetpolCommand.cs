@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using Skjold.Engine.Network;
 using Skjold.Reports.Network;
 
@@ -132,23 +131,14 @@ internal static class NetpolCommand
             var list = ConnectivityList.Build(model);
             var text = new StringWriter();
             NetworkAnswerText.WriteMap(text, parse.GetValue(format)!, model, list);
+            if (!OutputFile.TryWrite(context, parse.GetValue(output), text.ToString()))
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
             if (parse.GetValue(output) is { } file)
             {
-                try
-                {
-                    File.WriteAllText(Path.GetFullPath(file, context.WorkingDirectory), text.ToString(), new UTF8Encoding(false));
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    context.Error.WriteLine($"error: cannot write {file}: {ex.Message}");
-                    return ExitCodes.UsageOrInputError;
-                }
-
                 context.Error.WriteLine($"Wrote {list.Count} connections to {file}.");
-            }
-            else
-            {
-                context.Out.Write(text.ToString());
             }
 
             return incomplete ? ExitCodes.UsageOrInputError : ExitCodes.Ok;

@@ -54,24 +54,15 @@ internal static class NodeCheckCommand
             var na = results.Count(r => r.Status == NodeStatus.NotApplicable);
             var summary = $"CIS node checks on {rootDir}: {pass} passed, {fail} failed, {na} not applicable " +
                 $"(components found: {(facts.Components.Count == 0 ? "none" : string.Join(", ", facts.Components.Keys.Order(StringComparer.Ordinal)))})";
-            if (parse.GetValue(output) is { } file)
+            var outFile = parse.GetValue(output);
+            if (!OutputFile.TryWrite(context, outFile, o => Write(o, outFile is null && context.ColorOutput)))
             {
-                try
-                {
-                    using var stream = new StreamWriter(Path.GetFullPath(file, context.WorkingDirectory), false, new System.Text.UTF8Encoding(false));
-                    Write(stream, false);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    context.Error.WriteLine($"error: cannot write {file}: {ex.Message}");
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                context.Error.WriteLine($"Wrote {parse.GetValue(format)} report to {file}.");
+                return ExitCodes.UsageOrInputError;
             }
-            else
+
+            if (outFile is not null)
             {
-                Write(context.Out, context.ColorOutput);
+                context.Error.WriteLine($"Wrote {parse.GetValue(format)} report to {outFile}.");
             }
 
             void Write(TextWriter to, bool color)

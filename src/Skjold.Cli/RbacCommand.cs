@@ -58,43 +58,15 @@ internal static class RbacCommand
                 return null;
             }
 
-            IReadOnlyList<Resource>? resources;
-            var incomplete = false;
-            var question = Scope.Given(parse);
-            if (parse.GetValue(Live))
-            {
-                if (paths.Count > 0)
-                {
-                    await context.Error.WriteLineAsync("error: give either --cluster or paths, not both").ConfigureAwait(false);
-                    return null;
-                }
-
-                // As kubectl: a question about a live cluster is asked in the context's namespace unless
-                // -n or -A says otherwise (the whole cluster is read either way: cluster-wide grants count).
-                var read = await Cluster.TryReadAsync(parse, context, null, ct).ConfigureAwait(false);
-                resources = read?.Loaded.Resources;
-                if (read is { } r && question is null && !parse.GetValue(Scope.AllNamespaces))
-                {
-                    question = r.Config.Namespace;
-                }
-            }
-            else if (paths.Count == 0)
-            {
-                await context.Error.WriteLineAsync("error: give a snapshot, manifests or --cluster").ConfigureAwait(false);
-                return null;
-            }
-            else
-            {
-                var loaded = InputFiles.Load(paths, context, defaultNamespace, parse.GetValue(Scope.AllowEmpty));
-                resources = loaded?.Resources;
-                incomplete = loaded?.Incomplete ?? false;
-            }
-
-            if (resources is null)
+            // As kubectl: a question about a live cluster is asked in the context's namespace unless
+            // -n or -A says otherwise (the whole cluster is read either way: cluster-wide grants count).
+            if (await Cluster.ReadInputAsync(parse, context, parse.GetValue(Live), paths, Scope, "give a snapshot, manifests or --cluster", ct, wholeCluster: true).ConfigureAwait(false) is not { } input)
             {
                 return null;
             }
 
+            var (resources, incomplete) = (input.Resources, input.Incomplete);
+            var question = Scope.Given(parse) ?? (input.Config is { } live && !parse.GetValue(Scope.AllNamespaces) ? live.Namespace : null);
             var model = RbacModel.Build(resources, new RbacModelOptions { DefaultNamespace = defaultNamespace, KubeMinor = kubeMinor, Now = context.Time.GetUtcNow() });
             return (resources, model, defaultNamespace, incomplete, question);
         }

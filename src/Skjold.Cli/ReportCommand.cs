@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Compliance;
 using Skjold.Engine.Model;
@@ -77,9 +75,7 @@ internal static class ReportCommand
             {
                 try
                 {
-                    await using var drillStore = Skjold.Audit.AuditLogFactory.OpenExistingStore(new Skjold.Audit.AuditStoreLocation { DataDirectory = Path.GetFullPath(trail, context.WorkingDirectory) });
-                    var incidents = await new Skjold.Incidents.IncidentJournal(drillStore).AllAsync(ct).ConfigureAwait(false);
-                    policy = policy.WithAttestations(Skjold.Incidents.DrillEvidence.Attestations(incidents));
+                    policy = policy.WithAttestations(await Skjold.Incidents.DrillEvidence.FromTrailAsync(Path.GetFullPath(trail, context.WorkingDirectory), ct).ConfigureAwait(false));
                 }
                 catch (Skjold.Audit.Storage.AuditStoreException ex)
                 {
@@ -89,41 +85,29 @@ internal static class ReportCommand
             }
 
             // Input: manifests, snapshot or the live cluster; node results are optional.
-            var labels = new List<string>();
-            var incomplete = false;
-            IReadOnlyList<Resource> resources = [];
             var given = parse.GetValue(paths) ?? [];
-            if (parse.GetValue(live))
-            {
-                if ((await cluster.TryReadAsync(parse, context, scope.Given(parse), ct).ConfigureAwait(false))?.Loaded is not { } clusterObjects)
-                {
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                resources = clusterObjects.Resources;
-                labels.Add("live cluster");
-            }
-            else if (given.Length > 0)
-            {
-                if (InputFiles.Load(given, context, defaultNamespace, parse.GetValue(scope.AllowEmpty) || (parse.GetValue(nodeResults)?.Length ?? 0) > 0) is not { } loaded)
-                {
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                resources = loaded.Resources;
-                incomplete = loaded.Incomplete;
-                labels.AddRange(given.Select(g => SourcePaths.InputLabel(g, context.WorkingDirectory, ManifestLoader.StdinName)));
-            }
-
             var nodeFiles = parse.GetValue(nodeResults) ?? [];
+            if (await cluster.ReadInputAsync(parse, context, parse.GetValue(live), given, scope, null, ct, allowEmpty: nodeFiles.Length > 0).ConfigureAwait(false) is not { } input)
+            {
+                return ExitCodes.UsageOrInputError;
+            }
+
+            var (resources, incomplete) = (input.Resources, input.Incomplete);
+            List<string> labels = input.Config is not null ? ["live cluster"] : [.. given.Select(g => SourcePaths.InputLabel(g, context.WorkingDirectory, ManifestLoader.StdinName))];
             if (resources.Count == 0 && nodeFiles.Length == 0)
             {
                 await err.WriteLineAsync("error: give manifests, a snapshot, --cluster or --node-results to report on").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
-            if (await ReadEvidenceFilesAsync(nodeFiles, policy.Source, parse.GetValue(baseline), context, ct).ConfigureAwait(false) is not { } files)
+            EvidenceInputs files;
+            try
             {
+                files = await EvidenceFiles.ReadAsync(nodeFiles, policy.Source, parse.GetValue(baseline), context.WorkingDirectory, ct).ConfigureAwait(false);
+            }
+            catch (EvidenceInputException ex)
+            {
+                await err.WriteLineAsync(EvidenceError(ex, parse.GetValue(baseline))).ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 
@@ -147,7 +131,7 @@ internal static class ReportCommand
             }
             catch (EvidenceInputException ex)
             {
-                await err.WriteLineAsync($"error: {(ex.Kind == EvidenceInputKind.Baseline ? $"--baseline {parse.GetValue(baseline)}: " : "--node-results ")}{ex.Message}").ConfigureAwait(false);
+                await err.WriteLineAsync(EvidenceError(ex, parse.GetValue(baseline))).ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
             finally
@@ -155,14 +139,11 @@ internal static class ReportCommand
                 line?.Done();
             }
 
-            if (report.Diff is { } diff && diff.CoverageChanged.Any())
+            if (ComplianceWriters.CoverageWarning(report) is { } warning)
             {
-                await err.WriteLineAsync($"warning: {diff.CoverageChanged.Count()} controls moved between evaluated and manual or not applicable against the baseline" +
-                    (diff.InputsDiffer ? " because the inputs differ from the baseline's" : string.Empty) +
-                    "; better and worse count only controls evaluated in both").ConfigureAwait(false);
+                await err.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
             }
-            var text = new StringWriter();
-            ComplianceWriters.Write(report, parse.GetValue(format)!, text);
+
             var outFile = parse.GetValue(output);
             if (outFile is null && parse.GetValue(format) == "html" && context.OutputIsTerminal)
             {
@@ -175,37 +156,22 @@ internal static class ReportCommand
                 }
             }
 
-            if (outFile is not null)
+            var text = new StringWriter();
+            ComplianceWriters.Write(report, parse.GetValue(format)!, text);
+            if (!OutputFile.TryWrite(context, outFile, text.ToString()))
             {
-                try
-                {
-                    await File.WriteAllTextAsync(Path.GetFullPath(outFile, context.WorkingDirectory), text.ToString(), new UTF8Encoding(false), ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    await err.WriteLineAsync($"error: cannot write {outFile}: {ex.Message}").ConfigureAwait(false);
-                    return ExitCodes.UsageOrInputError;
-                }
-            }
-            else
-            {
-                await context.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
+                return ExitCodes.UsageOrInputError;
             }
 
-            await err.WriteLineAsync($"{fw.Title}: score {report.Score.ToString("0.0", CultureInfo.InvariantCulture)}; " +
-                $"{report.Count(ControlStatus.Pass)} pass, {report.Count(ControlStatus.Partial)} partial, {report.Count(ControlStatus.Fail)} fail, " +
-                $"{report.Count(ControlStatus.Manual)} manual, {report.Count(ControlStatus.NotApplicable)} not applicable" +
-                (outFile is { } o ? $"; written to {o}" : string.Empty)).ConfigureAwait(false);
-
+            await err.WriteLineAsync(ComplianceWriters.Summary(report) + (outFile is { } o ? $"; written to {o}" : string.Empty)).ConfigureAwait(false);
             if (parse.GetValue(bundle) is { } bundleFile)
             {
                 try
                 {
                     var keyPem = await File.ReadAllTextAsync(Path.GetFullPath(parse.GetValue(signingKey)!, context.WorkingDirectory), ct).ConfigureAwait(false);
-                    using var key = ECDsa.Create();
-                    key.ImportFromPem(keyPem);
-                    await File.WriteAllTextAsync(Path.GetFullPath(bundleFile, context.WorkingDirectory), EvidenceBundle.Create(report, key), ct).ConfigureAwait(false);
-                    await err.WriteLineAsync($"Signed evidence bundle written to {bundleFile} (key {EvidenceBundle.KeyIdOf(key)}).").ConfigureAwait(false);
+                    var (signed, keyId) = EvidenceBundle.Create(report, keyPem);
+                    await File.WriteAllTextAsync(Path.GetFullPath(bundleFile, context.WorkingDirectory), signed, ct).ConfigureAwait(false);
+                    await err.WriteLineAsync($"Signed evidence bundle written to {bundleFile} (key {keyId}).").ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
                 {
@@ -225,48 +191,10 @@ internal static class ReportCommand
         return command;
     }
 
-    /// <summary>
-    /// Reads the files the report is measured on besides the resources: node results, the
-    /// configuration (exemptions and attestations decide statuses) and the baseline. Null after
-    /// a one-line error.
-    /// </summary>
-    private static async Task<EvidenceInputs?> ReadEvidenceFilesAsync(string[] nodeFiles, string? configFile, string? baselineFile, CliContext context, CancellationToken ct)
+    /// <summary>The one-line error for a node-results or baseline file, named by the option it was given with.</summary>
+    private static string EvidenceError(EvidenceInputException ex, string? baselineFile) => ex.Kind switch
     {
-        var nodes = new List<EvidenceFile>();
-        foreach (var file in nodeFiles)
-        {
-            try
-            {
-                nodes.Add(new EvidenceFile(file, await File.ReadAllBytesAsync(Path.GetFullPath(file, context.WorkingDirectory), ct).ConfigureAwait(false)));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                await context.Error.WriteLineAsync($"error: --node-results {file}: {ex.Message}").ConfigureAwait(false);
-                return null;
-            }
-        }
-
-        EvidenceFile? config = null;
-        if (configFile is not null && File.Exists(configFile))
-        {
-            config = new EvidenceFile(Path.GetRelativePath(context.WorkingDirectory, configFile), await File.ReadAllBytesAsync(configFile, ct).ConfigureAwait(false));
-        }
-
-        ComplianceBaseline? baseline = null;
-        if (baselineFile is not null)
-        {
-            try
-            {
-                baseline = ComplianceBaseline.Read(await File.ReadAllTextAsync(Path.GetFullPath(baselineFile, context.WorkingDirectory), ct).ConfigureAwait(false));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or EvidenceInputException)
-            {
-                var hint = ex is EvidenceInputException ? "; give a report written with 'skjold report -f json'" : string.Empty;
-                await context.Error.WriteLineAsync($"error: --baseline {baselineFile}: {ex.Message}{hint}").ConfigureAwait(false);
-                return null;
-            }
-        }
-
-        return new EvidenceInputs { NodeResults = nodes, Configuration = config, Baseline = baseline };
-    }
+        EvidenceInputKind.Baseline => $"error: --baseline {ex.File ?? baselineFile}: {ex.Message}{(ex.NotAReport ? "; give a report written with 'skjold report -f json'" : string.Empty)}",
+        _ => ex.File is { } f ? $"error: --node-results {f}: {ex.Message}" : $"error: --node-results {ex.Message}",
+    };
 }

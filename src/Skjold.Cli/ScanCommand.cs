@@ -231,15 +231,8 @@ internal static class ScanCommand
 
         if (request.Output is { } outputPath)
         {
-            var full = Path.IsPathRooted(outputPath) ? outputPath : Path.Combine(context.WorkingDirectory, outputPath);
-            try
+            if (!OutputFile.TryWrite(context, outputPath, Run))
             {
-                using var file = new StreamWriter(full, append: false, new System.Text.UTF8Encoding(false));
-                Run(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                err.WriteLine($"error: cannot write {outputPath}: {ex.Message}");
                 return ExitCodes.UsageOrInputError;
             }
 

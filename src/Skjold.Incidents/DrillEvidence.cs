@@ -10,6 +10,14 @@ public static class DrillEvidence
 {
     private static readonly (string Framework, string Control)[] Controls = [("iso27001", "5.24"), ("iso27001", "5.26"), ("nis2", "21.2.b"), ("nsm", "4.1")];
 
+    /// <summary>The attestations of the closed drills in the audit trail whose data directory is <paramref name="dataDirectory"/>.</summary>
+    /// <exception cref="Skjold.Audit.Storage.AuditStoreException">there is no trail there, or it cannot be read</exception>
+    public static async Task<IReadOnlyList<Attestation>> FromTrailAsync(string dataDirectory, CancellationToken ct = default)
+    {
+        await using var store = Skjold.Audit.AuditLogFactory.OpenExistingStore(new Skjold.Audit.AuditStoreLocation { DataDirectory = dataDirectory });
+        return Attestations(await new IncidentJournal(store).AllAsync(ct).ConfigureAwait(false));
+    }
+
     public static IReadOnlyList<Attestation> Attestations(IEnumerable<Incident> incidents)
     {
         var list = new List<Attestation>();

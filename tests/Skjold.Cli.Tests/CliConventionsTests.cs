@@ -165,6 +165,19 @@ public sealed class CliConventionsTests : IDisposable
     }
 
     [Fact]
+    public void ReportClusterWithPaths_IsRefused_NotOneOfThemSilentlyIgnored()
+    {
+        // Reading the cluster and also given files: kubectl-style commands refuse rather than pick one.
+        AssertOneLineError(Run("report", "--framework", "cis", "--cluster", Examples, "-f", "json"), "give either --cluster or paths, not both");
+    }
+
+    [Fact]
+    public void ReportNodeResultsThatCannotBeRead_NameTheOptionAndFile()
+    {
+        AssertOneLineError(Run("report", "--framework", "cis", "--node-results", Path.Combine(_dir, "absent.json"), "-f", "json"), "error: --node-results " + Path.Combine(_dir, "absent.json") + ": ");
+    }
+
+    [Fact]
     public void ServerOptionProblems_NameTheFlag_NotTheLibraryProperty()
     {
         var namespaces = Path.Combine(_dir, "ns.json");

@@ -34,6 +34,16 @@ public static class EvidenceBundle
         return JsonSerializer.Serialize(bundle, EvidenceJsonContext.Default.EvidenceBundleFile) + "\n";
     }
 
+    /// <summary>The bundle of <paramref name="report"/>, signed with the PEM private key <paramref name="privateKeyPem"/>; also the key's id.</summary>
+    /// <exception cref="ArgumentException">the PEM holds no key this can use</exception>
+    /// <exception cref="CryptographicException">the key is not an ECDSA key</exception>
+    public static (string Bundle, string KeyId) Create(ComplianceReport report, string privateKeyPem)
+    {
+        using var key = ECDsa.Create();
+        key.ImportFromPem(privateKeyPem);
+        return (Create(report, key), KeyIdOf(key));
+    }
+
     /// <summary>Verifies a bundle against the signer's public key (PEM).</summary>
     public static EvidenceVerification Verify(string bundleText, string publicKeyPem)
     {

@@ -31,4 +31,10 @@ public sealed class EvidenceInputException : Exception
     }
 
     public EvidenceInputKind Kind { get; }
+
+    /// <summary>The file as given, when the problem is one file's (it could not be read, or is not what it should be).</summary>
+    public string? File { get; init; }
+
+    /// <summary>The file was read but is not a report of the expected kind (as opposed to unreadable).</summary>
+    public bool NotAReport { get; init; }
 }
