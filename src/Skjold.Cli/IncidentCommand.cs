@@ -33,7 +33,7 @@ internal static partial class IncidentCommand
         command.Subcommands.Add(IncidentEvidenceCommands.Timeline(context));
         command.Subcommands.Add(IncidentEvidenceCommands.Export(context));
         command.Subcommands.Add(IncidentEvidenceCommands.Verify(context));
-        command.Subcommands.Add(IncidentEvidenceCommands.Drill(context));
+        command.Subcommands.Add(IncidentDrillCommand.Create(context));
         return command;
     }
 
@@ -41,12 +41,7 @@ internal static partial class IncidentCommand
 
     private static Command Open(CliContext context)
     {
-        var type = new Argument<string>("TYPE") { Description = "pod-compromise, secret-exposed, unauthorized-access or node-compromise" };
-        type.AcceptOnlyFromAmong(Enum.GetValues<IncidentType>().Select(IncidentTypes.Name).ToArray());
-        var target = new Argument<string?>("TARGET") { Description = "NS/POD, NS/SECRET or NODE (unauthorized-access takes --user, --sa or --source-ip)", Arity = ArgumentArity.ZeroOrOne };
-        var user = new Option<string?>("--user") { Description = "unauthorized-access: the user name" };
-        var sa = new Option<string?>("--sa") { Description = "unauthorized-access: the service account, NS/NAME" };
-        var ip = new Option<string?>("--source-ip") { Description = "unauthorized-access: the client address" };
+        var targetOptions = new IncidentTargetOptions();
         var severity = new Option<string>("--severity") { Description = "low, medium, high or critical", DefaultValueFactory = _ => "high" };
         severity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
         var aware = new Option<string?>("--aware-at") { Description = "When the organisation became aware (RFC 3339; default now): the GDPR and NIS2 clocks start here" };
@@ -56,14 +51,13 @@ internal static partial class IncidentCommand
         var reason = new Option<string?>("--reason") { Description = "The reasoning behind --personal-data (Art. 33(5) asks for it either way)" };
         var drill = new Option<bool>("--drill") { Description = "A rehearsal (skjold incident drill opens these), not a real incident", Hidden = true };
         var store = new AuditStoreOptions();
-        var cmd = new Command("open", "Open an incident; prints its id. The time of awareness starts the clocks.") { type, target, user, sa, ip, severity, aware, owner, personal, reason, drill };
+        var cmd = new Command("open", "Open an incident; prints its id. The time of awareness starts the clocks.") { severity, aware, owner, personal, reason, drill };
+        targetOptions.AddTo(cmd);
         store.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            var kind = IncidentTypes.TryParse(parse.GetValue(type), out var t) ? t : IncidentType.PodCompromise;
-            if (IncidentTargetParser.Parse(kind, new(parse.GetValue(target), parse.GetValue(user), parse.GetValue(sa), parse.GetValue(ip)), out var problem) is not { } targetOf)
+            if (await targetOptions.ParseAsync(parse, context).ConfigureAwait(false) is not (var kind, var targetOf))
             {
-                await context.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

@@ -38,6 +38,6 @@ public sealed record Incident(
     /// <summary>Runbook steps carried out for real (an apply resumes after them).</summary>
     public IReadOnlySet<int> AppliedSteps { get; init; } = new HashSet<int>();
 
-    /// <summary>Whether this incident is a drill (a rehearsal in dry run).</summary>
-    public bool Drill => Timeline.Count > 0 && Timeline[0].Text.Contains("(drill)", StringComparison.Ordinal);
+    /// <summary>Whether this incident is a drill (a rehearsal in dry run): the open event's sealed <c>drill</c> field, not its text.</summary>
+    public bool Drill { get; init; }
 }

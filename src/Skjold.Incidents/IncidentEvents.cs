@@ -67,7 +67,7 @@ public static class IncidentEvents
                     }).ToList();
                     incident = new Incident(F("incident-id"), type, targets, F("severity"),
                         DateTimeOffset.Parse(F("aware-at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal), F("owner"), IncidentStatus.Open,
-                        new PersonalDataAssessment(F("personal-data") switch { "yes" => true, "no" => false, _ => null }, NullIfEmpty(F("personal-data-reasoning"))), null, timeline);
+                        new PersonalDataAssessment(F("personal-data") switch { "yes" => true, "no" => false, _ => null }, NullIfEmpty(F("personal-data-reasoning"))), null, timeline) { Drill = F("drill") == "yes" };
                     timeline.Add(new IncidentEntry(e.Leaf, e.At, actor, Open, $"opened: {IncidentTypes.Name(type)} {string.Join(", ", targets)} (severity {F("severity")}, owner {F("owner")}){(F("drill") == "yes" ? " (drill)" : "")}"));
                     break;
                 case Note when incident is not null:
