@@ -41,6 +41,20 @@ internal sealed class ClusterOptions
 
     public k8s.Kubernetes Client(ParseResult parse, CliContext context) => new(Load(parse, context).Configuration);
 
+    /// <summary>A client for the cluster, or null with "error: no Kubernetes API to <paramref name="purpose"/>: why" on stderr.</summary>
+    public async Task<k8s.Kubernetes?> TryClientAsync(ParseResult parse, CliContext context, string purpose)
+    {
+        try
+        {
+            return Client(parse, context);
+        }
+        catch (Exception e) when (IsClusterError(e))
+        {
+            await context.Error.WriteLineAsync($"error: no Kubernetes API to {purpose}: {e.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+
     /// <summary>
     /// Reads the cluster as a snapshot in memory and loads it; progress goes to stderr. The whole
     /// cluster is read (cluster-scoped checks need it); with <paramref name="onlyNamespace"/>,

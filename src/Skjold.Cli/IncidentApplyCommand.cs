@@ -57,14 +57,8 @@ internal static class IncidentApplyCommand
                 }
             }
 
-            k8s.Kubernetes client;
-            try
+            if (await cluster.TryClientAsync(parse, context, "act on").ConfigureAwait(false) is not { } client)
             {
-                client = cluster.Client(parse, context);
-            }
-            catch (Exception e) when (ClusterOptions.IsClusterError(e))
-            {
-                await context.Error.WriteLineAsync($"error: no Kubernetes API to act on: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

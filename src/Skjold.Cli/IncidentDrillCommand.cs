@@ -32,14 +32,8 @@ internal static class IncidentDrillCommand
                 return await DrillOnSnapshotAsync(store, parse, context, kind, targets, snapshotFile, ct).ConfigureAwait(false);
             }
 
-            k8s.Kubernetes client;
-            try
+            if (await cluster.TryClientAsync(parse, context, "rehearse against").ConfigureAwait(false) is not { } client)
             {
-                client = cluster.Client(parse, context);
-            }
-            catch (Exception e) when (ClusterOptions.IsClusterError(e))
-            {
-                await context.Error.WriteLineAsync($"error: no Kubernetes API to rehearse against: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInputError;
             }
 

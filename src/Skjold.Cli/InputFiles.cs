@@ -19,6 +19,15 @@ internal static class InputFiles
     /// when nothing at all was read and that was not allowed: no Kubernetes object in the input is
     /// an error unless <paramref name="allowEmpty"/>, so a broken pipeline does not pass.
     /// </summary>
+    /// <summary>Each input problem as one "error: ..." or "warning: ..." line.</summary>
+    public static void WriteDiagnostics(TextWriter error, IEnumerable<Diagnostic> diagnostics)
+    {
+        foreach (var d in diagnostics)
+        {
+            error.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
+        }
+    }
+
     public static LoadedInput? Load(IEnumerable<string> paths, CliContext context, string defaultNamespace = "default", bool allowEmpty = false)
     {
         // The argument parser hands an option it does not know to PATH; never read it as a file.
@@ -30,10 +39,7 @@ internal static class InputFiles
 
         var loader = new ManifestLoader(new LoaderOptions { MaxFileBytes = MaxSnapshotBytes, DefaultNamespace = defaultNamespace });
         var loaded = loader.LoadPaths(paths.Select(p => p == ManifestLoader.StdinName ? p : Path.GetFullPath(p, context.WorkingDirectory)), context.Stdin);
-        foreach (var d in loaded.Diagnostics)
-        {
-            context.Error.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {RelativeTo(d.Message, context.WorkingDirectory)}");
-        }
+        WriteDiagnostics(context.Error, loaded.Diagnostics.Select(d => d with { Message = RelativeTo(d.Message, context.WorkingDirectory) }));
 
         if (loaded.Resources.Count == 0 && !allowEmpty)
         {

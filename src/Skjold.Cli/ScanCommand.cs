@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Skjold.Engine;
 using Skjold.Engine.Checks;
 using Skjold.Engine.Model;
+using Skjold.Engine.Policy;
 using Skjold.Engine.Pss;
 using Skjold.Kubernetes.Loading;
 using Skjold.Reports;
@@ -134,25 +135,12 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInputError;
         }
 
-        PssLevel? level = null;
-        if (request.PssLevel is not null && PssLevels.TryParse(request.PssLevel, out var l))
+        if (!PssOverride.TryApply(policy, request.PssLevel, request.PssVersion, out policy, out var pssProblem))
         {
-            level = l;
+            err.WriteLine($"error: {pssProblem}");
+            return ExitCodes.UsageOrInputError;
         }
 
-        PssVersion? version = null;
-        if (request.PssVersion is not null)
-        {
-            if (!PssVersion.TryParse(request.PssVersion, out var v))
-            {
-                err.WriteLine($"error: --pss-version '{request.PssVersion}' is not a version; use v1.0 to v1.{PssVersion.NewestKnownMinor} or latest");
-                return ExitCodes.UsageOrInputError;
-            }
-
-            version = v;
-        }
-
-        policy = policy.With(level, version);
         policy = policy.With(kubeMinor: request.KubeMinor ?? policy.KubeMinor, defaultNamespace: request.DefaultNamespace);
         SeverityNames.TryParse(request.FailOn, out var failOn);
 
@@ -165,29 +153,17 @@ internal static class ScanCommand
         if (resources.Count == 0 && !request.AllowEmpty)
         {
             // An empty stdin or file is what a failed `helm template ... | skjold scan -` sends: never green.
-            foreach (var d in diagnostics)
-            {
-                err.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
-            }
+            InputFiles.WriteDiagnostics(err, diagnostics);
 
             err.WriteLine(InputFiles.NoObjects(loaded.HasErrors));
             return ExitCodes.UsageOrInputError;
         }
 
         HashSet<Severity>? shown = null;
-        if (request.Severity is { Length: > 0 } only)
+        if (request.Severity is { Length: > 0 } only && !SeverityNames.TryParseList(only, out shown, out var unknownSeverity))
         {
-            shown = [];
-            foreach (var name in only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (!SeverityNames.TryParse(name, out var s))
-                {
-                    err.WriteLine($"error: --severity '{name}' is not a severity (info < low < medium < high < critical)");
-                    return ExitCodes.UsageOrInputError;
-                }
-
-                shown.Add(s!.Value);
-            }
+            err.WriteLine($"error: --severity '{unknownSeverity}' is not a severity (info < low < medium < high < critical)");
+            return ExitCodes.UsageOrInputError;
         }
 
         IReadOnlyList<Finding> hostFindings = [];
@@ -250,10 +226,7 @@ internal static class ScanCommand
         if (request.Format is not ("table" or "wide") || request.Output is not null)
         {
             // Machine formats keep stdout clean; input problems still reach the user on stderr.
-            foreach (var d in allDiagnostics)
-            {
-                err.WriteLine($"{(d.Level == DiagnosticLevel.Error ? "error" : "warning")}: {d.Message}");
-            }
+            InputFiles.WriteDiagnostics(err, allDiagnostics);
         }
 
         if (allDiagnostics.Any(d => d.Level == DiagnosticLevel.Error))

@@ -282,4 +282,38 @@ public sealed class PolicyTests
         Assert.Equal("wl/image-digest", Assert.Single(result.Suppressed).Finding.CheckId);
         Assert.Contains(new Scanner(ScanPolicy.Default).Scan(Scans.Load(Yaml)).Findings, f => f.CheckId == "pss/privileged");
     }
+
+    [Fact]
+    public void PssOverride_GivenLevelAndVersion_ReplaceTheConfigured_NullKeepsThem()
+    {
+        var configured = Parse("pss:\n  level: baseline\n  version: v1.30\n");
+        Assert.True(PssOverride.TryApply(configured, "restricted", "v1.28", out var both, out var error));
+        Assert.Null(error);
+        Assert.Equal(PssLevel.Restricted, both.PssLevel);
+        Assert.Equal(28, both.PssVersion.Minor);
+        Assert.True(PssOverride.TryApply(configured, null, null, out var kept, out _));
+        Assert.Equal(PssLevel.Baseline, kept.PssLevel);
+        Assert.Equal(30, kept.PssVersion.Minor);
+    }
+
+    [Theory]
+    [InlineData("strict", null, "Pod Security level")]
+    [InlineData(null, "1.x", "Pod Security version")]
+    [InlineData("baseline", "v2.0", "Pod Security version")]
+    public void PssOverride_NotALevelOrVersion_RefusedWithTheProblem(string? level, string? version, string problem)
+    {
+        Assert.False(PssOverride.TryApply(ScanPolicy.Default, level, version, out var result, out var error));
+        Assert.Same(ScanPolicy.Default, result);
+        Assert.Contains(problem, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SeverityList_ParsesCommaSeparated_AndNamesTheFirstUnknown()
+    {
+        Assert.True(SeverityNames.TryParseList(" critical, HIGH ,,", out var set, out var unknown));
+        Assert.Null(unknown);
+        Assert.Equal(new HashSet<Severity> { Severity.Critical, Severity.High }, set);
+        Assert.False(SeverityNames.TryParseList("high,severe,bogus", out _, out unknown));
+        Assert.Equal("severe", unknown);
+    }
 }

@@ -29,5 +29,24 @@ public static class SeverityNames
         return severity is not null;
     }
 
+    /// <summary>A comma-separated list of severities (critical,high); false with the first name that is not one.</summary>
+    public static bool TryParseList(string text, out HashSet<Severity> severities, out string? unknown)
+    {
+        severities = [];
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!TryParse(name, out var s))
+            {
+                unknown = name;
+                return false;
+            }
+
+            severities.Add(s.Value);
+        }
+
+        unknown = null;
+        return true;
+    }
+
     public const string AllowedList = "info, low, medium, high, critical";
 }
