@@ -65,55 +65,23 @@ internal static class RulesCommand
             return false;
         }
 
-        settings ??= builtin ? DetectionSettings.Default : null;
-        if (settings is { Builtin: false } && builtin)
+        try
         {
-            settings = settings with { Builtin = true }; // --builtin on the command line wins
+            engine = DetectionRules.Build(DetectionRules.Effective(settings, builtin),
+                files.Select(f => (f, (Func<string>)(() => File.ReadAllText(Path.GetFullPath(f, context.WorkingDirectory))))), namespaceLabels);
         }
-
-        if (files.Count == 0 && settings is not { Builtin: true })
+        catch (Exception ex) when (ex is RuleLoadException or IOException or UnauthorizedAccessException)
         {
-            return true;
-        }
-
-        var set = new FalcoRuleSet();
-        if (settings is { Builtin: true })
-        {
-            DetectionEngine.LoadBuiltin(set, settings);
-        }
-
-        if (Load(files, context, set) is null)
-        {
+            context.Error.WriteLine($"error: {ex.Message}");
             return false;
         }
 
-        engine = new DetectionEngine(set, settings, namespaceLabels);
-        foreach (var warning in engine.Warnings.Concat(engine.ExpiredExceptions(context.Time.GetUtcNow())))
+        foreach (var warning in engine is null ? [] : engine.Warnings.Concat(engine.ExpiredExceptions(context.Time.GetUtcNow())))
         {
             context.Error.WriteLine($"warning: {warning}");
         }
 
         return true;
-    }
-
-    /// <summary>Loads the files; null after a one-line error naming file, line and rule.</summary>
-    internal static FalcoRuleSet? Load(IEnumerable<string> files, CliContext context, FalcoRuleSet? into = null)
-    {
-        var set = into ?? new FalcoRuleSet();
-        foreach (var file in files)
-        {
-            try
-            {
-                set.Load(File.ReadAllText(Path.GetFullPath(file, context.WorkingDirectory)), file);
-            }
-            catch (Exception ex) when (ex is RuleLoadException or IOException or UnauthorizedAccessException)
-            {
-                context.Error.WriteLine($"error: {ex.Message}");
-                return null;
-            }
-        }
-
-        return set;
     }
 
     private static Command List(CliContext context)
@@ -130,27 +98,16 @@ internal static class RulesCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var rows = engine.Rules.Rules.Select(r => (r.Name, r.Priority, r.Source, r.Enabled, Tags: (IReadOnlyList<string>)r.Tags, Defined: r.Location, Kind: "rule"))
-                .Concat(engine.Stateful.Select(r => (r.Name, r.Priority, Source: FalcoRuleSet.Source, Enabled: true, r.Tags, Defined: "skjold (stateful)", Kind: "stateful")))
-                .ToList();
+            var rows = DetectionRules.List(engine);
             if (parse.GetValue(format) == "json")
             {
-                context.Out.WriteLine(Summary.Json(new JsonArray([.. rows.Select(r => (JsonNode)new JsonObject
-                {
-                    ["name"] = r.Name,
-                    ["priority"] = r.Priority.ToString(),
-                    ["source"] = r.Source,
-                    ["enabled"] = r.Enabled,
-                    ["kind"] = r.Kind,
-                    ["tags"] = new JsonArray([.. r.Tags.Select(t => (JsonNode)t)]),
-                    ["defined"] = r.Defined,
-                })])));
+                context.Out.WriteLine(Summary.Json(DetectionRules.ListJson(rows)));
                 return ExitCodes.Ok;
             }
 
             foreach (var r in rows)
             {
-                context.Out.WriteLine($"{FalcoRuleSet.PriorityName(r.Priority),-13} {(r.Enabled ? "on " : "off")} {r.Source,-10} {r.Name}  [{string.Join(", ", r.Tags)}]");
+                context.Out.WriteLine(DetectionRules.ListLine(r));
             }
 
             return ExitCodes.Ok;
@@ -170,10 +127,7 @@ internal static class RulesCommand
                 return ExitCodes.UsageOrInputError;
             }
 
-            var set = engine.Rules;
-            var k8s = set.Rules.Count(r => r.Source == FalcoRuleSet.Source);
-            context.Out.WriteLine($"OK: {set.Rules.Count} rules ({k8s} for k8s_audit, compiled; {set.Rules.Count - k8s} of other sources, not run), {set.Rules.Count(r => !r.Enabled)} disabled"
-                + (engine.Stateful.Count > 0 ? $"; {engine.Stateful.Count} stateful rules" : ""));
+            context.Out.WriteLine(DetectionRules.LintSummary(engine));
             return ExitCodes.Ok;
         });
         return command;
@@ -220,24 +174,13 @@ internal static class RulesCommand
             var failed = all.Count(r => !r.Passed);
             if (parse.GetValue(format) == "json")
             {
-                context.Out.WriteLine(Summary.Json(new JsonObject
-                {
-                    ["cases"] = all.Count,
-                    ["failed"] = failed,
-                    ["results"] = new JsonArray([.. all.Select(r => (JsonNode)new JsonObject
-                    {
-                        ["name"] = r.Case.Name,
-                        ["passed"] = r.Passed,
-                        ["fired"] = new JsonObject(r.Fired.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)f.Value))),
-                        ["differences"] = new JsonArray([.. r.Differences.Select(d => (JsonNode)d)]),
-                    })]),
-                }));
+                context.Out.WriteLine(Summary.Json(DetectionRules.TestJson(all)));
             }
             else
             {
                 foreach (var r in all)
                 {
-                    context.Out.WriteLine($"{(r.Passed ? "PASS" : "FAIL")}  {r.Case.Name}{(r.Passed ? "" : ": " + string.Join("; ", r.Differences))}");
+                    context.Out.WriteLine(DetectionRules.TestLine(r));
                 }
 
                 context.Out.WriteLine($"{all.Count - failed}/{all.Count} cases passed");
