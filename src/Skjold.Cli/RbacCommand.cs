@@ -105,9 +105,9 @@ internal static class RbacCommand
                 await context.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
             }
 
-            if (ns is not null && (!query.Namespaced || !query.Request.IsResourceRequest))
+            if (RbacAnswerText.NamespaceNote(query, ns) is { } note)
             {
-                await context.Error.WriteLineAsync($"note: {(query.Request.IsResourceRequest ? query.Resource?.Display + " is cluster-scoped" : "non-resource URLs are not namespaced")}; only ClusterRoleBindings grant it, so --namespace does not narrow the answer").ConfigureAwait(false);
+                await context.Error.WriteLineAsync("note: " + note).ConfigureAwait(false);
             }
 
             var rows = RbacAnswers.WhoCan(model, query);

@@ -14,6 +14,15 @@ public static class RbacAnswerText
     public static void WriteJson(TextWriter output, List<PathRow> rows) =>
         output.WriteLine(JsonSerializer.Serialize(rows, RbacJsonContext.Default.ListPathRow));
 
+    /// <summary>
+    /// Why a namespace given with who-can does not narrow the answer: the resource is cluster-scoped or the request is
+    /// for a non-resource URL, so only ClusterRoleBindings grant it. Null when the namespace applies (or none was given).
+    /// </summary>
+    public static string? NamespaceNote(RbacQuery query, string? ns) =>
+        ns is not null && (!query.Namespaced || !query.Request.IsResourceRequest)
+            ? $"{(query.Request.IsResourceRequest ? query.Resource?.Display + " is cluster-scoped" : "non-resource URLs are not namespaced")}; only ClusterRoleBindings grant it, so the namespace does not narrow the answer"
+            : null;
+
     public static void WriteWhoCan(TextTarget target, RbacModel model, RbacQuery query, IReadOnlyList<GrantRow> rows)
     {
         var question = query.Request.ToString() + (query.AnyNamespace ? " (in any namespace)" : string.Empty);
